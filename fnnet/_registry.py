@@ -1,0 +1,21 @@
+"""Keras-style lookup of a concept by its string name, shared by every ``get``."""
+
+
+def lookup(kind: str, table: dict, name_or_value):
+    """Return ``table[name]`` for a string, or a callable unchanged.
+
+    Raises ``ValueError`` listing the valid names for an unknown string and
+    ``TypeError`` for anything that is neither a string nor callable.
+    """
+    if callable(name_or_value):
+        return name_or_value
+    if not isinstance(name_or_value, str):
+        raise TypeError(
+            f"{kind} must be a name or a callable, got {type(name_or_value).__name__}: {name_or_value!r}"
+        )
+    try:
+        return table[name_or_value]
+    except KeyError:
+        raise ValueError(
+            f"unknown {kind} {name_or_value!r}; valid names: {', '.join(sorted(table))}"
+        ) from None
