@@ -1,0 +1,74 @@
+"""Activation functions: elementwise maps ``a = f(z)`` applied after a layer.
+
+Each is a plain function of an array, so ``jax.grad``, ``jit`` and ``vmap``
+apply directly; the derivatives come from ``jax.grad``, never by hand.
+``get(name_or_callable)`` resolves Keras's string names.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from fnnet._registry import lookup
+
+Activation = Callable[[jax.Array], jax.Array]
+
+
+def linear(x):
+    """Identity, ``f(x) = x`` (Keras ``"linear"``, the default of ``Dense``)."""
+    return jnp.asarray(x)
+
+
+def step(x):
+    """Heaviside threshold of the perceptron: ``f(x) = 1 if x >= 0 else 0``.
+
+    Its derivative is zero wherever it exists, so it cannot be trained by
+    gradient descent; it is here for the perceptron lessons.
+    """
+    x = jnp.asarray(x)
+    return jnp.where(x >= 0, 1, 0).astype(x.dtype)
+
+
+def sigmoid(x):
+    """Logistic function ``f(x) = 1 / (1 + exp(-x))``, with range (0, 1)."""
+    return jax.nn.sigmoid(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent ``f(x) = (e^x - e^-x) / (e^x + e^-x)``, range (-1, 1)."""
+    return jnp.tanh(x)
+
+
+def relu(x):
+    """Rectified linear unit ``f(x) = max(x, 0)``."""
+    return jax.nn.relu(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """``f(x) = x if x >= 0 else negative_slope * x``; Keras's default slope 0.2."""
+    return jax.nn.leaky_relu(x, negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """Exponential linear unit ``f(x) = x if x > 0 else alpha * (exp(x) - 1)``."""
+    return jax.nn.elu(x, alpha)
+
+
+def softmax(x, axis=-1):
+    """``f(x)_i = exp(x_i) / sum_j exp(x_j)`` along ``axis``.
+
+    Computed as ``exp(x_i - max x)`` over its sum, so it is finite for logits
+    as large as 1e4 where the naive formula overflows.
+    """
+    return jax.nn.softmax(x, axis=axis)
+
+
+_BY_NAME = {f.__name__: f for f in (linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax)}
+
+
+def get(name_or_callable) -> Activation:
+    """Return the activation called ``name`` (``None`` means ``linear``), or a callable as is."""
+    if name_or_callable is None:
+        return linear
+    return lookup("activation", _BY_NAME, name_or_callable)
