@@ -1,0 +1,117 @@
+"""Optimizers by Keras name, as optax transformations; learning-rate decay as optax schedules.
+
+fnnet re-implements no optimizer: ``get("adam")`` is ``optax.adam`` with
+Keras's default learning rate, wrapped in ``optax.inject_hyperparams`` so
+its hyperparameters live in the optimizer state (``opt_state.hyperparams``)
+and can be changed between steps — by a schedule or a callback — without
+recompiling. Hyperparameters other than the learning rate keep optax's
+defaults and names:
+
+============  ========  ====================================================
+name          Keras lr  optax transformation and its other defaults
+============  ========  ====================================================
+``sgd``       0.01      ``optax.sgd(momentum=None, nesterov=False)``
+``adam``      0.001     ``optax.adam(b1=0.9, b2=0.999, eps=1e-8)``
+``amsgrad``   0.001     ``optax.amsgrad(b1=0.9, b2=0.999, eps=1e-8)``
+``adagrad``   0.001     ``optax.adagrad(initial_accumulator_value=0.1, eps=1e-7)``
+``adadelta``  0.001     ``optax.adadelta(rho=0.9, eps=1e-6)``
+``rmsprop``   0.001     ``optax.rmsprop(decay=0.9, eps=1e-8)``
+``adamax``    0.001     ``optax.adamax(b1=0.9, b2=0.999, eps=1e-8)``
+``nadam``     0.001     ``optax.nadam(b1=0.9, b2=0.999, eps=1e-8)``
+============  ========  ====================================================
+
+Schedules (``step -> learning rate``, usable as any ``learning_rate=``):
+``step_decay``, ``exponential_decay`` and ``inverse_time_decay``.
+"""
+
+import inspect
+
+import jax.numpy as jnp
+import optax
+
+from fnnet._checks import hyperparameter
+
+_FACTORIES = {
+    "sgd": (optax.sgd, 0.01),
+    "adam": (optax.adam, 0.001),
+    "amsgrad": (optax.amsgrad, 0.001),
+    "adagrad": (optax.adagrad, 0.001),
+    "adadelta": (optax.adadelta, 0.001),
+    "rmsprop": (optax.rmsprop, 0.001),
+    "adamax": (optax.adamax, 0.001),
+    "nadam": (optax.nadam, 0.001),
+}
+_STATIC = ("nesterov", "centered", "eps_in_sqrt", "bias_correction", "mu_dtype", "accumulator_dtype")
+
+
+def get(name_or_transformation, **hyperparameters) -> optax.GradientTransformation:
+    """An optax transformation: one given as is, or the Keras-named one with ``hyperparameters``.
+
+    ``get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)``; the
+    learning rate defaults to Keras's and may be an optax schedule. Unknown
+    names and hyperparameters raise ``ValueError`` listing the valid ones.
+    """
+    if isinstance(name_or_transformation, optax.GradientTransformation):
+        if hyperparameters:
+            raise ValueError(
+                "hyperparameters are given to an optimizer by name only; an optax transformation "
+                f"is already configured, got {sorted(hyperparameters)}"
+            )
+        return name_or_transformation
+    if not isinstance(name_or_transformation, str):
+        raise TypeError(
+            "optimizer must be a name or an optax GradientTransformation, "
+            f"got {type(name_or_transformation).__name__}"
+        )
+    if name_or_transformation not in _FACTORIES:
+        raise ValueError(
+            f"unknown optimizer {name_or_transformation!r}; valid names: {', '.join(sorted(_FACTORIES))}"
+        )
+    factory, default_lr = _FACTORIES[name_or_transformation]
+    valid = [p for p in inspect.signature(factory).parameters]
+    unknown = sorted(set(hyperparameters) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"{name_or_transformation} has no hyperparameter {', '.join(unknown)}; "
+            f"valid ones: {', '.join(valid)}"
+        )
+    hyperparameters.setdefault("learning_rate", default_lr)
+    if not callable(hyperparameters["learning_rate"]):
+        hyperparameter("learning_rate", hyperparameters["learning_rate"], low=0)
+    static = [name for name in _STATIC if name in valid]
+    return optax.inject_hyperparams(factory, static_args=static)(**hyperparameters)
+
+
+def step_decay(initial_learning_rate, drop, steps_per_drop):
+    """``lr(t) = initial * drop ** floor(t / steps_per_drop)``: the lessons' step decay."""
+    hyperparameter("drop", drop, low=0)
+    hyperparameter("steps_per_drop", steps_per_drop, integer=True, low=1)
+    return optax.exponential_decay(initial_learning_rate, steps_per_drop, drop, staircase=True)
+
+
+def exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    """``lr(t) = initial * decay_rate ** (t / decay_steps)`` (Keras ``ExponentialDecay``).
+
+    With ``staircase=True`` the exponent is ``floor(t / decay_steps)``.
+    """
+    hyperparameter("decay_steps", decay_steps, integer=True, low=1)
+    hyperparameter("decay_rate", decay_rate, low=0)
+    return optax.exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=staircase)
+
+
+def inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    """``lr(t) = initial / (1 + decay_rate * t / decay_steps)`` (Keras ``InverseTimeDecay``).
+
+    optax has no inverse-time schedule; this is one, in optax's form ``step -> value``.
+    With ``staircase=True`` the ratio ``t / decay_steps`` is floored.
+    """
+    hyperparameter("decay_steps", decay_steps, integer=True, low=1)
+    hyperparameter("decay_rate", decay_rate, low=0)
+
+    def schedule(count):
+        ratio = jnp.asarray(count, jnp.float32) / decay_steps
+        if staircase:
+            ratio = jnp.floor(ratio)
+        return initial_learning_rate / (1 + decay_rate * ratio)
+
+    return schedule
