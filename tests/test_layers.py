@@ -1,0 +1,238 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fnnet as fn
+from fnnet import layers, regularizers, testing
+from fnnet.testing import check_grads
+
+
+def smooth_mse(model):
+    """A scalar objective of params: MSE against fixed targets plus the model's penalty."""
+    def objective(params, x, y):
+        return fn.losses.mse(y, model.apply(params, x)) + model.penalty(params)
+    return objective
+
+
+@given(data=st.data(), units=st.integers(1, 5), activation=st.sampled_from(testing.SMOOTH_ACTIVATIONS),
+       use_bias=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_dense_grad_matches_finite_differences(data, units, activation, use_bias, seed):
+    x = data.draw(testing.batches((3,), max_size=4))
+    layer = layers.Dense(units, activation, use_bias, kernel_regularizer=regularizers.l2(0.1),
+                         bias_regularizer=regularizers.l2(0.2))
+    params = layer.init(jax.random.key(seed), (3,))
+    y = jnp.sin(jnp.arange(len(x) * units, dtype=jnp.float64)).reshape(len(x), units)
+    check_grads(smooth_mse(layer), params, x, y)
+
+
+@given(data=st.data(), units=st.integers(1, 3), pieces=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
+def test_maxout_grad_matches_finite_differences(data, units, pieces, seed):
+    x = data.draw(testing.batches((2,), max_size=4))
+    layer = layers.Maxout(units, pieces, bias_initializer="normal")  # distinct biases: no ties between pieces
+    params = layer.init(jax.random.key(seed), (2,))
+    y = jnp.cos(jnp.arange(len(x) * units, dtype=jnp.float64)).reshape(len(x), units)
+    check_grads(smooth_mse(layer), params, x, y)
+
+
+@given(data=st.data(), seed=st.integers(0, 2**31 - 1))
+def test_sequential_of_random_depth_and_widths_grad_matches_finite_differences(data, seed):
+    model, input_shape = data.draw(testing.mlps(max_depth=4, max_width=6))
+    x = data.draw(testing.batches(input_shape, max_size=4))
+    params = model.init(jax.random.key(seed), input_shape)
+    y = jnp.zeros((len(x), *model.output_shape(input_shape)))
+    check_grads(smooth_mse(model), params, x, y)
+
+
+def test_sequential_with_dropout_in_training_grad_matches_finite_differences():
+    model = fn.Sequential([layers.Dense(4, "tanh"), layers.Dropout(0.5), layers.Dense(2, "sigmoid")])
+    params = model.init(jax.random.key(0), (3,))
+    x = jax.random.normal(jax.random.key(1), (5, 3))
+    key = jax.random.key(2)
+    check_grads(lambda p: jnp.sum(model.apply(p, x, key=key, training=True) ** 2), params)
+
+
+def test_dense_formula_and_params():
+    layer = layers.Dense(3, "relu")
+    params = layer.init(jax.random.key(0), (4,))
+    assert params["kernel"].shape == (4, 3) and params["bias"].shape == (3,)
+    np.testing.assert_array_equal(params["bias"], 0)
+    x = jax.random.normal(jax.random.key(1), (5, 4))
+    np.testing.assert_allclose(layer.apply(params, x), np.maximum(x @ params["kernel"] + params["bias"], 0), rtol=1e-6)
+    no_bias = layers.Dense(3, use_bias=False)
+    assert set(no_bias.init(jax.random.key(0), (4,))) == {"kernel"}
+
+
+def test_maxout_takes_the_max_over_pieces():
+    layer = layers.Maxout(2, 3)
+    params = layer.init(jax.random.key(0), (4,))
+    assert params["kernel"].shape == (4, 6)
+    x = jax.random.normal(jax.random.key(1), (5, 4))
+    z = x @ params["kernel"] + params["bias"]
+    np.testing.assert_allclose(layer.apply(params, x), z.reshape(5, 2, 3).max(-1), rtol=1e-6)
+
+
+LAYERS = {
+    "dense": (layers.Dense(3, "tanh"), (4,)),
+    "dense_on_images": (layers.Dense(3), (2, 5, 4)),
+    "maxout": (layers.Maxout(3, 2), (4,)),
+    "dropout": (layers.Dropout(0.3), (4,)),
+    "activation": (layers.Activation("softmax"), (4,)),
+    "flatten": (layers.Flatten(), (2, 3, 4)),
+    "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
+                                  layers.Maxout(2, 2), fn.Sequential([layers.Dense(3)])]), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("training", [False, True])
+def test_planned_output_shape_equals_applied_shape(name, training):
+    layer, input_shape = LAYERS[name]
+    params = layer.init(jax.random.key(0), input_shape)
+    x = jnp.ones((7, *input_shape))
+    y = layer.apply(params, x, key=jax.random.key(1), training=training)
+    assert y.shape == (7, *layer.output_shape(input_shape))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_jit_and_vmap_over_stacked_params(name):
+    layer, input_shape = LAYERS[name]
+    xs = jax.random.normal(jax.random.key(1), (3, 6, *input_shape))
+    keys = jax.random.split(jax.random.key(0), 3)
+    stacked = jax.vmap(lambda k: layer.init(k, input_shape))(keys)
+    out = jax.vmap(lambda p, x: layer.apply(p, x))(stacked, xs)
+    single = jax.tree_util.tree_map(lambda leaf: leaf[2], stacked)
+    np.testing.assert_allclose(out[2], layer.apply(single, xs[2]), rtol=1e-5, atol=1e-6)
+    jitted = jax.jit(layer.apply, static_argnames="training")
+    np.testing.assert_allclose(jitted(single, xs[0]), layer.apply(single, xs[0]), rtol=1e-5, atol=1e-6)
+    train = jitted(single, xs[0], key=jax.random.key(3), training=True)
+    expected = layer.apply(single, xs[0], key=jax.random.key(3), training=True)
+    np.testing.assert_allclose(train, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_is_inverted_and_only_active_in_training():
+    x = jnp.ones((200, 50))
+    drop = layers.Dropout(0.3)
+    np.testing.assert_array_equal(drop.apply({}, x), x)
+    y = drop.apply({}, x, key=jax.random.key(0), training=True)
+    dropped = float(jnp.mean(y == 0))
+    assert dropped == pytest.approx(0.3, abs=0.02)  # rate is the fraction dropped, as in Keras
+    np.testing.assert_allclose(np.unique(y), [0, 1 / 0.7], rtol=1e-6)
+    assert float(jnp.mean(y)) == pytest.approx(1.0, abs=0.03)
+    same = drop.apply({}, x, key=jax.random.key(0), training=True)
+    other = drop.apply({}, x, key=jax.random.key(1), training=True)
+    np.testing.assert_array_equal(y, same)
+    assert not np.array_equal(y, other)
+    np.testing.assert_array_equal(layers.Dropout(0.0).apply({}, x, training=True), x)
+
+
+def test_dropout_in_training_needs_a_key():
+    with pytest.raises(ValueError, match="needs a random key"):
+        layers.Dropout(0.5).apply({}, jnp.ones((2, 2)), training=True)
+    model = fn.Sequential([layers.Dense(2), layers.Dropout(0.5)])
+    params = model.init(jax.random.key(0), (2,))
+    with pytest.raises(ValueError, match="layer 'dropout'.*needs a random key"):
+        model.apply(params, jnp.ones((2, 2)), training=True)
+
+
+def test_sequential_dropout_layers_get_distinct_keys():
+    model = fn.Sequential([layers.Dropout(0.5), layers.Dropout(0.5, name="second")])
+    single = fn.Sequential([layers.Dropout(0.5)])
+    x = jnp.ones((1, 1000))
+    y = model.apply({}, x, key=jax.random.key(0), training=True)
+    # two independent masks keep about 1/4 of the inputs; one reused mask would keep 1/2
+    assert float(jnp.mean(y != 0)) == pytest.approx(0.25, abs=0.05)
+    assert single.apply({}, x, key=jax.random.key(0), training=True).shape == x.shape
+
+
+def test_automatic_names_restart_per_model_and_skip_given_names():
+    def build():
+        return fn.Sequential([layers.Dense(4), layers.Dropout(0.1), layers.Dense(4, name="dense"),
+                              layers.Dense(2), layers.Maxout(2, 2), layers.Flatten(), layers.Dense(1, name="out")])
+    for _ in range(2):
+        model = build()
+        names = [name for name, _ in model.layers]
+        assert names == ["dense_1", "dropout", "dense", "dense_2", "maxout", "flatten", "out"]
+        params = model.init(jax.random.key(0), (3,))
+        assert set(params) == {"dense", "dense_1", "dense_2", "maxout", "out"}  # parameter-free: no entry
+
+
+def test_duplicate_names_are_rejected():
+    with pytest.raises(ValueError, match=r"unique.*\['a'\]"):
+        fn.Sequential([layers.Dense(2, name="a"), layers.Dense(2, name="a")])
+
+
+def test_sequential_penalty_sums_layer_regularizers():
+    model = fn.Sequential([layers.Dense(3, kernel_regularizer=regularizers.l1(0.5)),
+                           layers.Dense(2, bias_regularizer=regularizers.l2(2.0), bias_initializer="ones")])
+    params = model.init(jax.random.key(0), (4,))
+    expected = 0.5 * jnp.sum(jnp.abs(params["dense"]["kernel"])) + 2.0 * 2
+    np.testing.assert_allclose(model.penalty(params), expected, rtol=1e-6)
+    assert layers.Dense(2).penalty(params["dense_1"]) == 0.0
+
+
+def test_feature_mismatch_names_the_layer_expected_and_given():
+    model = fn.Sequential([layers.Dense(64), layers.Dense(10)])
+    params = model.init(jax.random.key(0), (63,))
+    with pytest.raises(ValueError, match=r"layer 'dense'.*63 features.*\(5, 64\)"):
+        model.apply(params, jnp.ones((5, 64)))
+    other = fn.Sequential([layers.Dense(64), layers.Dense(10)]).init(jax.random.key(0), (64,))
+    with pytest.raises(ValueError, match=r"layer 'dense'.*63 features.*\(5, 64\)"):
+        model.apply(params, jnp.ones((5, 64)))
+    with pytest.raises(ValueError, match="expects inputs"):
+        layers.Dense(3).apply(other["dense_1"], jnp.ones((2, 3)))
+
+
+def test_params_of_another_model_are_rejected():
+    model = fn.Sequential([layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"entries \['head'\] for no layer.*\['dense'\]"):
+        model.apply({"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}, "head": {}}, jnp.ones((1, 2)))
+
+
+@pytest.mark.parametrize("units", [0, -3])
+def test_dense_units_must_be_positive(units):
+    with pytest.raises(ValueError, match=rf"units must be an integer in \[1, inf\), got {units}"):
+        layers.Dense(units)
+
+
+def test_dense_units_must_be_an_integer():
+    with pytest.raises(TypeError, match="units must be an integer, got 2.5"):
+        layers.Dense(2.5)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, float("nan")])
+def test_dropout_rate_outside_unit_interval(rate):
+    with pytest.raises(ValueError, match=r"Dropout rate must be .*\[0, 1\)|Dropout rate must be finite"):
+        layers.Dropout(rate)
+
+
+def test_other_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="pieces must be"):
+        layers.Maxout(2, 0)
+    with pytest.raises(ValueError, match="unknown activation"):
+        layers.Dense(2, "swishy")
+    with pytest.raises(ValueError, match="unknown initializer"):
+        layers.Dense(2, kernel_initializer="xavier")
+    with pytest.raises(TypeError, match="kernel_regularizer must be a callable"):
+        layers.Dense(2, kernel_regularizer=0.01)
+    with pytest.raises(TypeError, match="Sequential takes fnnet layers"):
+        fn.Sequential([layers.Dense(2), "relu"])
+    with pytest.raises(TypeError, match="input_shape must be a tuple of positive ints"):
+        layers.Dense(2).init(jax.random.key(0), (0, 3))
+    with pytest.raises(ValueError, match="layer 'dense'.*feature axis"):
+        fn.Sequential([layers.Dense(2)]).init(jax.random.key(0), ())
+
+
+def test_summary_lists_names_shapes_and_parameter_counts():
+    model = fn.Sequential([layers.Flatten(), layers.Dense(16, "relu"), layers.Dropout(0.5), layers.Dense(10)])
+    lines = []
+    text = model.summary((8, 8), print_fn=lines.append)
+    assert lines == [text]
+    assert 'Model: "sequential"' in text
+    assert "flatten (Flatten)" in text and "(None, 64)" in text
+    assert "dense (Dense)" in text and "(None, 16)" in text and "1,040" in text
+    assert "dropout (Dropout)" in text
+    assert "dense_1 (Dense)" in text and "(None, 10)" in text and "170" in text
+    assert "Total params: 1,210" in text
