@@ -1,0 +1,115 @@
+"""Tools to test models: gradients against finite differences, and hypothesis strategies.
+
+``check_grads(f, params, *args)`` compares ``jax.grad(f)(params, *args)``
+with central finite differences ``(f(p + h e_i) - f(p - h e_i)) / 2h`` for
+every element of every leaf of ``params``, in float64, and on a mismatch
+names the leaf, the index and both values.
+
+``mlps()`` and ``batches(input_shape)`` are hypothesis strategies for random
+multilayer perceptrons and input batches, so a user can property-test their
+own models. hypothesis (the ``test`` extra) is imported only when they are
+called.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from fnnet import layers
+
+SMOOTH_ACTIVATIONS = ("linear", "sigmoid", "tanh", "elu", "softmax")
+"""Activations that are differentiable everywhere, safe for finite differences anywhere."""
+
+
+def _to_float64(tree):
+    return jax.tree_util.tree_map(
+        lambda leaf: jnp.asarray(leaf, jnp.float64) if jnp.issubdtype(jnp.result_type(leaf), jnp.floating) else leaf,
+        tree,
+    )
+
+
+def numerical_grad(f, params, *args, eps=1e-6, chunk=256):
+    """Central finite differences of the scalar ``f(params, *args)`` with respect to ``params``.
+
+    Must run with 64-bit floats enabled (``check_grads`` does that). The
+    ``2 n`` evaluations are ``vmap``-ed over ``chunk`` coordinates at a time
+    and run eagerly, so checking many small shapes compiles nothing.
+    """
+    flat, unravel = ravel_pytree(params)
+
+    def difference(step):
+        return f(unravel(flat + step), *args) - f(unravel(flat - step), *args)
+
+    chunks = [
+        jax.jit(jax.vmap(difference))(eps * jax.nn.one_hot(jnp.arange(start, min(start + chunk, flat.size)), flat.size, dtype=flat.dtype))
+        for start in range(0, flat.size, chunk)
+    ]
+    return unravel(jnp.concatenate(chunks) / (2 * eps))
+
+
+def check_grads(f, params, *args, eps=1e-6, rtol=1e-5, atol=1e-8):
+    """Assert that ``jax.grad(f)`` matches central finite differences, in float64.
+
+    ``f(params, *args)`` must return a scalar. ``params`` (any pytree) and
+    floating ``args`` are cast to float64 and 64-bit mode is enabled for the
+    check. An element passes when ``|grad - fd| <= atol + rtol * |fd|``; the
+    worst failing element raises ``AssertionError`` naming its leaf path,
+    index, and both values. Returns ``(analytic, numeric)`` gradients.
+    """
+    with jax.enable_x64(True):
+        params, args = _to_float64(params), _to_float64(args)
+        value = f(params, *args)
+        if jnp.shape(value) != ():
+            raise ValueError(f"check_grads needs f to return a scalar, got shape {jnp.shape(value)}")
+        analytic = jax.grad(f)(params, *args)
+        numeric = numerical_grad(f, params, *args, eps=eps)
+        failures = []
+        leaves = zip(jax.tree_util.tree_leaves_with_path(analytic), jax.tree_util.tree_leaves(numeric))
+        for (path, a), n in leaves:
+            a, n = np.asarray(a), np.asarray(n)
+            excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+            excess = np.where(np.isnan(excess), np.inf, excess)
+            if excess.size and excess.max() > 0:
+                index = np.unravel_index(np.argmax(excess), a.shape)
+                failures.append((excess[index], jax.tree_util.keystr(path) or "<root>", index, a[index], n[index]))
+        if failures:
+            _, leaf, index, a, n = max(failures, key=lambda failure: failure[0])
+            raise AssertionError(
+                f"gradient mismatch at leaf {leaf} index {tuple(int(i) for i in index)}: "
+                f"jax.grad gives {float(a):.10g}, central finite differences give {float(n):.10g} "
+                f"(tolerance atol={atol} + rtol={rtol} * |fd|)"
+            )
+        return analytic, numeric
+
+
+def mlps(*, min_depth=1, max_depth=3, max_width=8, min_inputs=1, max_inputs=6, activations=SMOOTH_ACTIVATIONS):
+    """Strategy for ``(model, input_shape)``: a ``Sequential`` of random-width ``Dense`` layers.
+
+    Depth in ``[min_depth, max_depth]``, widths in ``[1, max_width]``, each
+    layer's activation drawn from ``activations`` (smooth ones by default,
+    so finite differences are valid everywhere), bias on or off.
+    """
+    from hypothesis import strategies as st
+
+    dense = st.builds(
+        lambda units, activation, use_bias: layers.Dense(units, activation, use_bias),
+        st.integers(1, max_width),
+        st.sampled_from(activations),
+        st.booleans(),
+    )
+    return st.tuples(
+        st.lists(dense, min_size=min_depth, max_size=max_depth).map(layers.Sequential),
+        st.integers(min_inputs, max_inputs).map(lambda n: (n,)),
+    )
+
+
+def batches(input_shape, *, min_size=1, max_size=8, bound=3.0):
+    """Strategy for float64 NumPy batches of shape ``(n, *input_shape)``, entries in ``[-bound, bound]``."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    elements = st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64)
+    return st.integers(min_size, max_size).flatmap(
+        lambda n: hnp.arrays(np.float64, (n, *input_shape), elements=elements)
+    )
