@@ -1,0 +1,233 @@
+"""Random image augmentations as pure functions of a ``jax.random`` key.
+
+Images are channels-last, as in Keras: one image is ``(H, W)`` or
+``(H, W, C)``, a batch is ``(N, H, W)`` or ``(N, H, W, C)``. Flat images are
+reshaped by the caller first, e.g. the digits' 64 features with
+``x.reshape(-1, 8, 8)``.
+
+The deterministic transforms (:func:`flip_left_right`, :func:`flip_up_down`,
+:func:`rotate`, :func:`translate`) act on one image. The random ones are
+:class:`Augmentation` values: ``aug.sample(key, image)`` transforms one image,
+and ``aug(key, images)`` transforms a batch with one key per image (the
+per-sample function vmapped over ``jax.random.split(key, N)``). A trainer
+that already holds per-sample keys can ``jax.vmap(aug.sample)`` itself.
+:func:`compose` chains augmentations into one. Everything is pure and
+traceable, so it runs under ``jit`` and ``vmap`` on the device.
+
+    aug = compose(random_flip("horizontal"), random_rotation(0.05),
+                  random_translation(0.1, 0.1))
+    images = jax.jit(aug)(key, x.reshape(-1, 8, 8))
+"""
+
+import dataclasses
+import math
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.ndimage import map_coordinates
+
+from fnnet._checks import hyperparameter
+
+__all__ = [
+    "Augmentation",
+    "compose",
+    "flip_left_right",
+    "flip_up_down",
+    "random_flip",
+    "random_rotation",
+    "random_translation",
+    "rotate",
+    "translate",
+]
+
+
+def _check_image(image, leading=()):
+    """Raise unless ``image`` is ``leading + (H, W)`` or ``leading + (H, W, C)``."""
+    shape = jnp.shape(image)
+    if len(shape) - len(leading) not in (2, 3):
+        lead = "".join(f"{d}, " for d in leading)
+        raise ValueError(
+            f"expected {'a batch of images' if leading else 'an image'} of shape "
+            f"({lead}H, W) or ({lead}H, W, C), got shape {shape}; reshape flat images "
+            "first, e.g. x.reshape(-1, 8, 8)")
+    if not jnp.issubdtype(jnp.result_type(image), jnp.number):
+        raise TypeError(f"expected images of numbers, got dtype {jnp.result_type(image)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Augmentation:
+    """A random image transform, given by its per-sample function.
+
+    ``sample(key, image) -> image`` transforms one image of shape ``(H, W)`` or
+    ``(H, W, C)``. Calling the augmentation, ``aug(key, images)``, transforms a
+    batch ``(N, H, W[, C])`` with the independent keys
+    ``jax.random.split(key, N)``; ``jax.jit(aug)`` compiles it.
+    """
+
+    sample: Callable
+
+    def __call__(self, key, images):
+        _check_image(images, leading=("N",))
+        keys = jax.random.split(key, jnp.shape(images)[0])
+        return jax.vmap(self.sample)(keys, images)
+
+
+def compose(*augmentations):
+    """Chain augmentations into one that applies them in order, each with its own key.
+
+    The composed ``sample(key, image)`` splits ``key`` into one key per
+    augmentation. ``compose()`` is the identity.
+    """
+    for aug in augmentations:
+        if not isinstance(aug, Augmentation):
+            raise TypeError(
+                f"compose expects Augmentation values, got {type(aug).__name__}; "
+                "wrap a per-sample function (key, image) -> image as Augmentation(fn)")
+
+    def sample(key, image):
+        keys = jax.random.split(key, len(augmentations))
+        for aug, k in zip(augmentations, keys, strict=True):
+            image = aug.sample(k, image)
+        return image
+
+    return Augmentation(sample)
+
+
+# --- deterministic transforms of one image -----------------------------------
+
+
+def flip_left_right(image):
+    """Mirror an image horizontally: column ``j`` becomes column ``W - 1 - j``."""
+    _check_image(image)
+    return jnp.flip(image, axis=1)
+
+
+def flip_up_down(image):
+    """Mirror an image vertically: row ``i`` becomes row ``H - 1 - i``."""
+    _check_image(image)
+    return jnp.flip(image, axis=0)
+
+
+def _resample(image, source):
+    """``out[i, j] = image[source(i, j)]``, bilinear, 0 outside the image.
+
+    ``source`` maps the output's row and column grids to the (fractional)
+    source rows and columns; channels are resampled alike.
+    """
+    height, width = jnp.shape(image)[:2]
+    rows, cols = jnp.meshgrid(jnp.arange(height), jnp.arange(width), indexing="ij")
+    coordinates = source(rows.astype(jnp.float32), cols.astype(jnp.float32))
+
+    def one_channel(channel):
+        return map_coordinates(channel, coordinates, order=1, mode="constant", cval=0)
+
+    if jnp.ndim(image) == 2:
+        return one_channel(image)
+    return jax.vmap(one_channel, in_axes=2, out_axes=2)(image)
+
+
+def rotate(image, angle):
+    """Rotate an image by ``angle`` radians counter-clockwise about its center.
+
+    Output pixel ``(i, j)`` takes the bilinear value of the input at
+    ``(ci + cos(a) di + sin(a) dj, cj + cos(a) dj - sin(a) di)``, where
+    ``(di, dj) = (i - ci, j - cj)`` and ``(ci, cj) = ((H - 1) / 2, (W - 1) / 2)``;
+    pixels from outside the image are 0. ``rotate(image, pi / 2)`` equals
+    ``numpy.rot90(image)``.
+    """
+    _check_image(image)
+    height, width = jnp.shape(image)[:2]
+    center_row, center_col = (height - 1) / 2, (width - 1) / 2
+    cos, sin = jnp.cos(angle), jnp.sin(angle)
+
+    def source(rows, cols):
+        di, dj = rows - center_row, cols - center_col
+        return center_row + cos * di + sin * dj, center_col + cos * dj - sin * di
+
+    return _resample(image, source)
+
+
+def translate(image, dy, dx):
+    """Shift an image ``dy`` pixels down and ``dx`` pixels right (fractions interpolate).
+
+    ``out[i, j] = image[i - dy, j - dx]``, bilinear; pixels shifted in from
+    outside are 0.
+    """
+    _check_image(image)
+    return _resample(image, lambda rows, cols: (rows - dy, cols - dx))
+
+
+# --- random augmentations (Keras preprocessing layers) -----------------------
+
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+def random_flip(mode="horizontal"):
+    """Flip each image with probability 1/2, as Keras ``RandomFlip(mode)``.
+
+    ``"horizontal"`` mirrors left-right, ``"vertical"`` up-down, and
+    ``"horizontal_and_vertical"`` does each independently.
+    """
+    if mode not in _FLIP_MODES:
+        raise ValueError(f"mode must be one of {_FLIP_MODES}, got {mode!r}")
+    flips = {"horizontal": [flip_left_right], "vertical": [flip_up_down],
+             "horizontal_and_vertical": [flip_left_right, flip_up_down]}[mode]
+
+    def sample(key, image):
+        for flip, k in zip(flips, jax.random.split(key, len(flips)), strict=True):
+            image = jnp.where(jax.random.bernoulli(k), flip(image), image)
+        return image
+
+    return Augmentation(sample)
+
+
+def _factor_range(name, factor):
+    """Keras's factor convention: ``f`` means ``(-f, f)``, a pair ``(lo, hi)`` itself."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(f"{name} must be a number or a pair (lower, upper), got {factor!r}")
+        low, high = (hyperparameter(name, f) for f in factor)
+        if low > high:
+            raise ValueError(f"{name} must have lower <= upper, got {factor!r}")
+        return low, high
+    hyperparameter(name, factor, low=0.0)
+    return -factor, factor
+
+
+def _uniform(key, bounds):
+    return jax.random.uniform(key, minval=bounds[0], maxval=bounds[1])
+
+
+def random_rotation(factor):
+    """Rotate each image by a random angle, as Keras ``RandomRotation(factor)`` with zero fill.
+
+    The angle is uniform in ``[lower, upper] * 2 pi`` radians, counter-clockwise
+    for positive values; ``factor = f`` means ``(-f, f)``, so ``0.1`` rotates
+    by up to 36 degrees either way.
+    """
+    bounds = tuple(2 * math.pi * f for f in _factor_range("factor", factor))
+
+    def sample(key, image):
+        return rotate(image, _uniform(key, bounds))
+
+    return Augmentation(sample)
+
+
+def random_translation(height_factor, width_factor):
+    """Shift each image randomly, as Keras ``RandomTranslation`` with zero fill.
+
+    The vertical shift is uniform in ``[lower, upper] * H`` pixels (positive
+    moves down), the horizontal one in ``[lower, upper] * W`` (positive moves
+    right); a factor ``f`` means ``(-f, f)``.
+    """
+    rows = _factor_range("height_factor", height_factor)
+    cols = _factor_range("width_factor", width_factor)
+
+    def sample(key, image):
+        _check_image(image)
+        height, width = jnp.shape(image)[:2]
+        key_rows, key_cols = jax.random.split(key)
+        return translate(image, _uniform(key_rows, rows) * height, _uniform(key_cols, cols) * width)
+
+    return Augmentation(sample)

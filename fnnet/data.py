@@ -1,0 +1,265 @@
+"""Data preparation on the host: one-hot labels, feature scaling, splits, minibatches.
+
+Everything here takes and returns NumPy arrays and checks its input at the
+boundary (shapes, dtypes, label ranges, empty or non-finite data). Random
+choices (splits, shuffles) take a ``jax.random`` key; the same key gives the
+same result. Inside ``jit`` use ``jax.nn.one_hot`` and a fitted
+:class:`Scaler`, which are traceable.
+"""
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from fnnet._checks import hyperparameter
+
+__all__ = [
+    "Scaler",
+    "batches",
+    "from_categorical",
+    "minmax_scale",
+    "standardize",
+    "to_categorical",
+    "train_val_test_split",
+]
+
+
+def _numeric(name, x):
+    """``x`` as a non-empty NumPy array of booleans, integers or floats."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one sample")
+    return x
+
+
+def _samples(name, x):
+    """``x`` as a numeric array with a leading sample axis."""
+    x = _numeric(name, x)
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a leading sample axis, got a scalar")
+    return x
+
+
+def _same_length(**arrays):
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        given = ", ".join(f"len({name}) = {n}" for name, n in lengths.items())
+        raise ValueError(f"expected the same number of samples, got {given}")
+
+
+def _finite(name, x):
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+
+
+# --- one-hot labels ----------------------------------------------------------
+
+
+def to_categorical(labels, num_classes=None, dtype="float32"):
+    """One-hot encode class labels, as ``keras.utils.to_categorical``.
+
+    ``labels`` of shape ``S`` (a trailing axis of size 1 is dropped, as in
+    Keras) become an array of shape ``S + (num_classes,)`` with
+    ``out[..., k] = 1`` where ``labels == k`` and 0 elsewhere.
+    ``num_classes`` defaults to ``max(labels) + 1``. Labels must be whole
+    numbers in ``[0, num_classes)``; floats such as ``1.0`` are accepted.
+    """
+    labels = _numeric("labels", labels)
+    if labels.dtype.kind == "f":
+        _finite("labels", labels)
+        fractional = labels[labels != np.round(labels)]
+        if fractional.size:
+            raise ValueError(f"labels must be whole numbers (class indices), got {fractional[0]}")
+    labels = labels.astype(np.int64)
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.min() < 0:
+        raise ValueError(f"labels must be >= 0, got {labels.min()}")
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1
+    hyperparameter("num_classes", num_classes, integer=True, low=1)
+    if labels.max() >= num_classes:
+        raise ValueError(
+            f"labels must be < num_classes = {num_classes}, got {labels.max()}")
+    return np.eye(num_classes, dtype=dtype)[labels]
+
+
+def from_categorical(one_hot):
+    """Class labels from one-hot rows (or class scores): ``argmax`` over the last axis.
+
+    The inverse of :func:`to_categorical`: shape ``S + (k,)`` becomes ``S``,
+    dtype int64.
+    """
+    one_hot = _numeric("one_hot", one_hot)
+    if one_hot.ndim == 0:
+        raise ValueError("one_hot must have a class axis, got a scalar")
+    return np.argmax(one_hot, axis=-1).astype(np.int64)
+
+
+# --- feature scaling ---------------------------------------------------------
+
+
+class Scaler(NamedTuple):
+    """A fitted feature scaling ``x -> (x - shift) / scale``, a pytree of two arrays.
+
+    ``shift`` and ``scale`` have the shape of one sample. Calling the scaler
+    transforms ``x`` of shape ``(..., *shift.shape)`` (NumPy or JAX, inside
+    ``jit`` too); :meth:`inverse` undoes it.
+    """
+
+    shift: np.ndarray
+    scale: np.ndarray
+
+    def __call__(self, x):
+        self._check_features(x)
+        return (x - self.shift) / self.scale
+
+    def inverse(self, y):
+        """``y * scale + shift``: back to the original units."""
+        self._check_features(y)
+        return y * self.scale + self.shift
+
+    def _check_features(self, x):
+        shape = np.shape(self.shift)
+        if np.ndim(x) < len(shape) or np.shape(x)[np.ndim(x) - len(shape):] != shape:
+            raise ValueError(
+                f"the scaler was fitted on samples of shape {shape}, got an array of shape {np.shape(x)}")
+
+
+def _fit(train, others, statistics):
+    """Fit ``Scaler(*statistics(train as float64))`` and apply it to train and others."""
+    named = {"train": train, **{f"others[{i}]": x for i, x in enumerate(others)}}
+    arrays = []
+    for name, x in named.items():
+        x = _samples(name, x)
+        _finite(name, x)
+        if arrays and x.shape[1:] != arrays[0].shape[1:]:
+            raise ValueError(
+                f"{name} has samples of shape {x.shape[1:]}, expected {arrays[0].shape[1:]} as in train")
+        arrays.append(x)
+    train = arrays[0]
+    dtype = train.dtype if train.dtype.kind == "f" else np.dtype(np.float32)
+    shift, scale = statistics(train.astype(np.float64))
+    scaler = Scaler(shift.astype(dtype), scale.astype(dtype))
+    return (*(scaler(x.astype(dtype)) for x in arrays), scaler)
+
+
+def standardize(train, *others):
+    """Scale every feature to zero mean and unit variance, as scikit-learn's ``StandardScaler``.
+
+    The mean and the (population) standard deviation of each feature are
+    computed over the samples (axis 0) of ``train`` only and applied to
+    ``train`` and each of ``others``: ``(x - mean) / std``. A constant feature
+    keeps scale 1 (it becomes 0), as in scikit-learn.
+
+    Returns the scaled arrays in the order given, then the fitted
+    :class:`Scaler` (``shift = mean``, ``scale = std``). Floating inputs keep
+    their dtype; others become float32.
+    """
+
+    def statistics(x):
+        n, mean, var = len(x), x.mean(axis=0), x.var(axis=0)
+        eps = np.finfo(np.float64).eps
+        constant = var <= n * eps * var + (n * mean * eps) ** 2  # scikit-learn's rule
+        return mean, np.where(constant, 1.0, np.sqrt(var))
+
+    return _fit(train, others, statistics)
+
+
+def minmax_scale(train, *others, feature_range=(-1, 1)):
+    """Map every feature of ``train`` linearly onto ``feature_range = (a, b)``, as ``MinMaxScaler``.
+
+    ``x -> a + (x - min) * (b - a) / (max - min)`` with ``min`` and ``max``
+    per feature over the samples of ``train`` only; ``others`` get the same
+    map (and may fall outside the range). A constant feature maps to ``a``.
+
+    Returns the scaled arrays in the order given, then the fitted
+    :class:`Scaler` (``scale = (max - min) / (b - a)``,
+    ``shift = min - a * scale``).
+    """
+    if len(feature_range) != 2:
+        raise ValueError(f"feature_range must be (low, high), got {feature_range!r}")
+    low, high = (hyperparameter("feature_range", v) for v in feature_range)
+    if not low < high:
+        raise ValueError(f"feature_range must have low < high, got {feature_range!r}")
+
+    def statistics(x):
+        data_min, data_range = x.min(axis=0), np.ptp(x, axis=0)
+        data_range = np.where(data_range < 10 * np.finfo(np.float64).eps, 1.0, data_range)
+        scale = data_range / (high - low)
+        return data_min - low * scale, scale
+
+    return _fit(train, others, statistics)
+
+
+# --- splits and minibatches --------------------------------------------------
+
+
+def _class_ids(y):
+    """An integer class per sample: the index of its distinct row of ``y``."""
+    rows = y.reshape(len(y), -1)
+    classes, ids, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        rare = classes[np.argmin(counts)].tolist()
+        raise ValueError(
+            f"stratify=True needs at least 2 samples of every class, y = {rare} has 1 "
+            "(is y continuous?)")
+    return ids.reshape(-1)
+
+
+def train_val_test_split(x, y, fractions=(0.6, 0.2, 0.2), *, key, stratify=False):
+    """Shuffle ``(x, y)`` with ``key`` and cut it into parts of the given fractions.
+
+    Returns one ``(x_part, y_part)`` pair per fraction, in order: by default
+    ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``. With ``n``
+    samples, part ``k`` receives
+    ``round(n * (f_0 + ... + f_k)) - round(n * (f_0 + ... + f_{k-1}))`` of
+    them, so the parts add up to ``n``. With ``stratify=True`` that rule is
+    applied within every class (the distinct rows of ``y``: integer labels or
+    one-hot rows), so each part keeps the class ratios up to one sample per
+    class. Every sample lands in exactly one part.
+    """
+    x, y = _samples("x", x), _samples("y", y)
+    _same_length(x=x, y=y)
+    fractions = [hyperparameter("fractions", f, low=0.0, high=1.0) for f in fractions]
+    if not fractions or abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must sum to 1, got {fractions} (sum {sum(fractions)})")
+    order = np.asarray(jax.random.permutation(key, len(x)))
+    # Positions in the shuffled order, grouped by class when stratifying.
+    if stratify:
+        ids = _class_ids(y)[order]
+        groups = [np.flatnonzero(ids == c) for c in range(ids.max() + 1)]
+    else:
+        groups = [np.arange(len(x))]
+    parts = [[] for _ in fractions]
+    for group in groups:
+        cuts = np.round(np.cumsum(fractions)[:-1] * len(group)).astype(int)
+        for part, positions in zip(parts, np.split(group, cuts), strict=True):
+            part.append(positions)
+    indices = [order[np.sort(np.concatenate(part))] for part in parts]
+    return tuple((x[i], y[i]) for i in indices)
+
+
+def batches(*arrays, batch_size, key=None, drop_remainder=False):
+    """One pass over minibatches of ``arrays``, which share their first axis.
+
+    Yields tuples ``(a[idx] for a in arrays)`` of ``batch_size`` samples, the
+    last one smaller unless ``drop_remainder``; a ``batch_size`` larger than
+    ``n`` is clamped to ``n`` (one batch of everything). Without ``key`` the samples come
+    in data order, with it in the order ``jax.random.permutation(key, n)``:
+    split a new key for every epoch. Arguments are checked when called, not
+    when iterated.
+    """
+    if not arrays:
+        raise TypeError("batches needs at least one array")
+    arrays = [_samples(f"arrays[{i}]", a) for i, a in enumerate(arrays)]
+    _same_length(**{f"arrays[{i}]": a for i, a in enumerate(arrays)})
+    hyperparameter("batch_size", batch_size, integer=True, low=1)
+    n = len(arrays[0])
+    batch_size = min(batch_size, n)
+    order = np.arange(n) if key is None else np.asarray(jax.random.permutation(key, n))
+    stop = n - n % batch_size if drop_remainder else n
+    return (tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, stop, batch_size))
