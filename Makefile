@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 setup: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[plot]'
 
 setup-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'

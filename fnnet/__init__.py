@@ -4,12 +4,14 @@ The concept modules (``activations``, ``initializers``, ``layers``,
 ``losses``, ``regularizers``, ``metrics``, ``optimizers``) are plain
 functions that ``jax.jit``, ``jax.grad`` and ``jax.vmap`` transform;
 ``testing`` checks gradients against finite differences; ``data``,
-``augment`` and ``datasets`` prepare and provide the data.
+``augment`` and ``datasets`` prepare and provide the data; ``compile``
+returns a ``Trainer`` with Keras's ``fit``/``evaluate``/``predict``.
 """
 
 from fnnet import (
     activations,
     augment,
+    callbacks,
     data,
     datasets,
     initializers,
@@ -17,18 +19,25 @@ from fnnet import (
     losses,
     metrics,
     optimizers,
+    parallel,
     regularizers,
     testing,
+    train,
 )
 from fnnet.layers import Sequential
 from fnnet.regularizers import objective
+from fnnet.train import Trainer, TrainState, compile, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Sequential",
+    "TrainState",
+    "Trainer",
     "activations",
     "augment",
+    "callbacks",
+    "compile",
     "data",
     "datasets",
     "initializers",
@@ -37,6 +46,9 @@ __all__ = [
     "metrics",
     "objective",
     "optimizers",
+    "parallel",
     "regularizers",
     "testing",
+    "train",
+    "train_step",
 ]

@@ -9,7 +9,7 @@ per-sample value, so a partial batch with 0/1 weights gives the exact mean.
 - ``accuracy``: one of the three, chosen from the shapes as Keras's
   ``"accuracy"`` is: a single output column is binary, ``y_true`` shaped like
   ``y_pred`` is one-hot, integer labels of shape ``(N,)`` are sparse.
-- ``mae``, ``mse``: the losses of the same names.
+- ``mae``, ``mse``, and every other loss by name (``"categorical_crossentropy"``, ...).
 """
 
 from collections.abc import Callable
@@ -69,6 +69,7 @@ mae = mean_absolute_error = losses.mean_absolute_error
 mse = mean_squared_error = losses.mean_squared_error
 
 _BY_NAME = {
+    **losses._BY_NAME,  # every loss is a metric too, as in Keras
     "accuracy": accuracy,
     "acc": accuracy,
     "binary_accuracy": binary_accuracy,

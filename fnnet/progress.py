@@ -1,0 +1,46 @@
+"""What ``fit`` prints: a tqdm bar per epoch (``verbose=1``), a line per epoch (``verbose=2``), or nothing."""
+
+import sys
+
+from tqdm.auto import tqdm
+
+
+def format_logs(logs):
+    """Keras's ``loss: 0.1234 - accuracy: 0.9500`` form."""
+    return " - ".join(f"{name}: {value:.4f}" for name, value in logs.items())
+
+
+class Progress:
+    """Progress of one ``fit``; ``update`` is called from inside the compiled epoch, a few times per epoch."""
+
+    def __init__(self, epochs, num_batches, batch_size, verbose, file=None):
+        self.epochs, self.num_batches, self.batch_size, self.verbose = epochs, num_batches, batch_size, verbose
+        self.file = file or sys.stdout
+        self.bar = None
+
+    def begin_epoch(self, epoch):
+        self.epoch = epoch
+        if self.verbose == 1:
+            self.bar = tqdm(total=self.num_batches, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch",
+                            file=self.file, dynamic_ncols=True, leave=True)
+
+    def update(self, done, sums):
+        """Running means after ``done`` batches (the last, partial batch is only in the final logs)."""
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix_str(format_logs({k: v / (done * self.batch_size) for k, v in sums.items()}))
+
+    def end_epoch(self, logs, seconds):
+        if self.verbose == 1:
+            if self.num_batches is not None:
+                self.bar.update(self.num_batches - self.bar.n)
+            self.bar.set_postfix_str(format_logs(logs))
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 2:
+            print(f"Epoch {self.epoch + 1}/{self.epochs} - {seconds:.2f}s - {format_logs(logs)}", file=self.file)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

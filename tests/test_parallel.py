@@ -1,0 +1,85 @@
+"""Data-parallel training on 8 simulated CPU devices matches the single-device run.
+
+The device count is fixed when JAX starts, so the comparison runs in a
+subprocess with XLA_FLAGS=--xla_force_host_platform_device_count=8.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+import fnnet as fn
+
+SCRIPT = textwrap.dedent("""
+    import json
+    import jax, numpy as np
+    import fnnet as fn
+    from fnnet import layers
+
+    assert jax.device_count() == 8, jax.devices()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 6)).astype(np.float32)   # 100 samples: the last batch of 32 is partial
+    y = fn.data.to_categorical((x[:, 0] + x[:, 1] > 0).astype(int), 2)
+    model = fn.Sequential([layers.Dense(16, "tanh"), layers.Dropout(0.2), layers.Dense(2, "softmax")])
+    trainer = fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
+    params = model.init(jax.random.key(0), (6,))
+    results = {}
+    for name, mesh in (("single", None), ("mesh", fn.parallel.local_mesh())):
+        state, history = trainer.fit(params, x, y, epochs=4, batch_size=32, validation_split=0.2,
+                                     key=jax.random.key(1), verbose=0, mesh=mesh)
+        results[name] = {
+            "history": history.history,
+            "kernel": np.asarray(state.params["dense"]["kernel"]).tolist(),
+            "evaluate": trainer.evaluate(state, x, y, batch_size=16, mesh=mesh),
+            "predict": trainer.predict(state, x, batch_size=8, mesh=mesh).tolist(),
+            "sharding": str(state.params["dense"]["kernel"].sharding),
+        }
+    try:
+        trainer.fit(params, x, y, batch_size=30, key=jax.random.key(1), verbose=0, mesh="local")
+    except ValueError as error:
+        results["error"] = str(error)
+    print(json.dumps(results))
+""")
+
+
+@pytest.fixture(scope="module")
+def results():
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_loss_curve_on_8_devices_matches_one_device_within_1e_5(results):
+    single, mesh = results["single"]["history"], results["mesh"]["history"]
+    assert list(single) == list(mesh) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    for name in single:
+        np.testing.assert_allclose(mesh[name], single[name], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(results["mesh"]["kernel"], results["single"]["kernel"], atol=1e-5)
+
+
+def test_evaluate_and_predict_on_the_mesh(results):
+    for name, value in results["single"]["evaluate"].items():
+        assert results["mesh"]["evaluate"][name] == pytest.approx(value, abs=1e-5)
+    np.testing.assert_allclose(results["mesh"]["predict"], results["single"]["predict"], atol=1e-5)
+
+
+def test_parameters_are_replicated_over_the_mesh(results):
+    assert "NamedSharding" in results["mesh"]["sharding"]
+
+
+def test_batch_size_must_split_over_the_devices(results):
+    assert "batch_size 30 must be divisible by the 8 devices" in results["error"]
+
+
+def test_mesh_argument_is_checked():
+    model = fn.Sequential([fn.layers.Dense(1)])
+    trainer = fn.compile(model, "mse", "sgd")
+    with pytest.raises(TypeError, match="mesh must be a jax.sharding.Mesh, 'local' or None"):
+        trainer.predict(model.init(jax.random.key(0), (1,)), np.ones((2, 1)), mesh="all")
