@@ -1,0 +1,19 @@
+"""The README's main demo trains the digit classifier to at least 97% test accuracy."""
+
+import importlib.util
+import pathlib
+import re
+import subprocess
+import sys
+
+DEMO = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "demo.py"
+
+
+def test_demo_reaches_97_percent_and_writes_its_curves(tmp_path):
+    done = subprocess.run([sys.executable, str(DEMO)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    accuracy = float(re.search(r"test accuracy (\d\.\d+)", done.stdout).group(1))
+    assert accuracy >= 0.97, done.stdout
+    assert re.search(r"Epoch 1/100 - .* - loss: .* - val_loss: ", done.stdout)
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "out" / "demo_curves.png").stat().st_size > 10_000
