@@ -21,6 +21,7 @@ from fnnet import (
     optimizers,
     parallel,
     regularizers,
+    sweep,
     testing,
     train,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "optimizers",
     "parallel",
     "regularizers",
+    "sweep",
     "testing",
     "train",
     "train_step",

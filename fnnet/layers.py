@@ -173,7 +173,7 @@ def Dropout(rate, *, name=None) -> Layer:
     hyperparameter("Dropout rate", rate, low=0, high=1, high_inclusive=False)
 
     def apply(params, x, *, key=None, training=False):
-        if not training or rate == 0:
+        if not training or (isinstance(rate, (int, float)) and rate == 0):  # a swept rate is traced
             return x
         if key is None:
             raise ValueError(

@@ -161,6 +161,57 @@ def _add(a, b):
     return jax.tree_util.tree_map(jnp.add, a, b)
 
 
+def _zero_sums(objective):
+    return {name: jnp.zeros((), jnp.float32) for name in ("loss", *objective.metrics)}
+
+
+def train_epoch(objective, optimizer, state, x, y, val_x=None, val_y=None, *, batch_size, shuffle=True,
+                augment=None, mesh=None, report=None, report_every=0):
+    """One epoch, traceable: a ``lax.scan`` of the step over the batches of a fresh permutation.
+
+    Returns the new state and the epoch's logs (exact means over the
+    samples, and the ``val_`` forms when validation data are given).
+    ``report(done, sums)`` is called from the device every ``report_every``
+    batches, for progress bars.
+    """
+    step = _step_fn(objective, optimizer, augment)
+    shuffle_key = jax.random.fold_in(jax.random.fold_in(state.key, _SHUFFLE), state.step)
+    indices, weights = _batch_plan(shuffle_key, len(x), batch_size, shuffle)
+
+    def body(carry, batch):
+        state, sums, done = carry
+        index, weight = batch
+        xb, yb = parallel.shard_batch((x[index], y[index]), mesh)
+        state, scores = step(state, xb, yb, parallel.shard_batch(weight, mesh))
+        sums = _add(sums, _weighted_sums(scores, jnp.sum(weight)))
+        done = done + 1
+        if report_every:
+            jax.lax.cond(done % report_every == 0, lambda: jax.debug.callback(report, done, sums), lambda: None)
+        return (state, sums, done), None
+
+    (state, sums, _), _ = jax.lax.scan(body, (state, _zero_sums(objective), jnp.zeros((), jnp.int32)),
+                                       (indices, weights))
+    logs = {name: total / len(x) for name, total in sums.items()}
+    if val_x is not None:
+        val = evaluate_batches(objective, state.params, val_x, val_y, batch_size=batch_size, mesh=mesh)
+        logs |= {f"val_{name}": value for name, value in val.items()}
+    return state, logs
+
+
+def evaluate_batches(objective, params, x, y, *, batch_size, mesh=None):
+    """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact means."""
+    indices, weights = _batch_plan(None, len(x), batch_size, shuffle=False)
+
+    def body(sums, batch):
+        index, weight = batch
+        xb, yb = parallel.shard_batch((x[index], y[index]), mesh)
+        y_pred = objective.model.apply(params, xb)
+        return _add(sums, _weighted_sums(objective.scores(params, yb, y_pred, weight), jnp.sum(weight))), None
+
+    sums, _ = jax.lax.scan(body, _zero_sums(objective), (indices, weights))
+    return {name: total / len(x) for name, total in sums.items()}
+
+
 class Trainer:
     """What ``compile`` returns: a model, loss, optimizer, metrics and regularizers, ready to train.
 
@@ -185,42 +236,12 @@ class Trainer:
 
     def _epoch_program(self, state, x, y, val_x, val_y, *, batch_size, shuffle, augment, mesh, report_every):
         self.traces += 1
-        step = _step_fn(self._objective, self.optimizer, augment)
-        shuffle_key = jax.random.fold_in(jax.random.fold_in(state.key, _SHUFFLE), state.step)
-        indices, weights = _batch_plan(shuffle_key, len(x), batch_size, shuffle)
-
-        def body(carry, batch):
-            state, sums, done = carry
-            index, weight = batch
-            xb, yb = parallel.shard_batch((x[index], y[index]), mesh)
-            state, scores = step(state, xb, yb, parallel.shard_batch(weight, mesh))
-            sums = _add(sums, _weighted_sums(scores, jnp.sum(weight)))
-            done = done + 1
-            if report_every:
-                jax.lax.cond(done % report_every == 0, lambda: jax.debug.callback(self._report, done, sums),
-                             lambda: None)
-            return (state, sums, done), None
-
-        zeros = {name: jnp.zeros((), jnp.float32) for name in ("loss", *self._objective.metrics)}
-        (state, sums, _), _ = jax.lax.scan(body, (state, zeros, jnp.zeros((), jnp.int32)), (indices, weights))
-        logs = {name: total / len(x) for name, total in sums.items()}
-        if val_x is not None:
-            val = self._evaluate_program(state.params, val_x, val_y, batch_size=batch_size, mesh=mesh)
-            logs |= {f"val_{name}": value for name, value in val.items()}
-        return state, logs
+        report = self._report if report_every else None
+        return train_epoch(self._objective, self.optimizer, state, x, y, val_x, val_y, batch_size=batch_size,
+                           shuffle=shuffle, augment=augment, mesh=mesh, report=report, report_every=report_every)
 
     def _evaluate_program(self, params, x, y, *, batch_size, mesh):
-        indices, weights = _batch_plan(None, len(x), batch_size, shuffle=False)
-
-        def body(sums, batch):
-            index, weight = batch
-            xb, yb = parallel.shard_batch((x[index], y[index]), mesh)
-            y_pred = self.model.apply(params, xb)
-            return _add(sums, _weighted_sums(self._objective.scores(params, yb, y_pred, weight), jnp.sum(weight))), None
-
-        zeros = {name: jnp.zeros((), jnp.float32) for name in ("loss", *self._objective.metrics)}
-        sums, _ = jax.lax.scan(body, zeros, (indices, weights))
-        return {name: total / len(x) for name, total in sums.items()}
+        return evaluate_batches(self._objective, params, x, y, batch_size=batch_size, mesh=mesh)
 
     def _predict_program(self, params, x, *, batch_size, mesh):
         indices, _ = _batch_plan(None, len(x), batch_size, shuffle=False)
@@ -267,19 +288,7 @@ class Trainer:
             if validation_split:
                 raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
             return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh)
-        x, y = self._check_data(state.params, x, y, "x", "y")
-        if validation_data is not None:
-            val_x, val_y = self._check_data(state.params, *_pair(validation_data), "validation x", "validation y")
-        elif validation_split:
-            split = int(math.floor(len(x) * (1 - validation_split)))
-            if split == 0 or split == len(x):
-                raise ValueError(
-                    f"validation_split={validation_split} of {len(x)} samples leaves "
-                    f"{split} for training and {len(x) - split} for validation; both need at least one"
-                )
-            x, val_x, y, val_y = x[:split], x[split:], y[:split], y[split:]
-        else:
-            val_x = val_y = None
+        x, y, val_x, val_y = self._training_data(state.params, x, y, validation_split, validation_data)
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
         state, x, y, val_x, val_y = parallel.place((state, x, y, val_x, val_y), mesh)
@@ -290,6 +299,21 @@ class Trainer:
                                      augment=augment, mesh=mesh, report_every=report_every)
 
         return self._loop(state, epochs, run_epoch, -(-len(x) // batch_size), batch_size, callbacks, verbose)
+
+    def _training_data(self, params, x, y, validation_split, validation_data):
+        """Checked ``(x, y, val_x, val_y)``; ``validation_split`` takes the tail before shuffling, as Keras."""
+        x, y = self._check_data(params, x, y, "x", "y")
+        if validation_data is not None:
+            return x, y, *self._check_data(params, *_pair(validation_data), "validation x", "validation y")
+        if not validation_split:
+            return x, y, None, None
+        split = int(math.floor(len(x) * (1 - validation_split)))
+        if split == 0 or split == len(x):
+            raise ValueError(
+                f"validation_split={validation_split} of {len(x)} samples leaves "
+                f"{split} for training and {len(x) - split} for validation; both need at least one"
+            )
+        return x[:split], y[:split], x[split:], y[split:]
 
     def _start_state(self, params_or_state, key):
         if isinstance(params_or_state, TrainState):
