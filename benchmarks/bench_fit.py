@@ -28,6 +28,7 @@ import numpy as np
 import optax
 
 import fnnet as fn
+from report import write_section
 from workloads import WORKLOADS, make_data
 
 
@@ -198,20 +199,8 @@ def main():
         f"medians over {args.repeats} runs x {args.epochs - 1} steady epochs.",
         *tables,
     ])
-    _write_section(args.output, kind, section)
+    write_section(args.output, "Benchmark results (benchmarks/bench_fit.py)", kind, section)
     print(section)
-
-
-def _write_section(path, kind, section):
-    """Replace this device kind's section of RESULTS.md, keeping the others."""
-    header = "# Benchmark results\n\nWritten by `benchmarks/bench_fit.py`; one section per device kind.\n"
-    try:
-        text = open(path).read()
-    except FileNotFoundError:
-        text = header
-    parts = text.split("\n## ")
-    kept = [part for part in parts[1:] if not part.startswith(kind.removeprefix("## "))]
-    open(path, "w").write("\n## ".join([parts[0].rstrip("\n") + "\n", *kept, section.removeprefix("## ")]) + "\n")
 
 
 if __name__ == "__main__":

@@ -198,13 +198,14 @@ def _check_variants(variants, builder_names, optimizer_names):
 
 
 def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1, batch_size=32,
-        validation_split=0.0, validation_data=None, shuffle=True, monitor="val_loss", mode="auto",
+        validation_split=0.0, validation_data=None, shuffle=True, monitor=None, mode="auto",
         early_stopping=None, key, verbose=1) -> SweepResult:
     """Train every variant of ``model`` (a Layer, or ``build(**hyperparameters) -> Layer``) as one program.
 
     The arguments mean what they mean in ``Trainer.fit``; ``monitor``/``mode``
-    choose the best variant (``early_stopping``, an ``EarlyStopping``
-    callback, also sets its own monitor and stops variants on their own).
+    choose the best variant (``monitor`` defaults to ``"val_loss"`` with
+    validation data, else ``"loss"``; ``early_stopping``, an ``EarlyStopping``
+    callback, brings its own monitor and stops variants on their own).
     """
     build = _as_builder(model)
     builder_names = _builder_parameters(model)
@@ -217,8 +218,6 @@ def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularize
         if not isinstance(early_stopping, callbacks_lib.EarlyStopping):
             raise TypeError(f"early_stopping must be a fnnet.callbacks.EarlyStopping, got {early_stopping!r}")
         monitor, sign = early_stopping.monitor, early_stopping.rule.sign
-    else:
-        sign = callbacks_lib.monitor_sign(monitor, mode)
 
     model_values = {n: variants[n] for n in builder_names if n in variants}
     first = build(**{n: v[0].item() for n, v in model_values.items()})
@@ -227,6 +226,9 @@ def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularize
     x, y, val_x, val_y = trainer._training_data(params0, x, y, validation_split, validation_data)
     names = ["loss", *trainer._objective.metrics]
     recorded = names + ([f"val_{n}" for n in names] if val_x is not None else [])
+    if early_stopping is None:
+        monitor = monitor or ("val_loss" if val_x is not None else "loss")
+        sign = callbacks_lib.monitor_sign(monitor, mode)
     if monitor not in recorded:
         raise ValueError(f"monitor {monitor!r} is not recorded by this sweep; recorded: {recorded}")
 
@@ -235,20 +237,24 @@ def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularize
     states = _init_states(build, opt, key, x.shape[1:], seed_values, model_values, optimizer_values)
     history, states, best = _train_stacked(
         build, opt, loss, metrics, regularizers, states, model_values,
-        (x, y, val_x, val_y), None, epochs, batch_size, shuffle, early_stopping, monitor, sign, verbose)
+        (x, y, val_x, val_y), None, epochs, batch_size, shuffle, early_stopping, monitor, sign, verbose,
+        shared_key="seed" not in variants)
     return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build)
 
 
 def _init_states(build, opt, key, input_shape, seed_values, model_values, optimizer_values):
-    def init(seed, model_kw, optimizer_kw):
-        init_key, fit_key = variant_keys(key, seed)
-        state = train_lib.init_state(build(**model_kw).init(init_key, input_shape), opt, fit_key)
-        current = {n: optax.tree_utils.tree_get(state.opt_state, n) for n in optimizer_kw}
+    """Each variant's initial ``TrainState``, stacked. Built eagerly one by one: compiling a vmapped
+    initializer costs more than running K small ones."""
+    states = []
+    for k, seed in enumerate(seed_values):
+        init_key, fit_key = variant_keys(key, int(seed))
+        model = build(**{n: v[k].item() for n, v in model_values.items()})
+        state = train_lib.init_state(model.init(init_key, input_shape), opt, fit_key)
+        current = {n: optax.tree_utils.tree_get(state.opt_state, n) for n in optimizer_values}
         opt_state = optax.tree_utils.tree_set(
-            state.opt_state, **{n: jnp.asarray(v, current[n].dtype) for n, v in optimizer_kw.items()})
-        return state._replace(opt_state=opt_state)
-
-    return jax.jit(jax.vmap(init))(jnp.asarray(seed_values), _as_arrays(model_values), _as_arrays(optimizer_values))
+            state.opt_state, **{n: jnp.asarray(v[k], current[n].dtype) for n, v in optimizer_values.items()})
+        states.append(state._replace(opt_state=opt_state))
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)
 
 
 def _as_arrays(values):
@@ -257,22 +263,37 @@ def _as_arrays(values):
 
 
 def _train_stacked(build, opt, loss, metrics, regularizers, states, model_values, data, data_axis,
-                   epochs, batch_size, shuffle, early_stopping, monitor, sign, verbose):
-    """Run the stacked epochs; returns the (K, epochs) history, the final states and each variant's best value."""
+                   epochs, batch_size, shuffle, early_stopping, monitor, sign, verbose, shared_key):
+    """Run the stacked epochs; returns the (K, epochs) history, the final states and each variant's best value.
+
+    With ``shared_key`` every variant has the same key, hence the same shuffle
+    and dropout masks: the key and step are passed unbatched, so the batch
+    plan and the gathers are computed once for all variants.
+    """
     x, y, val_x, val_y = data
     n_train = x.shape[1] if data_axis == 0 else x.shape[0]
     batch_size = min(batch_size, n_train)
-    k = len(jax.tree_util.tree_leaves(states.step)[0])
+    k = len(states.step)
 
-    def one_variant(state, model_kw, active, x, y, val_x, val_y):
+    def one_variant(params, opt_state, step, key, model_kw, active, x, y, val_x, val_y):
         objective = train_lib._objective(build(**model_kw), loss, metrics, regularizers)
+        state = train_lib.TrainState(params, opt_state, step, key)
         new_state, logs = train_lib.train_epoch(objective, opt, state, x, y, val_x, val_y,
                                                 batch_size=batch_size, shuffle=shuffle)
-        return jax.tree_util.tree_map(lambda new, old: jnp.where(active, new, old), new_state, state), logs
+        kept = jax.tree_util.tree_map(lambda new, old: jnp.where(active, new, old), new_state[:3], state[:3])
+        return kept, logs
 
-    axes = (0, 0, 0, data_axis, data_axis, data_axis if val_x is not None else None,
-            data_axis if val_x is not None else None)
-    epoch = jax.jit(jax.vmap(one_variant, in_axes=axes))
+    shared = None if shared_key else 0
+    val_axis = data_axis if val_x is not None else None
+    vmapped = jax.vmap(one_variant, in_axes=(0, 0, shared, shared, 0, 0, data_axis, data_axis, val_axis, val_axis))
+
+    @jax.jit
+    def epoch(states, model_kw, active, x, y, val_x, val_y):
+        step, key = (jnp.max(states.step), states.key[0]) if shared_key else (states.step, states.key)
+        (params, opt_state, step), logs = vmapped(states.params, states.opt_state, step, key, model_kw, active,
+                                                  x, y, val_x, val_y)
+        return states._replace(params=params, opt_state=opt_state, step=step), logs
+
     rule = early_stopping.rule if early_stopping is not None else callbacks_lib.EarlyStoppingRule(sign, patience=epochs)
     update = jax.jit(jax.vmap(lambda s, v, e: callbacks_lib.early_stopping_update(rule, s, v, e), in_axes=(0, 0, None)))
     stop_state = jax.vmap(lambda _: callbacks_lib.early_stopping_init(rule))(jnp.arange(k))
@@ -349,6 +370,7 @@ def cross_validate(model, x, y, folds=5, *, loss, optimizer="adam", metrics=(), 
     data = (x[train_index], y[train_index], x[parts], y[parts])
     states = _init_states(_Fixed(model), opt, key, x.shape[1:], np.zeros(folds, np.int64), {}, {})
     history, states, _ = _train_stacked(_Fixed(model), opt, loss, metrics, regularizers, states, {}, data,
-                                        0, epochs, batch_size, shuffle, None, "val_loss", -1.0, verbose)
+                                        0, epochs, batch_size, shuffle, None, "val_loss", -1.0, verbose,
+                                        shared_key=True)
     scores = {name: values[:, -1] for name, values in history.items() if name.startswith("val_")}
     return CrossValidation(history, scores, states)
