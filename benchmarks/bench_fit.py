@@ -64,9 +64,20 @@ def _timed_epochs(run_epoch, epochs):
     return times
 
 
+def _update(loss, opt):
+    """The hand-written step: one value_and_grad and one optax update."""
+    def update(params, opt_state, x, y):
+        value, grads = jax.value_and_grad(loss)(params, x, y)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value
+
+    return update
+
+
 def run_jax_scan(workload, x, y, epochs):
     params, loss = _handwritten(workload)
     opt = _optimizer(workload)
+    update = _update(loss, opt)
     batches = len(x) // workload.batch_size
 
     @jax.jit
@@ -74,10 +85,8 @@ def run_jax_scan(workload, x, y, epochs):
         order = jax.random.permutation(key, len(x))[: batches * workload.batch_size]
 
         def step(carry, index):
-            params, opt_state = carry
-            value, grads = jax.value_and_grad(loss)(params, x[index], y[index])
-            updates, opt_state = opt.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), value
+            params, opt_state, value = update(*carry, x[index], y[index])
+            return (params, opt_state), value
 
         (params, opt_state), values = jax.lax.scan(step, (params, opt_state), order.reshape(batches, -1))
         return params, opt_state, jnp.mean(values)
@@ -99,11 +108,11 @@ def run_jax_step_loop(workload, x, y, epochs):
     opt = _optimizer(workload)
     batches = len(x) // workload.batch_size
 
+    update = _update(loss, opt)
+
     @jax.jit
     def step(params, opt_state, x, y, index):
-        value, grads = jax.value_and_grad(loss)(params, x[index], y[index])
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, value
+        return update(params, opt_state, x[index], y[index])
 
     carry = {"state": (params, opt.init(params)), "epoch": 0}
 
