@@ -23,6 +23,7 @@ metrics do not.
 """
 
 import inspect
+import itertools
 import math
 import time
 from collections.abc import Iterable
@@ -171,8 +172,8 @@ def train_epoch(objective, optimizer, state, x, y, val_x=None, val_y=None, *, ba
 
     Returns the new state and the epoch's logs (exact means over the
     samples, and the ``val_`` forms when validation data are given).
-    ``report(done, sums)`` is called from the device every ``report_every``
-    batches, for progress bars.
+    ``report(done, sums)`` is traced every ``report_every`` batches; a
+    progress bar reaches the host from it with ``jax.debug.callback``.
     """
     step = _step_fn(objective, optimizer, augment)
     shuffle_key = jax.random.fold_in(jax.random.fold_in(state.key, _SHUFFLE), state.step)
@@ -186,7 +187,7 @@ def train_epoch(objective, optimizer, state, x, y, val_x=None, val_y=None, *, ba
         sums = _add(sums, _weighted_sums(scores, jnp.sum(weight)))
         done = done + 1
         if report_every:
-            jax.lax.cond(done % report_every == 0, lambda: jax.debug.callback(report, done, sums), lambda: None)
+            jax.lax.cond(done % report_every == 0, lambda: report(done, sums), lambda: None)
         return (state, sums, done), None
 
     (state, sums, _), _ = jax.lax.scan(body, (state, _zero_sums(objective), jnp.zeros((), jnp.int32)),
@@ -223,7 +224,7 @@ class Trainer:
         self.model = model
         self.optimizer = optimizers.get(optimizer)
         self._objective = _objective(model, loss, metrics, regularizers)
-        self._progress = None
+        self._bars, self._tokens = {}, itertools.count()  # progress bars of the fits running now
         self.traces = 0  # how many times an epoch program was traced; tests count recompiles
         self._train_epoch = jax.jit(
             self._epoch_program, static_argnames=("batch_size", "shuffle", "augment", "mesh", "report_every")
@@ -234,9 +235,13 @@ class Trainer:
 
     # --- compiled programs ----------------------------------------------------
 
-    def _epoch_program(self, state, x, y, val_x, val_y, *, batch_size, shuffle, augment, mesh, report_every):
+    def _epoch_program(self, state, x, y, val_x, val_y, token, *, batch_size, shuffle, augment, mesh,
+                       report_every):
         self.traces += 1
-        report = self._report if report_every else None
+
+        def report(done, sums):
+            jax.debug.callback(self._report, token, done, sums)
+
         return train_epoch(self._objective, self.optimizer, state, x, y, val_x, val_y, batch_size=batch_size,
                            shuffle=shuffle, augment=augment, mesh=mesh, report=report, report_every=report_every)
 
@@ -252,9 +257,10 @@ class Trainer:
         _, outputs = jax.lax.scan(body, None, indices)
         return outputs.reshape(-1, *outputs.shape[2:])[: len(x)]
 
-    def _report(self, done, sums):
-        if self._progress is not None:
-            self._progress.update(int(done), {k: float(v) for k, v in sums.items()})
+    def _report(self, token, done, sums):
+        bar = self._bars.get(int(token))
+        if bar is not None:
+            bar.update(int(done), {k: float(v) for k, v in sums.items()})
 
     # --- the Keras workflow -----------------------------------------------------
 
@@ -282,6 +288,9 @@ class Trainer:
         hyperparameter("validation_split", validation_split, low=0, high=1, high_inclusive=False)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        for callback in callbacks:
+            if not isinstance(callback, callbacks_lib.Callback):
+                raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
         mesh = parallel.resolve_mesh(mesh)
         state = self._start_state(params_or_state, key)
         if y is None:
@@ -292,13 +301,19 @@ class Trainer:
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
         state, x, y, val_x, val_y = parallel.place((state, x, y, val_x, val_y), mesh)
-        report_every = max(1, -(-len(x) // batch_size) // 20) if verbose == 1 and mesh is None else 0
+        num_batches = -(-len(x) // batch_size)
+        report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
+        token = next(self._tokens)
+        self._bars[token] = progress = Progress(epochs, num_batches, batch_size, verbose)
 
         def run_epoch(state):
-            return self._train_epoch(state, x, y, val_x, val_y, batch_size=batch_size, shuffle=shuffle,
-                                     augment=augment, mesh=mesh, report_every=report_every)
+            return self._train_epoch(state, x, y, val_x, val_y, np.int32(token), batch_size=batch_size,
+                                     shuffle=shuffle, augment=augment, mesh=mesh, report_every=report_every)
 
-        return self._loop(state, epochs, run_epoch, -(-len(x) // batch_size), batch_size, callbacks, verbose)
+        try:
+            return self._loop(state, epochs, run_epoch, progress, callbacks)
+        finally:
+            del self._bars[token]
 
     def _training_data(self, params, x, y, validation_split, validation_data):
         """Checked ``(x, y, val_x, val_y)``; ``validation_split`` takes the tail before shuffling, as Keras."""
@@ -322,28 +337,23 @@ class Trainer:
             raise ValueError("fit from params needs key=jax.random.key(seed) for shuffling and dropout")
         return self.init_state(params_or_state, key)
 
-    def _loop(self, state, epochs, run_epoch, num_batches, batch_size, callbacks, verbose):
+    def _loop(self, state, epochs, run_epoch, progress, callbacks):
         history = callbacks_lib.History()
         all_callbacks = [*callbacks, history]
-        for callback in callbacks:
-            if not isinstance(callback, callbacks_lib.Callback):
-                raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
         state = _run_hooks(all_callbacks, "on_train_begin", state)
-        self._progress = Progress(epochs, num_batches, batch_size, verbose)
         try:
             for epoch in range(epochs):
                 state = _run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
-                self._progress.begin_epoch(epoch)
+                progress.begin_epoch(epoch)
                 start = time.perf_counter()
                 state, logs = run_epoch(state)
                 logs = self._ordered_floats(logs)
-                self._progress.end_epoch(logs, time.perf_counter() - start)
+                progress.end_epoch(logs, time.perf_counter() - start)
                 state = _run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
                 if any(callback.stop_training for callback in all_callbacks):
                     break
         finally:
-            self._progress.close()
-            self._progress = None
+            progress.close()
         state = _run_hooks(all_callbacks, "on_train_end", state)
         return state, history
 
@@ -380,7 +390,7 @@ class Trainer:
                 logs |= {f"val_{name}": value for name, value in val_logs.items()}
             return state, logs
 
-        return self._loop(state, epochs, run_epoch, None, None, callbacks, verbose)
+        return self._loop(state, epochs, run_epoch, Progress(epochs, None, None, verbose), callbacks)
 
     def _batch_program(self, state, x, y, weight, *, augment, mesh):
         step = _step_fn(self._objective, self.optimizer, augment)
@@ -439,13 +449,21 @@ class Trainer:
         if len(x) != len(y):
             raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {len(x)} and {len(y)}")
         out = _check_features(self.model, params, x)
-        placeholder = jnp.full((len(y), *out.shape[1:]), 0.5, jnp.float32)  # labels are checked against it
+        # The loss and metrics check the labels themselves: their shapes abstractly, their values
+        # against a placeholder prediction, in chunks of one size so these checks compile once.
+        rows = 1024
+        placeholder, weight = jnp.full((rows, *out.shape[1:]), 0.5, jnp.float32), jnp.ones(rows, jnp.float32)
+        shapes = [jax.ShapeDtypeStruct(shape, dtype) for shape, dtype in
+                  ((y.shape, y.dtype), ((len(y), *out.shape[1:]), jnp.float32), ((len(y),), jnp.float32))]
         for name, fn in {"loss": self._objective.loss, **self._objective.metrics}.items():
             try:
-                fn(y, placeholder, jnp.ones(len(y), jnp.float32))
+                jax.eval_shape(fn, *shapes)
+                for start in range(0, len(y), rows):
+                    chunk = y[start:start + rows]
+                    fn(np.concatenate([chunk, np.repeat(chunk[:1], rows - len(chunk), 0)]), placeholder, weight)
             except ValueError as error:
-                raise ValueError(f"{y_name} does not fit the model's outputs of shape {out.shape} "
-                                 f"under the {name}: {error}") from error
+                raise ValueError(f"{y_name} of shape {y.shape} does not fit the model's outputs of shape "
+                                 f"{(None, *out.shape[1:])} under the {name}: {error}") from error
         return x, y
 
 

@@ -333,7 +333,7 @@ def test_bad_data(trainer_and_params, data):
         trainer.fit(params, x, y[:39], key=key)
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy.*to_categorical"):
         trainer.fit(params, x, labels, key=key)
-    with pytest.raises(ValueError, match=r"outputs of shape \(1, 3\).*\(40, 5\)"):
+    with pytest.raises(ValueError, match=r"y of shape \(40, 5\) does not fit the model's outputs of shape \(None, 3\)"):
         trainer.fit(params, x, np.ones((40, 5), np.float32), key=key)
     with pytest.raises(ValueError, match=r"layer 'dense'.*4 features.*\(1, 5\)"):
         trainer.fit(params, np.ones((40, 5), np.float32), y, key=key)
@@ -360,3 +360,27 @@ def test_sparse_labels_out_of_range_are_caught_before_training(data):
     with pytest.raises(ValueError, match=r"labels in \[0, 3\).*from 0 to 7"):
         trainer.fit(model.init(jax.random.key(0), (4,)), x, np.where(labels == 2, 7, labels), key=jax.random.key(0))
     assert trainer.traces == 0
+
+
+def test_concurrent_fits_of_one_trainer_keep_their_own_progress(data):
+    import threading
+
+    x, y, _ = data
+    model = classifier()
+    trainer = fn.compile(model, "categorical_crossentropy", "adam")
+    params = model.init(jax.random.key(0), (4,))
+    errors, results = [], {}
+
+    def run(seed):
+        try:
+            results[seed] = trainer.fit(params, x, y, epochs=3, batch_size=4, key=jax.random.key(seed), verbose=1)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(results) == 2
+    assert results[1][1].history["loss"] != results[2][1].history["loss"]
