@@ -1,0 +1,296 @@
+"""scikit-learn estimators over fnnet: ``NeuralNetClassifier`` and ``NeuralNetRegressor``.
+
+Both build a multilayer perceptron from their hyperparameters, ``Dense``
+hidden layers (each followed by ``Dropout`` when ``dropout > 0``) and an
+output ``Dense``, and train it with ``fnnet.compile(...).fit``. They follow
+scikit-learn's conventions, so they work in ``Pipeline``, ``GridSearchCV``
+and ``clone``, and pass ``sklearn.utils.estimator_checks``:
+
+- the constructor only stores its arguments; they are checked in ``fit``,
+  and an argument the estimator does not have raises ``TypeError`` naming
+  the valid ones (as ``set_params`` raises scikit-learn's ``ValueError``);
+- ``fit(X, y)`` returns ``self`` and sets the fitted attributes
+  ``params_`` (the fnnet params tree, as NumPy arrays, so a fitted estimator
+  pickles), ``history_`` (Keras's ``history.history``: per-epoch ``loss``
+  and, with ``validation_split``, ``val_loss``), ``n_iter_`` (epochs run),
+  ``n_features_in_`` and ``n_outputs_``; the classifier also ``classes_``.
+  Compiled functions are never stored: they are rebuilt, once per process
+  and configuration, from the hyperparameters ``fit`` used.
+- ``X`` is converted to float32; NaN, infinity, sparse input and a wrong
+  number of features are rejected with scikit-learn's own errors.
+
+Hyperparameters, with Keras's words where Keras and scikit-learn's
+``MLPClassifier`` differ:
+
+==================  ========  ==================================================
+name                default   meaning
+==================  ========  ==================================================
+hidden_layer_sizes  (100,)    units of each hidden ``Dense`` layer; ``()``: none
+activation          "relu"    the hidden layers' activation (``fnnet.activations``)
+dropout             0.0       ``Dropout`` rate after each hidden layer
+l2                  0.0       Keras's penalty ``l2 * sum w^2`` over every kernel,
+                              added to the mean loss (``MLPClassifier``'s
+                              ``alpha`` adds ``alpha / 2 * sum w^2`` divided
+                              by the batch's size)
+optimizer           "adam"    a name from ``fnnet.optimizers``
+learning_rate       0.001     the optimizer's learning rate
+batch_size          32        samples per step, clamped to the training set
+epochs              200       passes over the data (``MLPClassifier``'s
+                              ``max_iter``)
+validation_split    0.0       fraction of the samples held out, drawn at random
+                              with ``random_state`` (Keras takes the last rows);
+                              recorded as ``history_["val_loss"]``
+early_stopping      False     stop once ``val_loss`` has not improved for
+                              ``patience`` epochs and restore the best epoch's
+                              weights; needs ``validation_split > 0``
+patience            10        see ``early_stopping``
+random_state        None      ``None``: fresh randomness from NumPy's global
+                              generator; an int seeds ``jax.random.key``, so the
+                              initialization, shuffles, dropout masks and
+                              validation split are reproduced
+verbose             0         0 silent, 1 a progress bar per epoch, 2 a line
+==================  ========  ==================================================
+"""
+
+import functools
+import inspect
+import numbers
+import threading
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fnnet import activations, callbacks, layers, optimizers, regularizers, train
+from fnnet._checks import hyperparameter
+
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
+
+# Prediction pads the input to whole batches of this many rows, so every row
+# goes through the same compiled program: a sample's prediction does not
+# depend on how many samples came with it (scikit-learn checks this to 1e-7),
+# and inputs of up to this many rows share one compilation.
+_PREDICT_BATCH = 256
+
+
+class _NeuralNet(BaseEstimator):
+    """What both estimators share.
+
+    A subclass sets the output layer's activation, the loss, the keywords
+    ``validate_data`` checks ``y`` with, and ``_fit_targets(y)``, which sets
+    the fitted target attributes (``n_outputs_``, ...) and returns the
+    targets the network trains on.
+    """
+
+    _output_activation: str
+    _loss: str
+    _y_validation: dict
+
+    def __new__(cls, *args, **kwargs):
+        """Reject a hyperparameter the estimator does not have, naming the valid ones (Python's error would not)."""
+        unknown = sorted(set(kwargs) - set(cls._get_param_names()))
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__} has no hyperparameter {', '.join(map(repr, unknown))}; "
+                f"valid ones: {', '.join(cls._get_param_names())}"
+            )
+        return super().__new__(cls)
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, dropout=0.0, l2=0.0, optimizer="adam",
+                 learning_rate=0.001, batch_size=32, epochs=200, validation_split=0.0, early_stopping=False,
+                 patience=10, random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.l2 = l2
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # scikit-learn reads the hyperparameters from ``inspect.signature(cls)``, which ``__new__`` would shadow.
+    __signature__ = inspect.Signature([*inspect.signature(__init__).parameters.values()][1:])
+
+    def fit(self, X, y):
+        """Train a fresh network on ``X`` (n_samples, n_features) and targets ``y``; returns ``self``."""
+        X, y = validate_data(self, X, y, dtype=np.float32, **self._y_validation)
+        y = self._fit_targets(y)
+        self._fitted_config = self._config()
+        trainer = self._fitted_trainer()
+        rng = check_random_state(self.random_state)
+        init_key, fit_key = jax.random.split(jax.random.key(rng.randint(np.iinfo(np.int32).max)))
+        state = trainer.init_state(trainer.model.init(init_key, (self.n_features_in_,)), fit_key)
+        state = _with_learning_rate(state, self.learning_rate)
+        state, history = trainer.fit(state, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose,
+                                     **self._validation(X, y, rng))
+        self.params_ = jax.tree_util.tree_map(np.asarray, state.params)
+        self.history_ = history.history
+        self.n_iter_ = len(self.history_["loss"])
+        return self
+
+    def _config(self):
+        """The checked, hashable description of the network, loss and optimizer that ``_trainer`` builds."""
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
+        if not (isinstance(sizes, (tuple, list))
+                and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes)):
+            raise TypeError(f"hidden_layer_sizes must be a tuple of ints, one per hidden layer, got {sizes!r}")
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive numbers of units, got {sizes!r}")
+        activations.get(self.activation)
+        hyperparameter("dropout", self.dropout, low=0, high=1, high_inclusive=False)
+        if not isinstance(self.optimizer, str):
+            raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', "
+                            f"got {self.optimizer!r}")
+        hyperparameter("l2", self.l2, low=0)
+        return _Config(tuple(int(s) for s in sizes), self.activation, float(self.dropout), self._output_activation,
+                       self.n_outputs_, self._loss, self.optimizer, float(self.l2))
+
+    def _validation(self, X, y, rng):
+        """``fit``'s data keywords: the training arrays, a random held-out split and early stopping."""
+        hyperparameter("validation_split", self.validation_split, low=0, high=1, high_inclusive=False)
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        if self.early_stopping and not self.validation_split:
+            raise ValueError("early_stopping=True monitors val_loss on held-out samples; "
+                             "set validation_split in (0, 1), e.g. 0.1")
+        if not self.validation_split:
+            return {"x": X, "y": y}
+        n_val = int(round(len(X) * self.validation_split))
+        if n_val == 0 or n_val == len(X):
+            raise ValueError(f"validation_split={self.validation_split} of {len(X)} samples leaves "
+                             f"{len(X) - n_val} for training and {n_val} for validation; both need at least one")
+        order = rng.permutation(len(X))
+        held_out, kept = order[:n_val], order[n_val:]
+        stop = [callbacks.EarlyStopping("val_loss", patience=self.patience, restore_best_weights=True)]
+        return {"x": X[kept], "y": y[kept], "validation_data": (X[held_out], y[held_out]),
+                "callbacks": stop if self.early_stopping else ()}
+
+    def _outputs(self, X):
+        """The network's outputs for ``X`` as float64, shape (n_samples, n_outputs_)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        padded = np.concatenate([X, np.zeros((-len(X) % _PREDICT_BATCH, X.shape[1]), X.dtype)])
+        outputs = self._fitted_trainer().predict(self.params_, padded, batch_size=_PREDICT_BATCH)
+        return outputs[: len(X)].astype(np.float64)
+
+    def _fitted_trainer(self) -> train.Trainer:
+        """The compiled ``Trainer`` of the configuration ``fit`` used, for this thread."""
+        return _trainer(self._fitted_config, threading.get_ident())
+
+
+class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
+    """A multilayer perceptron classifier: softmax over ``len(classes_)`` outputs, cross-entropy loss.
+
+    Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
+
+    Labels may be any values ``numpy.unique`` sorts (ints, strings);
+    ``predict_proba`` columns follow ``classes_``. A single class is
+    allowed: the network then predicts it for every sample.
+    """
+
+    _output_activation = "softmax"
+    _loss = "sparse_categorical_crossentropy"
+    _y_validation = {}
+
+    def _fit_targets(self, y):
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.n_outputs_ = len(self.classes_)
+        return codes.astype(np.int32)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
+        return self._outputs(X)
+
+    def predict(self, X):
+        """The most probable class of each sample, as a label from ``classes_``."""
+        codes = np.argmax(self._outputs(X), axis=1)
+        return self.classes_[codes]
+
+
+class NeuralNetRegressor(RegressorMixin, _NeuralNet):
+    """A multilayer perceptron regressor: linear outputs, mean squared error loss.
+
+    Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
+
+    A 1-D ``y`` gives 1-D predictions; a 2-D ``y`` (n_samples, n_targets)
+    trains one output per column and gives 2-D predictions.
+    """
+
+    _output_activation = "linear"
+    _loss = "mse"
+    _y_validation = {"multi_output": True, "y_numeric": True}
+
+    def _fit_targets(self, y):
+        self._y_ndim = y.ndim
+        y = y.reshape(len(y), -1).astype(np.float32)
+        self.n_outputs_ = y.shape[1]
+        return y
+
+    def predict(self, X):
+        """Predicted targets: shape (n_samples,) if ``y`` was 1-D in ``fit``, else (n_samples, n_targets)."""
+        outputs = self._outputs(X)
+        return outputs[:, 0] if self._y_ndim == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _with_learning_rate(state, learning_rate):
+    """``state`` with the optimizer's learning rate set to ``learning_rate``.
+
+    The rate lives in the optimizer state (``optax.inject_hyperparams``), so
+    every rate shares one compiled ``Trainer``: a grid search over learning
+    rates compiles once.
+    """
+    hyperparameter("learning_rate", learning_rate, low=0)
+    current = optax.tree_utils.tree_get(state.opt_state, "learning_rate")
+    opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=jnp.asarray(learning_rate, current.dtype))
+    return state._replace(opt_state=opt_state)
+
+
+class _Config(NamedTuple):
+    """What ``_trainer`` builds a ``Trainer`` from: everything that shapes the compiled programs."""
+
+    hidden_layer_sizes: tuple
+    activation: object
+    dropout: float
+    output_activation: str
+    n_outputs: int
+    loss: str
+    optimizer: str
+    l2: float
+
+
+@functools.lru_cache(maxsize=32)
+def _trainer(config: _Config, thread: int) -> train.Trainer:
+    """The ``Trainer`` for one configuration, shared by the estimators that have it in one ``thread``.
+
+    Cached so that refitting (cross-validation, a grid search, unpickling)
+    reuses its jitted programs instead of tracing and compiling them again;
+    per thread, because a ``Trainer`` tracks the progress of one ``fit`` at
+    a time (a grid search on joblib's threading backend fits in parallel).
+    """
+    stack = []
+    for units in config.hidden_layer_sizes:
+        stack.append(layers.Dense(units, activation=config.activation))
+        if config.dropout:
+            stack.append(layers.Dropout(config.dropout))
+    stack.append(layers.Dense(config.n_outputs, activation=config.output_activation))
+    penalties = [regularizers.l2(config.l2)] if config.l2 else []
+    return train.compile(layers.Sequential(stack), config.loss, optimizers.get(config.optimizer),
+                         regularizers=penalties)
