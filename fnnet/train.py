@@ -93,12 +93,11 @@ class _Objective(NamedTuple):
     metrics: dict  # name -> weighted metric
     penalty: Any  # params -> scalar
 
-    def scores(self, params, y, y_pred, sample_weight):
-        """The loss (with penalty) and every metric on one batch."""
-        return {
-            "loss": self.loss(y, y_pred, sample_weight) + self.penalty(params),
-            **{name: m(y, y_pred, sample_weight) for name, m in self.metrics.items()},
-        }
+    def scores(self, params, y, y_pred, sample_weight, loss=None):
+        """The loss (with penalty; computed unless given) and every metric on one batch."""
+        if loss is None:
+            loss = self.loss(y, y_pred, sample_weight) + self.penalty(params)
+        return {"loss": loss, **{name: m(y, y_pred, sample_weight) for name, m in self.metrics.items()}}
 
 
 def _objective(model, loss, metrics, regularizers) -> _Objective:
@@ -127,7 +126,7 @@ def _step_fn(objective, optimizer, augment=None):
         (loss, y_pred), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        scores = {"loss": loss, **{n: m(y, y_pred, sample_weight) for n, m in objective.metrics.items()}}
+        scores = objective.scores(state.params, y, y_pred, sample_weight, loss=loss)
         return TrainState(params, opt_state, state.step + 1, state.key), scores
 
     return step

@@ -1,3 +1,4 @@
+import chex
 import jax
 import numpy as np
 import pytest
@@ -43,8 +44,7 @@ def test_every_variant_equals_the_same_configuration_trained_alone(data):
         state, history = alone(x, y, **values)
         for name, curve in history.history.items():
             np.testing.assert_allclose(result.history[name][k], curve, rtol=1e-5, atol=1e-6)
-        for a, b in zip(jax.tree_util.tree_leaves(result.params(k)), jax.tree_util.tree_leaves(state.params)):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
 
 
 def test_early_stopping_per_variant(data):
@@ -63,8 +63,7 @@ def test_early_stopping_per_variant(data):
                                epochs=30)
         assert len(history.epoch) == epochs_run[k]
         np.testing.assert_allclose(result.history["val_loss"][k, :epochs_run[k]], history.history["val_loss"], rtol=1e-5)
-        for a, b in zip(jax.tree_util.tree_leaves(result.params(k)), jax.tree_util.tree_leaves(state.params)):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-4, atol=1e-6)
 
 
 def test_best_variant_by_the_monitored_metric(data):

@@ -1,5 +1,4 @@
-import io
-
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,8 +51,7 @@ def test_same_key_is_bitwise_reproducible_and_other_keys_differ(data):
     runs = [fit(classifier(dropout=0.3), x, y, epochs=2, batch_size=8, key=jax.random.key(k))[1:] for k in (5, 5, 6)]
     (s1, h1), (s2, h2), (s3, h3) = runs
     assert h1.history == h2.history
-    for a, b in zip(jax.tree_util.tree_leaves(s1.params), jax.tree_util.tree_leaves(s2.params)):
-        np.testing.assert_array_equal(a, b)
+    chex.assert_trees_all_equal(s1.params, s2.params)
     assert h1.history["loss"] != h3.history["loss"]
 
 
@@ -107,8 +105,7 @@ def test_partial_batch_gradient_is_the_mean_over_its_real_samples(data):
     manual = fn.train.init_state(model.init(jax.random.key(0), (4,)), optax.sgd(0.5), jax.random.key(1))
     manual, _ = step(manual, x[:3], y[:3])
     manual, _ = step(manual, x[3:], y[3:])  # two real samples, no padding
-    for a, b in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(manual.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(state.params, manual.params, rtol=1e-5, atol=1e-6)
 
 
 def test_full_batch_and_stochastic_gradient_descent(data):
@@ -234,8 +231,7 @@ def test_iterable_of_batches_matches_the_in_memory_path(data):
     assert int(state.step) == int(memory_state.step) == 6
     for name in memory_history.history:
         np.testing.assert_allclose(history.history[name], memory_history.history[name], rtol=1e-5)
-    for a, b in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(memory_state.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(state.params, memory_state.params, rtol=1e-5, atol=1e-6)
 
 
 def test_an_iterator_of_batches_is_consumed_once(data):
