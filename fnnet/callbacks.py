@@ -146,17 +146,17 @@ class EarlyStopping(Callback):
     patience to restart; epochs before ``start_from_epoch`` are ignored.
     With ``restore_best_weights=True`` the parameters of the best epoch are
     put back at the end of training (as Keras 3 does), whether or not
-    training stopped early.
+    training stopped early. ``verbose=1`` prints when it stops and restores.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         hyperparameter("min_delta", min_delta)
         hyperparameter("patience", patience, integer=True, low=0)
         hyperparameter("start_from_epoch", start_from_epoch, integer=True, low=0)
         if baseline is not None:
             hyperparameter("baseline", baseline)
-        self.monitor = monitor
+        self.monitor, self.verbose = monitor, verbose
         self.restore_best_weights = restore_best_weights
         self.rule = EarlyStoppingRule(monitor_sign(monitor, mode), abs(min_delta), patience, baseline,
                                       start_from_epoch)
@@ -180,9 +180,13 @@ class EarlyStopping(Callback):
         if bool(self.state.stop):
             self.stopped_epoch = epoch
             self.stop_training = True
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, state):
         if self.restore_best_weights and self.best_params is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {int(self.state.best_epoch) + 1}.")
             return state._replace(params=self.best_params)
         return None
 
@@ -218,10 +222,10 @@ class LearningRateScheduler(Callback):
     recompile. The epoch's rate is added to the logs as ``learning_rate``.
     """
 
-    def __init__(self, schedule):
+    def __init__(self, schedule, verbose=0):
         if not callable(schedule):
             raise TypeError(f"schedule must be a callable (epoch, lr) -> lr, got {schedule!r}")
-        self.schedule = schedule
+        self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, state):
         current = optax.tree_utils.tree_get(state.opt_state, "learning_rate")
@@ -232,6 +236,8 @@ class LearningRateScheduler(Callback):
             )
         new = hyperparameter("learning rate from schedule", self.schedule(epoch, float(current)), low=0)
         self.learning_rate = float(new)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {self.learning_rate:g}.")
         opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=jnp.asarray(new, current.dtype))
         return state._replace(opt_state=opt_state)
 

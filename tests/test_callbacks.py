@@ -127,3 +127,13 @@ def test_a_custom_callback_can_stop_training():
     _, history = trainer.fit(model.init(jax.random.key(0), (2,)), x, x[:, :1], epochs=10, callbacks=[StopAfterTwo()],
                              key=jax.random.key(0), verbose=0)
     assert history.epoch == [0, 1]
+
+
+def test_verbose_early_stopping_and_scheduler_say_what_they_do(capsys):
+    run, _ = scripted(callbacks.EarlyStopping(patience=0, verbose=1, restore_best_weights=True), [1.0, 0.5, 0.7])
+    out = capsys.readouterr().out
+    assert "Epoch 3: early stopping" in out and "best epoch: 2." in out
+    opt = fn.optimizers.get("sgd", learning_rate=0.1)
+    state = fn.TrainState({"w": jnp.ones(1)}, opt.init({"w": jnp.ones(1)}), 0, jax.random.key(0))
+    callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2, verbose=1).on_epoch_begin(0, state)
+    assert "setting learning rate to 0.05" in capsys.readouterr().out
