@@ -55,7 +55,6 @@ verbose             0         0 silent, 1 a progress bar per epoch, 2 a line
 import functools
 import inspect
 import numbers
-import threading
 from typing import NamedTuple
 
 import jax
@@ -186,8 +185,8 @@ class _NeuralNet(BaseEstimator):
         return outputs[: len(X)].astype(np.float64)
 
     def _fitted_trainer(self) -> train.Trainer:
-        """The compiled ``Trainer`` of the configuration ``fit`` used, for this thread."""
-        return _trainer(self._fitted_config, threading.get_ident())
+        """The compiled ``Trainer`` of the configuration ``fit`` used."""
+        return _trainer(self._fitted_config)
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
@@ -277,13 +276,12 @@ class _Config(NamedTuple):
 
 
 @functools.lru_cache(maxsize=32)
-def _trainer(config: _Config, thread: int) -> train.Trainer:
-    """The ``Trainer`` for one configuration, shared by the estimators that have it in one ``thread``.
+def _trainer(config: _Config) -> train.Trainer:
+    """The ``Trainer`` for one configuration, shared by the estimators that have it.
 
     Cached so that refitting (cross-validation, a grid search, unpickling)
     reuses its jitted programs instead of tracing and compiling them again;
-    per thread, because a ``Trainer`` tracks the progress of one ``fit`` at
-    a time (a grid search on joblib's threading backend fits in parallel).
+    a ``Trainer`` may fit in several threads at once (joblib's threading backend).
     """
     stack = []
     for units in config.hidden_layer_sizes:
