@@ -149,8 +149,8 @@ class EarlyStopping(Callback):
     training stopped early. ``verbose=1`` prints when it stops and restores.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0):
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0, *, verbose=0):
         hyperparameter("min_delta", min_delta)
         hyperparameter("patience", patience, integer=True, low=0)
         hyperparameter("start_from_epoch", start_from_epoch, integer=True, low=0)

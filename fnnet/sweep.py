@@ -145,7 +145,6 @@ def _builder_parameters(build):
     return {name: p.default is not inspect.Parameter.empty for name, p in inspect.signature(build).parameters.items()}
 
 
-
 def _as_builder(model):
     if isinstance(model, layers.Layer):
         return _Fixed(model)
@@ -297,6 +296,7 @@ def _train_stacked(build, opt, loss, metrics, regularizers, states, model_values
     rule = early_stopping.rule if early_stopping is not None else callbacks_lib.EarlyStoppingRule(sign, patience=epochs)
     update = jax.jit(jax.vmap(lambda s, v, e: callbacks_lib.early_stopping_update(rule, s, v, e), in_axes=(0, 0, None)))
     stop_state = jax.vmap(lambda _: callbacks_lib.early_stopping_init(rule))(jnp.arange(k))
+    restore = early_stopping is not None and early_stopping.restore_best_weights
     best_params = states.params
     history = {}
     model_kw = _as_arrays(model_values)
@@ -310,17 +310,18 @@ def _train_stacked(build, opt, loss, metrics, regularizers, states, model_values
             history.setdefault(name, []).append(value)
         stop_state = jax.tree_util.tree_map(
             lambda new, old: jnp.where(active, new, old), update(stop_state, jnp.asarray(logs[monitor]), e), stop_state)
-        improved = np.asarray(stop_state.best_epoch) == e
-        best_params = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(improved.reshape(-1, *([1] * (new.ndim - 1))), new, old), states.params,
-            best_params)
+        if restore:
+            improved = np.asarray(stop_state.best_epoch) == e
+            best_params = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(improved.reshape(-1, *([1] * (new.ndim - 1))), new, old), states.params,
+                best_params)
         if verbose:
             print(f"Epoch {e + 1}/{epochs} - {time.perf_counter() - start:.2f}s - "
                   f"{int(np.sum(np.asarray(active)))}/{k} variants training - best {monitor} "
                   f"{float(np.nanmax(sign * logs[monitor])) * sign:.4f}", flush=True)
         if bool(jnp.all(stop_state.stop)):
             break
-    if early_stopping is not None and early_stopping.restore_best_weights:
+    if restore:
         states = states._replace(params=best_params)
     history = {name: np.stack(values, axis=1) for name, values in history.items()}
     best = np.asarray(stop_state.best, np.float64)
