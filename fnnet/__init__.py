@@ -23,15 +23,15 @@ from fnnet import (
     regularizers,
     sweep,
     testing,
-    train,
+    training,
 )
 from fnnet.layers import Sequential
-from fnnet.regularizers import objective
-from fnnet.train import Trainer, TrainState, compile, train_step
+from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Objective",
     "Sequential",
     "TrainState",
     "Trainer",
@@ -51,6 +51,6 @@ __all__ = [
     "regularizers",
     "sweep",
     "testing",
-    "train",
+    "training",
     "train_step",
 ]

@@ -13,13 +13,15 @@ where ``state`` is the current ``TrainState``. A hook may return a new state
 ``EarlyStopping`` restores the best weights) or ``None`` to keep it; it
 stops training after the current epoch by setting ``self.stop_training``.
 
-Early stopping's decision is a pure function over a small pytree
-(``early_stopping_init``/``early_stopping_update``, as Flax's
-``EarlyStopping``), so the same rule runs per variant inside a vmapped
-sweep; the ``EarlyStopping`` callback is a thin layer over it.
+Early stopping's decision is a pure pytree, ``EarlyStoppingState`` with
+``.update(value, epoch)`` (as Flax's ``EarlyStopping``), so the same rule runs
+per variant inside a vmapped sweep; the ``EarlyStopping`` callback is a thin
+layer over it. ``run_hooks`` is how ``fit`` calls a hook on every callback.
 """
 
 import csv
+import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -28,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from fnnet import optimizers
 from fnnet._checks import hyperparameter
 
 
@@ -64,16 +67,7 @@ class History(Callback):
             self.history.setdefault(name, []).append(value)
 
 
-# --- early stopping: a pure rule, and the callback over it ---------------------
-
-
-class EarlyStoppingState(NamedTuple):
-    """What early stopping remembers: best value and epoch, epochs waited, whether to stop."""
-
-    best: jax.Array
-    best_epoch: jax.Array
-    wait: jax.Array
-    stop: jax.Array
+# --- early stopping: a pure pytree rule, and the callback over it ---------------------
 
 
 class EarlyStoppingRule(NamedTuple):
@@ -84,6 +78,59 @@ class EarlyStoppingRule(NamedTuple):
     patience: int = 0
     baseline: float | None = None
     start_from_epoch: int = 0
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["best", "best_epoch", "wait", "stop"],
+                   meta_fields=["rule"])
+@dataclasses.dataclass(frozen=True)
+class EarlyStoppingState:
+    """What early stopping remembers (best value and epoch, epochs waited, whether to stop), as a pytree.
+
+    ``EarlyStoppingState.start(rule)`` is the state before the first epoch;
+    ``state.update(value, epoch)`` the state after an epoch. Pure, so the same
+    rule runs in the ``EarlyStopping`` callback and per variant inside a
+    vmapped sweep (as Flax's ``EarlyStopping``). The rule is static.
+    """
+
+    rule: EarlyStoppingRule
+    best: jax.Array
+    best_epoch: jax.Array
+    wait: jax.Array
+    stop: jax.Array
+
+    @classmethod
+    def start(cls, rule: EarlyStoppingRule) -> "EarlyStoppingState":
+        """The state before the first epoch: best is the worst possible value."""
+        return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), best_epoch=jnp.asarray(0, jnp.int32),
+                   wait=jnp.asarray(0, jnp.int32), stop=jnp.asarray(False))
+
+    def update(self, value, epoch) -> "EarlyStoppingState":
+        """Keras's rule after epoch ``epoch`` with monitored ``value``.
+
+        ``value`` improves on ``best`` when ``sign * value - min_delta > sign * best``.
+        Each epoch from ``start_from_epoch`` on adds one to ``wait``; an
+        improvement resets it to 0 (only if it also beats ``baseline``);
+        training stops when an epoch after the first does not improve and
+        ``wait >= patience``. A NaN value never improves.
+        """
+        rule = self.rule
+
+        def beats(reference):
+            return rule.sign * value - rule.min_delta > rule.sign * reference
+
+        value = jnp.asarray(value, jnp.float32)
+        active = epoch >= rule.start_from_epoch
+        improved = beats(self.best)
+        resets = improved & (True if rule.baseline is None else beats(rule.baseline))
+        wait = jnp.where(resets, 0, self.wait + 1)
+        stop = ~improved & (wait >= rule.patience) & (epoch > 0)
+        return EarlyStoppingState(
+            rule,
+            best=jnp.where(active & improved, value, self.best),
+            best_epoch=jnp.where(active & improved, epoch, self.best_epoch),
+            wait=jnp.where(active, wait, self.wait),
+            stop=self.stop | (active & stop),
+        )
 
 
 def monitor_sign(monitor, mode="auto") -> float:
@@ -102,40 +149,9 @@ def monitor_sign(monitor, mode="auto") -> float:
     )
 
 
-def early_stopping_init(rule: EarlyStoppingRule) -> EarlyStoppingState:
-    """The state before the first epoch: best is the worst possible value."""
-    return EarlyStoppingState(
-        best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32),
-        best_epoch=jnp.asarray(0, jnp.int32),
-        wait=jnp.asarray(0, jnp.int32),
-        stop=jnp.asarray(False),
-    )
-
-
-def early_stopping_update(rule: EarlyStoppingRule, state: EarlyStoppingState, value, epoch) -> EarlyStoppingState:
-    """Keras's rule after epoch ``epoch`` with monitored ``value``; pure, so it jits and vmaps.
-
-    ``value`` improves on ``best`` when ``sign * value - min_delta > sign * best``.
-    Each epoch from ``start_from_epoch`` on adds one to ``wait``; an
-    improvement resets it to 0 (only if it also beats ``baseline``); training
-    stops when an epoch after the first does not improve and ``wait >= patience``.
-    A NaN value never improves.
-    """
-    def beats(reference):
-        return rule.sign * value - rule.min_delta > rule.sign * reference
-
-    value = jnp.asarray(value, jnp.float32)
-    active = epoch >= rule.start_from_epoch
-    improved = beats(state.best)
-    resets = improved & (True if rule.baseline is None else beats(rule.baseline))
-    wait = jnp.where(resets, 0, state.wait + 1)
-    stop = ~improved & (wait >= rule.patience) & (epoch > 0)
-    return EarlyStoppingState(
-        best=jnp.where(active & improved, value, state.best),
-        best_epoch=jnp.where(active & improved, epoch, state.best_epoch),
-        wait=jnp.where(active, wait, state.wait),
-        stop=state.stop | (active & stop),
-    )
+def keep_best(stopping: EarlyStoppingState, epoch, params, best_params):
+    """``params`` where ``epoch`` is the best epoch so far, else ``best_params`` (traceable, vmappable)."""
+    return optax.tree_utils.tree_where(stopping.best_epoch == epoch, params, best_params)
 
 
 class EarlyStopping(Callback):
@@ -163,8 +179,8 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, state):
         self.stop_training = False
-        self.state = early_stopping_init(self.rule)
-        self.best_params = None
+        self.state = EarlyStoppingState.start(self.rule)
+        self.best_params = state.params if state is not None else None
         self.stopped_epoch = None
 
     def on_epoch_end(self, epoch, logs, state):
@@ -174,9 +190,9 @@ class EarlyStopping(Callback):
             )
         if epoch < self.rule.start_from_epoch:
             return
-        self.state = early_stopping_update(self.rule, self.state, logs[self.monitor], epoch)
-        if self.best_params is None or int(self.state.best_epoch) == epoch:
-            self.best_params = state.params
+        self.state = self.state.update(logs[self.monitor], epoch)
+        if self.restore_best_weights:
+            self.best_params = keep_best(self.state, epoch, state.params, self.best_params)
         if bool(self.state.stop):
             self.stopped_epoch = epoch
             self.stop_training = True
@@ -228,18 +244,17 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, state):
-        current = optax.tree_utils.tree_get(state.opt_state, "learning_rate")
-        if current is None:
+        if "learning_rate" not in optimizers.hyperparameter_names(state.opt_state):
             raise ValueError(
                 "LearningRateScheduler needs the learning rate in the optimizer state: use an optimizer "
                 "by name (optimizer='adam') or wrap it, optax.inject_hyperparams(optax.adam)(learning_rate=...)"
             )
-        new = hyperparameter("learning rate from schedule", self.schedule(epoch, float(current)), low=0)
+        current = float(optax.tree_utils.tree_get(state.opt_state, "learning_rate"))
+        new = hyperparameter("learning rate from schedule", self.schedule(epoch, current), low=0)
         self.learning_rate = float(new)
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {self.learning_rate:g}.")
-        opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=jnp.asarray(new, current.dtype))
-        return state._replace(opt_state=opt_state)
+        return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
 
     def on_epoch_end(self, epoch, logs, state):
         logs["learning_rate"] = self.learning_rate
@@ -269,6 +284,14 @@ class CSVLogger(Callback):
 
     def on_train_end(self, state):
         self.file.close()
+
+
+def run_hooks(callbacks, hook, state, *args):
+    """Call ``hook`` on every callback in order; a hook returning a state replaces the current one."""
+    for callback in callbacks:
+        new = getattr(callback, hook)(*args, state)
+        state = state if new is None else new
+    return state
 
 
 def _plain(value):

@@ -55,7 +55,7 @@ def weighted_mean(per_sample, sample_weight=None):
     return jnp.sum(sample_weight * per_sample) / jnp.where(total == 0, 1, total)
 
 
-def _as_float_pair(name, y_true, y_pred):
+def as_float_pair(name, y_true, y_pred):
     """Aligned float arrays of equal shape ``(N, ...)``, or a ValueError naming both shapes."""
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     if y_pred.ndim == 0 or y_true.ndim == 0:
@@ -81,28 +81,28 @@ def _features_axes(x):
 
 def mean_squared_error(y_true, y_pred, sample_weight=None):
     """Mean over samples of ``mean_k (y_k - p_k)^2``."""
-    y_true, y_pred = _as_float_pair("mean_squared_error", y_true, y_pred)
+    y_true, y_pred = as_float_pair("mean_squared_error", y_true, y_pred)
     per_sample = jnp.mean(jnp.square(y_pred - y_true), axis=_features_axes(y_pred))
     return weighted_mean(per_sample, sample_weight)
 
 
 def mean_absolute_error(y_true, y_pred, sample_weight=None):
     """Mean over samples of ``mean_k |y_k - p_k|``."""
-    y_true, y_pred = _as_float_pair("mean_absolute_error", y_true, y_pred)
+    y_true, y_pred = as_float_pair("mean_absolute_error", y_true, y_pred)
     per_sample = jnp.mean(jnp.abs(y_pred - y_true), axis=_features_axes(y_pred))
     return weighted_mean(per_sample, sample_weight)
 
 
 def sum_squared_error(y_true, y_pred, sample_weight=None):
     """Mean over samples of ``sum_k (y_k - p_k)^2``: the lessons' SSE, per sample."""
-    y_true, y_pred = _as_float_pair("sum_squared_error", y_true, y_pred)
+    y_true, y_pred = as_float_pair("sum_squared_error", y_true, y_pred)
     per_sample = jnp.sum(jnp.square(y_pred - y_true), axis=_features_axes(y_pred))
     return weighted_mean(per_sample, sample_weight)
 
 
 def hinge(y_true, y_pred, sample_weight=None):
     """Mean over samples of ``mean_k max(1 - y_k p_k, 0)``; labels 0 are read as -1."""
-    y_true, y_pred = _as_float_pair("hinge", y_true, y_pred)
+    y_true, y_pred = as_float_pair("hinge", y_true, y_pred)
     signs = jnp.where(y_true == 0, -1, y_true)
     per_sample = jnp.mean(jnp.maximum(1 - signs * y_pred, 0), axis=_features_axes(y_pred))
     return weighted_mean(per_sample, sample_weight)
@@ -114,7 +114,7 @@ def binary_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False
     ``y_pred`` holds probabilities (clipped to ``[1e-7, 1 - 1e-7]``), or
     logits ``z`` with ``p = sigmoid(z)`` when ``from_logits=True``.
     """
-    y_true, y_pred = _as_float_pair("binary_crossentropy", y_true, y_pred)
+    y_true, y_pred = as_float_pair("binary_crossentropy", y_true, y_pred)
     if from_logits:
         elementwise = optax.sigmoid_binary_cross_entropy(y_pred, y_true)
     else:
@@ -141,7 +141,7 @@ def categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=
             f"categorical_crossentropy expects one-hot y_true of the same shape as y_pred "
             f"{y_pred.shape}, got y_true of shape {y_true.shape} and dtype {y_true.dtype}.{hint}"
         )
-    y_true, y_pred = _as_float_pair("categorical_crossentropy", y_true, y_pred)
+    y_true, y_pred = as_float_pair("categorical_crossentropy", y_true, y_pred)
     if from_logits:
         per_sample = optax.softmax_cross_entropy(y_pred, y_true)
     else:
@@ -158,7 +158,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_
     (``from_logits=True``) go through optax.
     """
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    labels = _integer_labels("sparse_categorical_crossentropy", y_true, y_pred)
+    labels = integer_labels("sparse_categorical_crossentropy", y_true, y_pred)
     y_pred = y_pred.astype(jnp.promote_types(y_pred.dtype, jnp.float32))
     if from_logits:
         per_sample = optax.softmax_cross_entropy_with_integer_labels(y_pred, labels)
@@ -174,7 +174,7 @@ def _flatten_samples(per_position):
     return jnp.mean(per_position.reshape(per_position.shape[0], -1), axis=1)
 
 
-def _integer_labels(name, y_true, y_pred):
+def integer_labels(name, y_true, y_pred):
     """Integer labels of shape ``y_pred.shape[:-1]``; values are checked when concrete."""
     if y_pred.ndim < 2:
         raise ValueError(f"{name} expects y_pred of shape (N, num_classes), got {y_pred.shape}")
@@ -189,32 +189,70 @@ def _integer_labels(name, y_true, y_pred):
             f"{y_pred.shape}, got y_true of shape {y_true.shape}.{hint}"
         )
     if not isinstance(y_true, jax.core.Tracer) and y_true.size:
-        values = np.asarray(y_true)
-        num_classes = y_pred.shape[-1]
-        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
-            raise ValueError(f"{name} expects integer class labels, got non-integer values in y_true")
-        if values.min() < 0 or values.max() >= num_classes:
-            raise ValueError(
-                f"{name} expects labels in [0, {num_classes}) for {num_classes} classes, "
-                f"got labels from {values.min():g} to {values.max():g}"
-            )
+        check_class_labels(name, y_true, y_pred.shape[-1])
     return y_true.astype(jnp.int32)
+
+
+def check_class_labels(name, y_true, num_classes):
+    """Host check: ``y_true`` holds integer class labels in ``[0, num_classes)``."""
+    values = np.asarray(y_true)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise ValueError(f"{name} expects integer class labels, got non-integer values in y_true")
+    if values.min() < 0 or values.max() >= num_classes:
+        raise ValueError(
+            f"{name} expects labels in [0, {num_classes}) for {num_classes} classes, "
+            f"got labels from {values.min():g} to {values.max():g}"
+        )
+
+
+def check_probabilities(name, y_true):
+    """Host check: ``y_true`` holds values in ``[0, 1]`` (labels or probabilities)."""
+    values = np.asarray(y_true)
+    if values.min() < 0 or values.max() > 1:
+        raise ValueError(
+            f"{name} expects labels in {{0, 1}} (or probabilities in [0, 1]), "
+            f"got values from {values.min():g} to {values.max():g}"
+        )
+
+
+def _check_signs(name, y_true):
+    values = np.asarray(y_true)
+    is_one = values == 1
+    if not (np.all(is_one | (values == -1)) or np.all(is_one | (values == 0))):
+        found = np.unique(values)[:6]
+        raise ValueError(f"{name} expects labels in {{-1, 1}} or {{0, 1}}, got values {found.tolist()}")
+
+
+def check_labels(loss, y_true, output_shape):
+    """Check the label values a loss needs, on the host, once per call before training.
+
+    ``sparse_categorical_crossentropy``: integers in ``[0, C)`` for outputs
+    ``(..., C)``; ``binary_crossentropy``: values in ``[0, 1]``; ``hinge``:
+    ``{-1, 1}`` or ``{0, 1}``. Other losses (and users' callables) take any
+    real labels. Raises ``ValueError`` naming the loss and the values found.
+    """
+    if loss is sparse_categorical_crossentropy:
+        check_class_labels(loss.__name__, y_true, output_shape[-1])
+    elif loss is binary_crossentropy:
+        check_probabilities(loss.__name__, y_true)
+    elif loss is hinge:
+        _check_signs(loss.__name__, y_true)
 
 
 mse = mean_squared_error
 mae = mean_absolute_error
 sse = sum_squared_error
 
-_BY_NAME = {
+BY_NAME = {
     f.__name__: f
     for f in (
         mean_squared_error, mean_absolute_error, sum_squared_error, hinge,
         binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
     )
 }
-_BY_NAME |= {"mse": mse, "mae": mae, "sse": sse}
+BY_NAME |= {"mse": mse, "mae": mae, "sse": sse}
 
 
 def get(name_or_callable) -> Loss:
     """Return the loss called ``name`` (Keras names and ``mse``/``mae``/``sse``), or a callable as is."""
-    return lookup("loss", _BY_NAME, name_or_callable)
+    return lookup("loss", BY_NAME, name_or_callable)

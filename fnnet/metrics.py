@@ -25,7 +25,7 @@ Metric = Callable[..., jax.Array]
 
 def binary_accuracy(y_true, y_pred, sample_weight=None, *, threshold=0.5):
     """Mean over samples of ``mean_k [(p_k > threshold) == y_k]``."""
-    y_true, y_pred = losses._as_float_pair("binary_accuracy", y_true, y_pred)
+    y_true, y_pred = losses.as_float_pair("binary_accuracy", y_true, y_pred)
     hits = (y_pred > threshold).astype(y_pred.dtype) == y_true
     per_sample = jnp.mean(hits.reshape(hits.shape[0], -1), axis=1, dtype=y_pred.dtype)
     return losses.weighted_mean(per_sample, sample_weight)
@@ -45,7 +45,7 @@ def categorical_accuracy(y_true, y_pred, sample_weight=None):
 def sparse_categorical_accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of samples with ``argmax p == y`` (integer ``y_true`` of shape ``(N,)``)."""
     y_pred = jnp.asarray(y_pred)
-    labels = losses._integer_labels("sparse_categorical_accuracy", jnp.asarray(y_true), y_pred)
+    labels = losses.integer_labels("sparse_categorical_accuracy", jnp.asarray(y_true), y_pred)
     return _fraction_equal(labels, y_pred, sample_weight)
 
 
@@ -68,8 +68,8 @@ def accuracy(y_true, y_pred, sample_weight=None):
 mae = mean_absolute_error = losses.mean_absolute_error
 mse = mean_squared_error = losses.mean_squared_error
 
-_BY_NAME = {
-    **losses._BY_NAME,  # every loss is a metric too, as in Keras
+BY_NAME = {
+    **losses.BY_NAME,  # every loss is a metric too, as in Keras
     "accuracy": accuracy,
     "acc": accuracy,
     "binary_accuracy": binary_accuracy,
@@ -82,6 +82,25 @@ _BY_NAME = {
 }
 
 
+def check_labels(metric, y_true, output_shape):
+    """Check on the host the label values a metric needs (``losses.check_labels`` for the losses).
+
+    ``sparse_categorical_accuracy`` (and ``accuracy`` on sparse labels):
+    integers in ``[0, C)``; ``binary_accuracy`` (and ``accuracy`` on one
+    output column): values in ``{0, 1}`` or ``[0, 1]``.
+    """
+    if metric is accuracy:
+        single = len(output_shape) == 0 or output_shape[-1] == 1
+        categorical = tuple(jnp.shape(y_true)[1:]) == tuple(output_shape)
+        metric = binary_accuracy if single else categorical_accuracy if categorical else sparse_categorical_accuracy
+    if metric is sparse_categorical_accuracy:
+        losses.check_class_labels(metric.__name__, y_true, output_shape[-1])
+    elif metric is binary_accuracy:
+        losses.check_probabilities(metric.__name__, y_true)
+    else:
+        losses.check_labels(metric, y_true, output_shape)
+
+
 def get(name_or_callable) -> Metric:
     """Return the metric called ``name`` (Keras names), or a callable as is."""
-    return lookup("metric", _BY_NAME, name_or_callable)
+    return lookup("metric", BY_NAME, name_or_callable)

@@ -24,8 +24,10 @@ Schedules (``step -> learning rate``, usable as any ``learning_rate=``):
 ``step_decay``, ``exponential_decay`` and ``inverse_time_decay``.
 """
 
+import functools
 import inspect
 
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -67,12 +69,22 @@ def get(name_or_transformation, **hyperparameters) -> optax.GradientTransformati
         raise ValueError(
             f"unknown optimizer {name_or_transformation!r}; valid names: {', '.join(sorted(_FACTORIES))}"
         )
-    factory, default_lr = _FACTORIES[name_or_transformation]
+    try:
+        return _named(name_or_transformation, tuple(sorted(hyperparameters.items())))
+    except TypeError:  # an unhashable hyperparameter value: build it unshared
+        return _named.__wrapped__(name_or_transformation, tuple(sorted(hyperparameters.items())))
+
+
+@functools.lru_cache(maxsize=128)
+def _named(name, items):
+    """The Keras-named transformation; cached, so equal requests give the same (equally hashing) object."""
+    hyperparameters = dict(items)
+    factory, default_lr = _FACTORIES[name]
     valid = [p for p in inspect.signature(factory).parameters]
     unknown = sorted(set(hyperparameters) - set(valid))
     if unknown:
         raise ValueError(
-            f"{name_or_transformation} has no hyperparameter {', '.join(unknown)}; "
+            f"{name} has no hyperparameter {', '.join(unknown)}; "
             f"valid ones: {', '.join(valid)}"
         )
     hyperparameters.setdefault("learning_rate", default_lr)
@@ -80,6 +92,39 @@ def get(name_or_transformation, **hyperparameters) -> optax.GradientTransformati
         hyperparameter("learning_rate", hyperparameters["learning_rate"], low=0)
     static = [name for name in _STATIC if name in valid]
     return optax.inject_hyperparams(factory, static_args=static)(**hyperparameters)
+
+
+_INJECTED = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
+
+
+def hyperparameter_names(opt_state) -> list:
+    """The hyperparameters held in ``opt_state`` (by ``optax.inject_hyperparams``), sorted."""
+    found = jax.tree_util.tree_leaves(opt_state, is_leaf=lambda node: isinstance(node, _INJECTED))
+    return sorted({name for node in found if isinstance(node, _INJECTED) for name in node.hyperparams})
+
+
+def set_hyperparameters(opt_state, **values):
+    """``opt_state`` with injected hyperparameters replaced, e.g. ``set_hyperparameters(s, learning_rate=1e-3)``.
+
+    Each value keeps the dtype of the one it replaces; it may be traced (a
+    swept value under ``vmap``). Changing a value never recompiles a program
+    that takes the state as an argument. Raises ``ValueError`` naming the
+    hyperparameters the state holds when one is missing (an optax
+    transformation not wrapped in ``optax.inject_hyperparams``).
+    """
+    names = hyperparameter_names(opt_state)
+    missing = sorted(set(values) - set(names))
+    if missing:
+        raise ValueError(
+            f"the optimizer state holds no hyperparameter {', '.join(map(repr, missing))}; it holds {names}. "
+            "Use an optimizer by name (optimizer='adam') or wrap it: "
+            "optax.inject_hyperparams(optax.adam)(learning_rate=...)"
+        )
+    for name, value in values.items():
+        hyperparameter(name, value, low=0)
+    current = {name: optax.tree_utils.tree_get(opt_state, name) for name in values}
+    return optax.tree_utils.tree_set(
+        opt_state, **{name: jnp.asarray(value, current[name].dtype) for name, value in values.items()})
 
 
 def step_decay(initial_learning_rate, drop, steps_per_drop):

@@ -1,13 +1,42 @@
-"""What ``fit`` prints: a tqdm bar per epoch (``verbose=1``), a line per epoch (``verbose=2``), or nothing."""
+"""What ``fit`` prints: a tqdm bar per epoch (``verbose=1``), a line per epoch (``verbose=2``), or nothing.
 
+A compiled epoch reports its running sums to the host with
+``jax.debug.callback(report, token, done, sums)``; ``register`` gives each
+running ``fit`` its token, so concurrent fits (threads) keep their own bars.
+"""
+
+import itertools
 import sys
+import threading
 
 from tqdm.auto import tqdm
+
+_RUNNING, _TOKENS, _LOCK = {}, itertools.count(), threading.Lock()
 
 
 def format_logs(logs):
     """Keras's ``loss: 0.1234 - accuracy: 0.9500`` form."""
     return " - ".join(f"{name}: {value:.4f}" for name, value in logs.items())
+
+
+def register(progress) -> int:
+    """A token under which compiled code reaches ``progress`` until ``unregister(token)``."""
+    with _LOCK:
+        token = next(_TOKENS) % 2**31
+        _RUNNING[token] = progress
+    return token
+
+
+def unregister(token):
+    with _LOCK:
+        _RUNNING.pop(token, None)
+
+
+def report(token, done, sums):
+    """Host side of the epoch's callback: update the bar of the fit holding ``token``."""
+    progress = _RUNNING.get(int(token))
+    if progress is not None:
+        progress.update(int(done), {name: float(value) for name, value in sums.items()})
 
 
 class Progress:

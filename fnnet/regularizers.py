@@ -9,9 +9,8 @@ biases are left alone as in Keras). Given a bare array, as a layer's
 - ``l2(rate)``:          R(w) = rate * sum w^2   (in the loss, not AdamW's decoupled decay)
 - ``l1_l2(l1, l2)``:     R(w) = l1 * sum |w| + l2 * sum w^2
 
-``objective(model, loss, *regularizers)`` composes everything into the one
-function that training minimises:
-``J(params, x, y) = loss(y, model.apply(params, x)) + model.penalty(params) + sum_r r(params)``.
+``fnnet.objective(model, loss, *regularizers)`` composes a loss and penalties
+into the one function that training minimises.
 """
 
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from fnnet import losses
 from fnnet._checks import hyperparameter
 
 Regularizer = Callable[[object], jax.Array]
@@ -72,25 +70,3 @@ def total(*regularizers) -> Regularizer:
         return sum((r(params) for r in regularizers), jnp.zeros(()))
 
     return regularizer
-
-
-def objective(model, loss, *regularizers):
-    """The training objective ``J(params, x, y, *, key=None, training=False, sample_weight=None)``.
-
-    ``J = loss(y, model.apply(params, x)) + model.penalty(params) + sum_r r(params)``:
-    the model's own layer regularizers and any extra ones over the whole
-    params tree, e.g. ``objective(model, "mse", l2(1e-4))``. ``loss`` is a
-    name or a ``(y_true, y_pred) -> scalar`` callable.
-    """
-    loss_fn = losses.get(loss)
-    penalty = total(model.penalty, *regularizers)
-
-    def J(params, x, y, *, key=None, training=False, sample_weight=None):
-        y_pred = model.apply(params, x, key=key, training=training)
-        if sample_weight is None:
-            data_loss = loss_fn(y, y_pred)
-        else:
-            data_loss = loss_fn(y, y_pred, sample_weight=sample_weight)
-        return data_loss + penalty(params)
-
-    return J

@@ -66,7 +66,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fnnet import activations, callbacks, layers, optimizers, regularizers, train
+from fnnet import activations, callbacks, layers, optimizers, regularizers, training
 from fnnet._checks import hyperparameter
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -130,7 +130,9 @@ class _NeuralNet(BaseEstimator):
         rng = check_random_state(self.random_state)
         init_key, fit_key = jax.random.split(jax.random.key(rng.randint(np.iinfo(np.int32).max)))
         state = trainer.init_state(trainer.model.init(init_key, (self.n_features_in_,)), fit_key)
-        state = _with_learning_rate(state, self.learning_rate)
+        # the rate lives in the optimizer state, so every rate shares one compiled Trainer
+        state = state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state,
+                                                                          learning_rate=self.learning_rate))
         state, history = trainer.fit(state, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose,
                                      **self._validation(X, y, rng))
         self.params_ = jax.tree_util.tree_map(np.asarray, state.params)
@@ -184,7 +186,7 @@ class _NeuralNet(BaseEstimator):
         outputs = self._fitted_trainer().predict(self.params_, padded, batch_size=_PREDICT_BATCH)
         return outputs[: len(X)].astype(np.float64)
 
-    def _fitted_trainer(self) -> train.Trainer:
+    def _fitted_trainer(self) -> training.Trainer:
         """The compiled ``Trainer`` of the configuration ``fit`` used."""
         return _trainer(self._fitted_config)
 
@@ -249,19 +251,6 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         return tags
 
 
-def _with_learning_rate(state, learning_rate):
-    """``state`` with the optimizer's learning rate set to ``learning_rate``.
-
-    The rate lives in the optimizer state (``optax.inject_hyperparams``), so
-    every rate shares one compiled ``Trainer``: a grid search over learning
-    rates compiles once.
-    """
-    hyperparameter("learning_rate", learning_rate, low=0)
-    current = optax.tree_utils.tree_get(state.opt_state, "learning_rate")
-    opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=jnp.asarray(learning_rate, current.dtype))
-    return state._replace(opt_state=opt_state)
-
-
 class _Config(NamedTuple):
     """What ``_trainer`` builds a ``Trainer`` from: everything that shapes the compiled programs."""
 
@@ -276,7 +265,7 @@ class _Config(NamedTuple):
 
 
 @functools.lru_cache(maxsize=32)
-def _trainer(config: _Config) -> train.Trainer:
+def _trainer(config: _Config) -> training.Trainer:
     """The ``Trainer`` for one configuration, shared by the estimators that have it.
 
     Cached so that refitting (cross-validation, a grid search, unpickling)
@@ -290,5 +279,5 @@ def _trainer(config: _Config) -> train.Trainer:
             stack.append(layers.Dropout(config.dropout))
     stack.append(layers.Dense(config.n_outputs, activation=config.output_activation))
     penalties = [regularizers.l2(config.l2)] if config.l2 else []
-    return train.compile(layers.Sequential(stack), config.loss, optimizers.get(config.optimizer),
+    return training.compile(layers.Sequential(stack), config.loss, optimizers.get(config.optimizer),
                          regularizers=penalties)

@@ -64,8 +64,8 @@ def test_restore_best_weights_at_the_end_of_training():
 def test_early_stopping_rule_is_pure_and_vmaps():
     rule = callbacks.EarlyStoppingRule(sign=-1.0, patience=1)
     values = jnp.array([[1.0, 0.9, 0.95, 0.96], [1.0, 0.9, 0.8, 0.7]])  # two variants
-    state = jax.vmap(lambda _: callbacks.early_stopping_init(rule))(jnp.arange(2))
-    update = jax.jit(jax.vmap(lambda s, v, e: callbacks.early_stopping_update(rule, s, v, e), in_axes=(0, 0, None)))
+    state = jax.vmap(lambda _: callbacks.EarlyStoppingState.start(rule))(jnp.arange(2))
+    update = jax.jit(jax.vmap(lambda s, v, e: s.update(v, e), in_axes=(0, 0, None)))
     for epoch in range(4):
         state = update(state, values[:, epoch], epoch)
     assert state.stop.tolist() == [True, False]

@@ -144,7 +144,7 @@ def test_bad_sweeps_name_the_valid_choices(data):
         fn.sweep.fit(build, x, y, {"l2": np.array([0.1])}, **kw)
     with pytest.raises(ValueError, match="seeds needs k >= 1"):
         fn.sweep.seeds(0)
-    with pytest.raises(ValueError, match="grid axis 'l2' has no values"):
+    with pytest.raises(ValueError, match="grid axis 'l2' needs a non-empty list of values"):
         fn.sweep.grid(l2=[])
     with pytest.raises(ValueError, match="folds must be an integer >= 2"):
         fn.sweep.cross_validate(build(0.0, 0.0), x, y, folds=1, loss="mse", key=jax.random.key(0))

@@ -1,0 +1,12 @@
+"""Sweeps: K variants of one model trained as one compiled program, and K-fold cross-validation.
+
+- ``variants``: ``grid``, ``random_search``, ``seeds``, ``variant_keys`` and their checks;
+- ``stacked``: the vmapped programs over stacked ``TrainState``s;
+- ``search``: ``fit`` (a ``SweepResult``) and ``cross_validate``.
+"""
+
+from fnnet.sweep.search import CrossValidation, SweepResult, cross_validate, fit
+from fnnet.sweep.variants import grid, random_search, seeds, variant_keys
+
+__all__ = ["CrossValidation", "SweepResult", "cross_validate", "fit", "grid", "random_search", "seeds",
+           "variant_keys"]

@@ -1,0 +1,221 @@
+"""``fit`` a sweep of variants and ``cross_validate`` one configuration, each as one vmapped program."""
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
+from fnnet.sweep import stacked, variants as variants_lib
+from fnnet.training import inputs
+from fnnet.training.state import as_key, init_state
+from fnnet.training.step import objective
+
+
+class SweepResult(NamedTuple):
+    """What a sweep returns.
+
+    ``history[name]`` is a ``(K, epochs)`` array per metric (NaN after a
+    variant stopped); ``states`` the stacked final ``TrainState``;
+    ``best_index`` the variant with the best ``monitor`` value over its epochs.
+    """
+
+    variants: dict
+    history: dict
+    states: Any
+    monitor: str
+    best_index: int
+    build: Any
+
+    @property
+    def best_hyperparameters(self) -> dict:
+        """The best variant's values, as Python scalars."""
+        return {name: values[self.best_index].item() for name, values in self.variants.items()}
+
+    def params(self, k):
+        """Variant ``k``'s params as an ordinary params tree."""
+        return jax.tree_util.tree_map(lambda leaf: leaf[k], self.states.params)
+
+    def model(self, k):
+        """Variant ``k``'s model, built with its values."""
+        return self.build(**{n: v[k].item() for n, v in _model_values(self.variants, self.build).items()})
+
+    def predict(self, x):
+        """Ensemble prediction: the mean over the K variants of the model's outputs (probabilities)."""
+        values = {n: jnp.asarray(v) for n, v in _model_values(self.variants, self.build).items()}
+        return np.asarray(_ensemble_mean(self.states.params, values, jnp.asarray(x), build=self.build))
+
+
+@functools.partial(jax.jit, static_argnames=("build",))
+def _ensemble_mean(params, model_values, x, *, build):
+    return jnp.mean(jax.vmap(lambda p, values: build(**values).apply(p, x))(params, model_values), axis=0)
+
+
+def _model_values(variants, build):
+    names = stacked.builder_parameters(build)
+    return {n: v for n, v in variants.items() if n in names}
+
+
+def _as_arrays(values):
+    """Swept values as device arrays; floats in float32, as the optimizer state and the model hold them."""
+    return {n: jnp.asarray(v, jnp.float32 if np.issubdtype(v.dtype, np.floating) else None) for n, v in values.items()}
+
+
+def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1, batch_size=32,
+        validation_split=0.0, validation_data=None, shuffle=True, monitor=None, mode="auto",
+        early_stopping=None, initial_params=None, mesh=None, key, verbose=1) -> SweepResult:
+    """Train every variant of ``model`` as one program.
+
+    Args:
+        model: a ``Layer``, or ``build(**hyperparameters) -> Layer``.
+        x, y: the training data, as in ``Trainer.fit``.
+        variants: ``{name: K values}`` from ``grid``, ``random_search`` or
+            ``seeds``: ``"seed"``, optimizer hyperparameters held in its state
+            (``learning_rate``, ``momentum``, ``b1``, ...) and builder arguments.
+        loss, optimizer, metrics, regularizers: as in ``fn.compile``.
+        epochs, batch_size, validation_split, validation_data, shuffle: as in ``Trainer.fit``.
+        monitor, mode: what chooses the best variant (``"val_loss"`` with
+            validation data, else ``"loss"``).
+        early_stopping: an ``EarlyStopping`` callback: each variant stops on
+            its own; it brings its own monitor.
+        initial_params: params stacked on a leading K axis to start every
+            variant from (fine-tuning) instead of initializing them.
+        mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the variant axis.
+        key: ``jax.random.key(seed)``; variant ``k`` uses ``variant_keys(key, seed_k)``.
+        verbose: 1 prints a line per epoch.
+
+    Returns:
+        A ``SweepResult``.
+
+    Example:
+        >>> import jax, numpy as np, fnnet as fn
+        >>> x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32); y = x[:, :1] * 2
+        >>> result = fn.sweep.fit(fn.Sequential([fn.layers.Dense(1)]), x, y,
+        ...                       fn.sweep.grid(learning_rate=[0.001, 0.1]), loss="mse", optimizer="sgd",
+        ...                       epochs=3, batch_size=8, key=jax.random.key(0), verbose=0)
+        >>> result.history["loss"].shape, result.best_hyperparameters
+        ((2, 3), {'learning_rate': 0.1})
+    """
+    build = stacked.as_builder(model)
+    builder_names = stacked.builder_parameters(build)
+    opt = optimizers.get(optimizer)
+    key = as_key(key)
+    mesh = parallel.resolve_mesh(mesh)
+    variants, k = variants_lib.check(variants, builder_names, _optimizer_hyperparameters(opt))
+    _check_divisible(k, mesh)
+    if early_stopping is not None:
+        if not isinstance(early_stopping, callbacks_lib.EarlyStopping):
+            raise TypeError(f"early_stopping must be a fnnet.callbacks.EarlyStopping, got {early_stopping!r}")
+        if monitor is not None and monitor != early_stopping.monitor:
+            raise ValueError(f"monitor={monitor!r} but early_stopping monitors {early_stopping.monitor!r}; "
+                             "give one monitor (the early stopping's chooses the best variant)")
+        monitor = early_stopping.monitor
+    model_values = {n: variants[n] for n in builder_names if n in variants}
+    models = [build(**{n: v[i].item() for n, v in model_values.items()}) for i in range(k)]  # checks the values
+    spec = stacked.Spec(build, loss, _as_tuple(metrics), tuple(regularizers), opt)
+    first = objective(models[0], loss, *spec.regularizers, metrics=spec.metrics)
+    params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]))
+    x, y = inputs.check_data(first, params0, x, y)
+    if validation_data is not None:
+        val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x",
+                                         "validation y")
+    else:
+        x, y, val_x, val_y = inputs.split_validation(x, y, validation_split)
+    recorded = list(first.names) + ([f"val_{n}" for n in first.names] if val_x is not None else [])
+    monitor = monitor or ("val_loss" if val_x is not None else "loss")
+    sign = early_stopping.rule.sign if early_stopping is not None else callbacks_lib.monitor_sign(monitor, mode)
+    if monitor not in recorded:
+        raise ValueError(f"monitor {monitor!r} is not recorded by this sweep; recorded: {recorded}")
+
+    seeds = variants.get("seed", np.zeros(k, np.int64))
+    optimizer_values = {n: v for n, v in variants.items() if n not in model_values and n != "seed"}
+    if initial_params is not None:
+        initial_params = _check_initial_params(initial_params, params0, k)
+    states = stacked.init_states(key, jnp.asarray(seeds, jnp.int32), _as_arrays(model_values),
+                                 _as_arrays(optimizer_values), initial_params, spec=spec,
+                                 input_shape=tuple(x.shape[1:]), mesh=mesh)
+    run = stacked.Run(spec, (x, y, val_x, val_y), None, batch_size, shuffle, "seed" not in variants, mesh)
+    history, states, best = stacked.train_stacked(run, states, _as_arrays(model_values), epochs, early_stopping,
+                                                  monitor, sign, verbose)
+    return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build)
+
+
+@functools.lru_cache(maxsize=64)
+def _optimizer_hyperparameters(optimizer):
+    return optimizers.hyperparameter_names(jax.eval_shape(optimizer.init, {"w": jax.ShapeDtypeStruct((1,), jnp.float32)}))
+
+
+def _as_tuple(metrics):
+    return (metrics,) if isinstance(metrics, str) else tuple(metrics)
+
+
+def _check_divisible(k, mesh):
+    if mesh is not None and k % mesh.shape[mesh.axis_names[0]]:
+        raise ValueError(f"a sweep of K = {k} variants cannot be split evenly over the "
+                         f"{mesh.shape[mesh.axis_names[0]]} devices of the mesh's {mesh.axis_names[0]!r} axis")
+
+
+def _check_initial_params(initial_params, params0, k):
+    """Stacked params with a leading axis of K over the tree the model's ``init`` builds, leaf by leaf."""
+    expected = jax.tree_util.tree_flatten_with_path(params0)[0]
+    given, given_def = jax.tree_util.tree_flatten(initial_params)
+    if given_def != jax.tree_util.tree_structure(params0):
+        raise ValueError(f"initial_params must have the model's params tree {jax.tree_util.tree_structure(params0)}, "
+                         f"got {given_def}")
+    for (path, want), leaf in zip(expected, given):
+        if tuple(np.shape(leaf)) != (k, *want.shape):
+            raise ValueError(f"initial_params{jax.tree_util.keystr(path)} must have shape {(k, *want.shape)} "
+                             f"(K = {k} variants first), got {np.shape(leaf)}")
+    return jax.tree_util.tree_map(lambda leaf, want: jnp.asarray(leaf, want.dtype), initial_params, params0)
+
+
+class CrossValidation(NamedTuple):
+    """``history[name]``: a ``(folds, epochs)`` array per metric; ``scores[name]``: each fold's last-epoch
+    validation value; ``mean``/``std`` over folds."""
+
+    history: dict
+    scores: dict
+    states: Any
+
+    @property
+    def mean(self) -> dict:
+        return {name: float(np.mean(v)) for name, v in self.scores.items()}
+
+    @property
+    def std(self) -> dict:
+        return {name: float(np.std(v)) for name, v in self.scores.items()}
+
+
+def cross_validate(model, x, y, folds=5, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1,
+                   batch_size=32, shuffle=True, key, verbose=0) -> CrossValidation:
+    """K-fold cross-validation of one configuration, the K trainings as one vmapped program.
+
+    The samples are shuffled with ``permutation(fold_in(key, 1), n)`` and
+    split into ``folds`` equal parts (the ``n % folds`` samples left over are
+    not used, so the folds stack); fold ``f`` trains on the others and
+    validates on part ``f``. Every fold starts from the same initialization
+    and key (``variant_keys(key, 0)``).
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    if not isinstance(model, layers.Layer):
+        raise TypeError(f"cross_validate takes a fnnet Layer, got {model!r}")
+    key = as_key(key)
+    spec = stacked.Spec(stacked.Fixed(model), loss, _as_tuple(metrics), tuple(regularizers), optimizers.get(optimizer))
+    init_key, fit_key = variants_lib.variant_keys(key, 0)
+    params = model.init(init_key, np.shape(x)[1:])
+    x, y = inputs.check_data(spec.objective({}), params, x, y)
+    size = len(x) // folds
+    if size < 1:
+        raise ValueError(f"{len(x)} samples cannot make {folds} folds")
+    order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 1), len(x)))[: size * folds]
+    parts = order.reshape(folds, size)
+    train_index = np.stack([np.concatenate([parts[g] for g in range(folds) if g != f]) for f in range(folds)])
+    state = init_state(params, spec.optimizer, fit_key)
+    states = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (folds, *jnp.shape(leaf))), state)
+    run = stacked.Run(spec, (x[train_index], y[train_index], x[parts], y[parts]), 0, batch_size, shuffle, True, None)
+    history, states, _ = stacked.train_stacked(run, states, {}, epochs, None, "val_loss", -1.0, verbose)
+    scores = {name: values[:, -1] for name, values in history.items() if name.startswith("val_")}
+    return CrossValidation(history, scores, states)

@@ -1,0 +1,185 @@
+"""K variants of one configuration trained as one compiled program: ``jax.vmap`` over stacked states.
+
+A sweep trains every variant inside the same scanned epoch as ``fit``,
+vmapped over a stacked ``TrainState``. Variant ``k`` equals, to float
+tolerance, the same configuration trained alone: ``init_key, fit_key =
+variant_keys(key, seed_k)``, ``params = build(**kw_k).init(init_key,
+shape)`` and ``trainer.fit(params, ..., key=fit_key)`` with the optimizer's
+hyperparameters set to the variant's values. Model-builder values are
+passed traced, so the builder may not branch on them.
+
+The programs (initialization, epoch, early-stopping update) are jitted once
+per configuration: a second sweep of an equal configuration compiles
+nothing. With ``mesh=`` the variant axis is sharded over the mesh's first
+axis (K must divide evenly); data are replicated.
+
+With ``early_stopping=EarlyStopping(...)`` each variant stops on its own
+(its state stops changing; later epochs are NaN in its history) and the
+program ends when all have stopped or the epochs run out.
+"""
+
+import functools
+import inspect
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
+from fnnet.training import epoch as programs
+from fnnet.training.state import TrainState, init_state
+from fnnet.training.step import objective
+from fnnet.sweep.variants import variant_keys
+
+
+class Fixed(NamedTuple):
+    """A builder without hyperparameters: always the same model."""
+
+    model: Any
+
+    def __call__(self):
+        return self.model
+
+
+def as_builder(model):
+    """``build(**hyperparameters) -> Layer``: a builder as is, a ``Layer`` as ``Fixed(layer)``."""
+    if isinstance(model, layers.Layer):
+        return Fixed(model)
+    if callable(model):
+        return model
+    raise TypeError(f"model must be a fnnet Layer or a function (**hyperparameters) -> Layer, got {model!r}")
+
+
+def builder_parameters(build) -> dict:
+    """The builder's keyword arguments, each mapped to whether it has a default."""
+    if isinstance(build, Fixed):
+        return {}
+    return {name: p.default is not inspect.Parameter.empty for name, p in inspect.signature(build).parameters.items()}
+
+
+class Spec(NamedTuple):
+    """Everything static about a sweep's programs; equal specs share compiled programs."""
+
+    build: Any
+    loss: Any
+    metrics: tuple
+    regularizers: tuple
+    optimizer: Any
+
+    def objective(self, model_values):
+        return objective(self.build(**model_values), self.loss, *self.regularizers, metrics=self.metrics)
+
+
+def _with_values(state, optimizer_values):
+    return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, **optimizer_values))
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "input_shape", "mesh"))
+def init_states(key, seeds, model_values, optimizer_values, initial_params, *, spec, input_shape, mesh):
+    """Each variant's initial ``TrainState``, stacked (from ``initial_params`` when given)."""
+    programs.TRACES["sweep_init"] += 1
+
+    def one(seed, model_kw, optimizer_kw, params):
+        init_key, fit_key = variant_keys(key, seed)
+        if params is None:
+            params = spec.build(**model_kw).init(init_key, input_shape)
+        return _with_values(init_state(params, spec.optimizer, fit_key), optimizer_kw)
+
+    return parallel.shard_batch(jax.vmap(one)(seeds, model_values, optimizer_values, initial_params), mesh)
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "batch_size", "order_axis", "data_axis", "mesh"))
+def sweep_epoch(states, model_values, active, x, y, order, val_x, val_y, *, spec, batch_size, order_axis,
+                data_axis, mesh):
+    """One epoch of every variant; a stopped variant (``active`` False) keeps its state."""
+    programs.TRACES["sweep_epoch"] += 1
+
+    def one(state, model_kw, active, x, y, order, val_x, val_y):
+        obj = spec.objective(model_kw)
+        new, logs = programs.train_epoch(obj, spec.optimizer, state, x, y, order, batch_size=batch_size)
+        if val_x is not None:
+            val = programs.evaluate_batches(obj, new.params, val_x, val_y, batch_size=min(batch_size, len(val_x)))
+            logs |= {f"val_{name}": value for name, value in val.items()}
+        return optax.tree_utils.tree_where(active, new, state), logs
+
+    val_axis = data_axis if val_x is not None else None
+    states, model_values, active = parallel.shard_batch((states, model_values, active), mesh)
+    return jax.vmap(one, in_axes=(0, 0, 0, data_axis, data_axis, order_axis, val_axis, val_axis))(
+        states, model_values, active, x, y, order, val_x, val_y)
+
+
+@jax.jit
+def update_stopping(stopping, values, epoch, active):
+    """Every active variant's early-stopping state after ``epoch``."""
+    new = jax.vmap(lambda s, v: s.update(v, epoch))(stopping, values)
+    return jax.vmap(optax.tree_utils.tree_where)(active, new, stopping)
+
+
+keep_best = jax.jit(jax.vmap(callbacks_lib.keep_best, in_axes=(0, None, 0, 0)))
+
+
+class Run(NamedTuple):
+    """A stacked training to run: the spec, the data and how the epochs go."""
+
+    spec: Spec
+    data: tuple  # (x, y, val_x, val_y), data_axis 0 when stacked per variant
+    data_axis: int | None
+    batch_size: int
+    shuffle: bool
+    shared_order: bool  # every variant has the same key: one shuffle for all
+    mesh: Any
+
+
+def train_stacked(run: Run, states, model_values, epochs, early_stopping, monitor, sign, verbose):
+    """Run the stacked epochs; returns the ``(K, epochs)`` history, the final states and each variant's best."""
+    x, y, val_x, val_y = parallel.place(run.data, run.mesh)
+    n = x.shape[1] if run.data_axis == 0 else x.shape[0]
+    batch_size = min(run.batch_size, n)
+    num_batches = -(-n // batch_size)
+    k = len(states.step)
+    rule = early_stopping.rule if early_stopping is not None else callbacks_lib.EarlyStoppingRule(sign, patience=epochs)
+    stopping = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (k,)), callbacks_lib.EarlyStoppingState.start(rule))
+    restore = early_stopping is not None and early_stopping.restore_best_weights
+    best_params = states.params
+    key_data = np.asarray(jax.random.key_data(states.key))
+    steps = np.asarray(parallel.fetch(states.step)).astype(np.int64)
+    active = np.ones(k, bool)
+    history = {}
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        if run.shared_order:
+            order = programs.batch_order(key_data[0], steps.max(), n, batch_size, run.shuffle)
+        else:
+            order = np.stack([programs.batch_order(key_data[i], steps[i], n, batch_size, run.shuffle)
+                              for i in range(k)])
+        states, logs = sweep_epoch(states, model_values, parallel.place(active, run.mesh), x, y,
+                                   parallel.place(order, run.mesh), val_x, val_y, spec=run.spec,
+                                   batch_size=batch_size, order_axis=None if run.shared_order else 0,
+                                   data_axis=run.data_axis, mesh=run.mesh)
+        logs = {name: np.where(active, np.asarray(value, np.float64), np.nan)
+                for name, value in parallel.fetch(logs).items()}
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        stopping = update_stopping(stopping, jnp.asarray(logs[monitor]), epoch, jnp.asarray(active))
+        if restore:
+            best_params = keep_best(stopping, epoch, states.params, best_params)
+        steps += num_batches * active
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.2f}s - "
+                  f"{int(active.sum())}/{k} variants training - best {monitor} "
+                  f"{float(np.nanmax(sign * logs[monitor])) * sign:.4f}", flush=True)
+        active = active & ~np.asarray(parallel.fetch(stopping.stop))
+        if not active.any():
+            break
+    if restore:
+        states = states._replace(params=best_params)
+    history = {name: np.stack(values, axis=1) for name, values in history.items()}
+    return history, states, np.asarray(parallel.fetch(stopping.best), np.float64)
+
+
+def stack_states(states: list[TrainState]) -> TrainState:
+    """One ``TrainState`` whose leaves stack the given ones on a leading variant axis."""
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)

@@ -1,0 +1,15 @@
+"""Training: the state, the pure step, the compiled epoch, input checks, and ``compile``/``Trainer``.
+
+- ``state``: ``TrainState`` and how a run's randomness derives from its key;
+- ``step``: the ``Objective`` and the pure ``train_step``;
+- ``epoch``: the batch order and the compiled programs (epoch, chunk, evaluate, predict);
+- ``inputs``: host-side checks, validation splits, host batches;
+- ``trainer``: ``compile`` and the Keras workflow ``fit``/``evaluate``/``predict``.
+"""
+
+from fnnet.training.epoch import TRACES
+from fnnet.training.state import TrainState, init_state
+from fnnet.training.step import Objective, objective, train_step
+from fnnet.training.trainer import Trainer, compile
+
+__all__ = ["TRACES", "Objective", "TrainState", "Trainer", "compile", "init_state", "objective", "train_step"]

@@ -1,0 +1,181 @@
+"""Host-side checks of what ``fit``, ``evaluate`` and ``predict`` are given, before anything compiles.
+
+Checks that depend only on shapes (does ``y`` fit the model's outputs under
+the loss and every metric; do the params fit ``x``) are abstract
+evaluations cached by shape, so they run once per shape. Value checks
+(finite inputs, label values) are one vectorized NumPy pass per call; a
+``jax.Array`` (immutable) that passed is remembered and not checked again.
+Host batches for streaming are checked, padded to the first batch's size
+with weight-0 rows, and stacked into chunks that one compiled scan trains.
+"""
+
+import functools
+import math
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fnnet import losses, metrics as metrics_lib
+from fnnet.training.step import PerSample
+
+_VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
+
+
+def _known(array, fact):
+    entry = _VERIFIED.get(id(array))
+    return entry is not None and entry[0]() is array and fact in entry[1]
+
+
+def _remember(array, fact):
+    if not isinstance(array, jax.Array):
+        return  # NumPy arrays are mutable: check them on every call
+    entry = _VERIFIED.get(id(array))
+    if entry is None or entry[0]() is not array:
+        key = id(array)
+        entry = _VERIFIED[key] = (weakref.ref(array, lambda _: _VERIFIED.pop(key, None)), set())
+    entry[1].add(fact)
+
+
+@jax.jit
+def _count_non_finite(array):
+    return jnp.sum(~jnp.isfinite(array))
+
+
+def as_samples(array, name):
+    """A numeric array with at least one sample and only finite values (float64 -> float32 without x64)."""
+    if not isinstance(array, jax.Array):
+        array = np.asarray(array)
+    dtype = np.dtype(array.dtype)
+    if not (jnp.issubdtype(dtype, jnp.number) or dtype == np.bool_):
+        raise TypeError(f"{name} must be numeric, got dtype {dtype}")
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        array = np.asarray(array, np.float32)
+    if jnp.issubdtype(dtype, jnp.inexact) and not _known(array, "finite"):
+        bad = int(_count_non_finite(array) if isinstance(array, jax.Array) else np.size(array) -
+                  np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ValueError(f"{name} holds {bad} NaN or infinite values")
+        _remember(array, "finite")
+    return array
+
+
+def _signature(tree):
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((np.shape(leaf), np.dtype(leaf.dtype)) for leaf in leaves)
+
+
+@functools.lru_cache(maxsize=256)
+def _output_shape(model, params_signature, x_shape, x_dtype):
+    treedef, leaves = params_signature
+    params = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves])
+    return jax.eval_shape(model.apply, params, jax.ShapeDtypeStruct(x_shape, x_dtype)).shape
+
+
+@functools.lru_cache(maxsize=256)
+def abstract_params(model, input_shape):
+    """The params tree ``model.init`` builds for ``input_shape``, as shapes and dtypes (nothing computed)."""
+    return jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape))
+
+
+def output_shape(model, params, x):
+    """The shape of ``model.apply(params, x)``, by abstract evaluation cached by shapes."""
+    return _output_shape(model, _signature(params), tuple(x.shape), np.dtype(x.dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _check_label_shapes(objective, y_shape, y_dtype, out_shape, y_name):
+    out = jax.ShapeDtypeStruct(out_shape, jnp.float32)
+    y = jax.ShapeDtypeStruct(y_shape, y_dtype)
+    weight = jax.ShapeDtypeStruct(out_shape[:1], jnp.float32)
+    for name, fn in (("loss", objective.loss), *objective.metrics):
+        try:
+            jax.eval_shape(lambda *args: fn(*args), y, out, weight)
+        except ValueError as error:
+            raise ValueError(f"{y_name} of shape {y_shape} does not fit the model's outputs of shape "
+                             f"{(None, *out_shape[1:])} under the {name}: {error}") from error
+
+
+def check_labels(objective, y, out_shape, y_name):
+    """``y`` against the model's outputs under the loss and every metric: shapes, then label values."""
+    _check_label_shapes(objective, tuple(y.shape), np.dtype(y.dtype), tuple(out_shape), y_name)
+    fact = ("labels", objective, out_shape[1:])
+    if _known(y, fact):
+        return
+    values = np.asarray(y)
+    for name, fn in (("loss", objective.loss), *objective.metrics):
+        if isinstance(fn, PerSample):
+            continue
+        try:
+            (losses.check_labels if name == "loss" else metrics_lib.check_labels)(fn, values, out_shape[1:])
+        except ValueError as error:
+            raise ValueError(f"{y_name}: {error}") from error
+    _remember(y, fact)
+
+
+def check_data(objective, params, x, y, x_name="x", y_name="y"):
+    """Checked ``(x, y)``: numeric, finite, equally long, fitting the params and the loss's labels."""
+    x, y = as_samples(x, x_name), as_samples(y, y_name)
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {len(x)} and {len(y)}")
+    check_labels(objective, y, output_shape(objective.model, params, x), y_name)
+    return x, y
+
+
+def pair(data, what="validation_data"):
+    """``(x, y)`` from a pair, or a ValueError saying what was expected."""
+    try:
+        x, y = data
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a pair (x, y), got {type(data).__name__}") from None
+    return x, y
+
+
+def split_validation(x, y, validation_split):
+    """``(x, y, val_x, val_y)``: the last ``validation_split`` of the samples held out, as Keras."""
+    if not validation_split:
+        return x, y, None, None
+    split = int(math.floor(len(x) * (1 - validation_split)))
+    if split == 0 or split == len(x):
+        raise ValueError(
+            f"validation_split={validation_split} of {len(x)} samples leaves "
+            f"{split} for training and {len(x) - split} for validation; both need at least one"
+        )
+    return x[:split], y[:split], x[split:], y[split:]
+
+
+def padded_batches(batches, check, divisor=1):
+    """Checked host batches ``(x, y, weight)``, each padded with weight-0 rows to the first batch's size.
+
+    ``check(x, y, number) -> (x, y)`` checks one batch; the first batch's size
+    must be a multiple of ``divisor`` (the devices of a mesh).
+    """
+    size = None
+    for number, batch in enumerate(batches):
+        xb, yb = check(*pair(batch, f"batch {number}"), number)
+        if size is None:
+            size = len(xb)
+            if size % divisor:
+                raise ValueError(f"batch 0 has {size} samples; it must divide evenly over {divisor} devices")
+        if len(xb) > size:
+            raise ValueError(f"batch {number} has {len(xb)} samples, more than the first batch's {size}")
+        pad = size - len(xb)
+        weight = np.concatenate([np.ones(len(xb), np.float32), np.zeros(pad, np.float32)])
+        yield (np.concatenate([xb, np.repeat(xb[:1], pad, 0)]),
+               np.concatenate([yb, np.repeat(yb[:1], pad, 0)]), weight)
+
+
+def chunks(batches, max_bytes=64 * 2**20, max_batches=128):
+    """Group padded batches into stacked chunks ``(xs, ys, weights)`` of at most ``max_bytes``."""
+    group, size = [], 0
+    for batch in batches:
+        group.append(batch)
+        size += sum(part.nbytes for part in batch)
+        if size >= max_bytes or len(group) == max_batches:
+            yield tuple(np.stack(parts) for parts in zip(*group))
+            group, size = [], 0
+    if group:
+        yield tuple(np.stack(parts) for parts in zip(*group))

@@ -1,0 +1,66 @@
+"""``TrainState``: everything training carries from step to step, as one pytree.
+
+``step`` counts optimizer steps. Every random choice of a run derives from
+``key`` and ``step``: the dropout (and augmentation) key of step ``t`` is
+``fold_in(fold_in(key, 0), t)``; the shuffle of the epoch starting at step
+``t`` is drawn on the host from ``shuffle_seed(key, t)``. One key
+reproduces a run, bit for bit.
+"""
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
+
+
+class TrainState(NamedTuple):
+    """The parameters, optimizer state, optimizer step count and the run's key."""
+
+    params: Any
+    opt_state: Any
+    step: jax.Array
+    key: jax.Array
+
+
+def as_key(key) -> jax.Array:
+    """A typed PRNG key: ``jax.random.key(seed)`` as is, or legacy ``PRNGKey`` data wrapped."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if isinstance(key, (jax.Array, np.ndarray)) and key.shape == (2,) and key.dtype == np.uint32:
+        return jax.random.wrap_key_data(key)
+    raise TypeError(f"key must be a jax.random.key(seed), got {key!r}")
+
+
+def init_state(params, optimizer, key) -> TrainState:
+    """A fresh ``TrainState``: the optimizer's initial state, step 0, and the run's key.
+
+    Example:
+        >>> import jax, optax
+        >>> state = init_state({"w": jax.numpy.zeros(2)}, optax.sgd(0.1), jax.random.key(0))
+        >>> int(state.step)
+        0
+    """
+    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), as_key(key))
+
+
+def params_of(params_or_state):
+    """The params of a ``TrainState``, or the argument itself when it is params."""
+    return params_or_state.params if isinstance(params_or_state, TrainState) else params_or_state
+
+
+def step_key(state: TrainState) -> jax.Array:
+    """The key of the current step's dropout and augmentation (traceable)."""
+    return jax.random.fold_in(jax.random.fold_in(state.key, DROPOUT_STREAM), state.step)
+
+
+def shuffle_seed(key_data, step) -> np.random.SeedSequence:
+    """The host seed of the shuffle of the epoch that starts at ``step``.
+
+    ``key_data`` is ``jax.random.key_data(state.key)`` as integers; the seed
+    mixes it with the stream number and the step, so epochs, runs and
+    variants draw independent permutations, identical on every backend.
+    """
+    return np.random.SeedSequence([*np.asarray(key_data, np.uint32).ravel().tolist(), SHUFFLE_STREAM, int(step)])

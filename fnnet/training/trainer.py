@@ -1,0 +1,301 @@
+"""``compile`` and the ``Trainer``: Keras's ``fit``/``evaluate``/``predict`` over compiled epochs.
+
+Per call, ``fit`` checks its arguments (shape checks once per shape), draws
+the epoch's order on the host, and runs the compiled epoch of its
+configuration; the programs are keyed by value (``Objective``, optimizer,
+batch size, shapes), so equal configurations share them across trainers.
+With ``mesh=`` (a ``jax.sharding.Mesh``, or ``"local"``) the batch axis is
+sharded over the mesh's first axis and the parameters are replicated;
+``jit`` inserts the gradient all-reduce. The reported ``loss`` includes the
+regularization penalty, as in Keras; metrics do not.
+"""
+
+import time
+from collections.abc import Iterable
+
+import jax
+import numpy as np
+
+from fnnet import callbacks as callbacks_lib, optimizers, parallel, progress as progress_lib
+from fnnet._checks import hyperparameter
+from fnnet.training import epoch as programs, inputs
+from fnnet.training.state import TrainState, as_key, init_state, params_of
+from fnnet.training.step import Objective, objective as make_objective
+
+
+class Trainer:
+    """What ``compile`` returns: an ``Objective`` and an optimizer, ready to train. Immutable.
+
+    Attributes: ``model``, ``objective`` (loss, metrics, regularizers) and
+    ``optimizer`` (an optax transformation).
+    """
+
+    __slots__ = ("objective", "optimizer")
+
+    def __init__(self, objective: Objective, optimizer):
+        object.__setattr__(self, "objective", objective)
+        object.__setattr__(self, "optimizer", optimizers.get(optimizer))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a Trainer is immutable; fn.compile(...) a new one instead of setting {name!r}")
+
+    def __eq__(self, other):
+        return isinstance(other, Trainer) and (self.objective, self.optimizer) == (other.objective, other.optimizer)
+
+    def __hash__(self):
+        return hash((self.objective, self.optimizer))
+
+    def __repr__(self):
+        return f"Trainer(loss={self.objective.loss!r}, metrics={list(self.objective.names[1:])})"
+
+    @property
+    def model(self):
+        return self.objective.model
+
+    def init_state(self, params, key) -> TrainState:
+        """A fresh ``TrainState`` for ``params`` with this trainer's optimizer."""
+        return init_state(params, self.optimizer, key)
+
+    def fit(self, params_or_state, x, y=None, *, epochs=1, batch_size=32, validation_split=0.0,
+            validation_data=None, shuffle=True, callbacks=(), key=None, verbose=1, augment=None, mesh=None):
+        """Train for ``epochs`` epochs; returns ``(state, history)``.
+
+        Args:
+            params_or_state: initial params (then ``key`` is required) or a
+                ``TrainState`` to continue from (its key unless ``key`` is given).
+            x, y: arrays with one sample per row; or ``x`` an iterable of
+                ``(x, y)`` batches and ``y=None``, for data that does not fit
+                on the device (trained in chunks of batches, one scan each).
+            epochs: passes over the data.
+            batch_size: samples per step, clamped to the number of samples
+                (``len(x)`` is full-batch gradient descent, 1 is SGD).
+            validation_split: fraction of the samples held out from the end,
+                before shuffling, as Keras; or ``validation_data=(x_val, y_val)``.
+            shuffle: draw a new order every epoch (from the state's key and step).
+            callbacks: ``fnnet.callbacks.Callback`` instances.
+            key: ``jax.random.key(seed)``: shuffles and dropout derive from it.
+            verbose: 0 silent, 1 a progress bar per epoch, 2 a line per epoch.
+            augment: ``augment(key, x_batch) -> x_batch``, inside the compiled step.
+            mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
+
+        Returns:
+            ``(state, history)``: the final ``TrainState`` and a ``History``
+            whose ``history`` maps ``loss``, the metrics and their ``val_``
+            forms to per-epoch lists.
+
+        Example:
+            >>> import jax, numpy as np, fnnet as fn
+            >>> model = fn.Sequential([fn.layers.Dense(1)])
+            >>> trainer = fn.compile(model, "mse", "sgd")
+            >>> x = np.ones((8, 2), np.float32); y = np.zeros((8, 1), np.float32)
+            >>> state, history = trainer.fit(model.init(jax.random.key(0), (2,)), x, y, epochs=2,
+            ...                              batch_size=4, key=jax.random.key(1), verbose=0)
+            >>> int(state.step), list(history.history)
+            (4, ['loss'])
+        """
+        hyperparameter("epochs", epochs, integer=True, low=0)
+        hyperparameter("batch_size", batch_size, integer=True, low=1)
+        hyperparameter("validation_split", validation_split, low=0, high=1, high_inclusive=False)
+        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        for callback in callbacks:
+            if not isinstance(callback, callbacks_lib.Callback):
+                raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
+        mesh = parallel.resolve_mesh(mesh)
+        state = self._start_state(params_or_state, key)
+        if y is None:
+            if validation_split:
+                raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
+            return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh)
+        x, y = self._check(state.params, x, y)
+        if validation_data is not None:
+            val_x, val_y = self._check(state.params, *inputs.pair(validation_data), "validation x", "validation y")
+        else:
+            x, y, val_x, val_y = inputs.split_validation(x, y, validation_split)
+        batch_size = min(batch_size, len(x))
+        parallel.check_batch_size(batch_size, mesh)
+        state, x, y, val_x, val_y = parallel.place((state, x, y, val_x, val_y), mesh)
+        num_batches = -(-len(x) // batch_size)
+        report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
+        progress = progress_lib.Progress(epochs, num_batches, batch_size, verbose)
+        token = progress_lib.register(progress)
+        key_data = np.asarray(jax.random.key_data(state.key))
+        first_step = int(state.step)
+
+        def run_epoch(state, epoch):
+            order = programs.batch_order(key_data, first_step + epoch * num_batches, len(x), batch_size, shuffle)
+            return programs.fit_epoch(state, x, y, parallel.place(order, mesh), val_x, val_y, np.int32(token),
+                                      objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
+                                      augment=augment, mesh=mesh, report_every=report_every)
+
+        try:
+            return self._loop(state, epochs, run_epoch, progress, callbacks)
+        finally:
+            progress_lib.unregister(token)
+
+    def _check(self, params, x, y, x_name="x", y_name="y"):
+        return inputs.check_data(self.objective, params, x, y, x_name, y_name)
+
+    def _start_state(self, params_or_state, key):
+        if isinstance(params_or_state, TrainState):
+            return params_or_state if key is None else params_or_state._replace(key=as_key(key))
+        if key is None:
+            raise ValueError("fit from params needs key=jax.random.key(seed) for shuffling and dropout")
+        return self.init_state(params_or_state, key)
+
+    def _loop(self, state, epochs, run_epoch, progress, callbacks):
+        """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
+        history = callbacks_lib.History()
+        all_callbacks = [*callbacks, history]
+        state = callbacks_lib.run_hooks(all_callbacks, "on_train_begin", state)
+        try:
+            for epoch in range(epochs):
+                state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
+                progress.begin_epoch(epoch)
+                start = time.perf_counter()
+                state, logs = run_epoch(state, epoch)
+                logs = self._ordered_floats(logs)
+                progress.end_epoch(logs, time.perf_counter() - start)
+                state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
+                if any(callback.stop_training for callback in all_callbacks):
+                    break
+        finally:
+            progress.close()
+        state = callbacks_lib.run_hooks(all_callbacks, "on_train_end", state)
+        return state, history
+
+    def _ordered_floats(self, logs):
+        """Logs as floats in Keras's order: loss, the metrics, then their ``val_`` forms."""
+        names = list(self.objective.names)
+        names += [f"val_{name}" for name in names]
+        values = parallel.fetch(logs)  # a dict pytree comes back in sorted order
+        return {name: float(values[name]) for name in names if name in values}
+
+    def _fit_batches(self, state, batches, epochs, validation_data, callbacks, verbose, augment, mesh):
+        if not isinstance(batches, Iterable) or isinstance(batches, (np.ndarray, jax.Array)):
+            raise TypeError(f"with y=None, x must be an iterable of (x, y) batches, got {type(batches).__name__}")
+        if iter(batches) is batches and epochs > 1:
+            raise ValueError(
+                "an iterator of batches can be consumed only once; for epochs > 1 pass a re-iterable "
+                "(a list, or an object whose __iter__ starts a new pass)"
+            )
+        val = None
+        if validation_data is not None:
+            val = parallel.place(self._check(state.params, *inputs.pair(validation_data), "validation x",
+                                             "validation y"), mesh)
+        state = parallel.place(state, mesh)
+        devices = 1 if mesh is None else mesh.shape[mesh.axis_names[0]]
+
+        def check(xb, yb, number):
+            return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
+
+        def run_epoch(state, epoch):
+            sums, count, batch_size = None, 0, None
+            for xs, ys, weights in inputs.chunks(inputs.padded_batches(batches, check, devices)):
+                batch_size = xs.shape[1]
+                count += int(weights.sum())
+                state, sums = programs.fit_chunk(state, sums, *parallel.place((xs, ys, weights), mesh),
+                                                 objective=self.objective, optimizer=self.optimizer,
+                                                 augment=augment, mesh=mesh)
+            if count == 0:
+                raise ValueError("the iterable of batches yielded no samples")
+            logs = {name: total / count for name, total in sums.items()}
+            if val is not None:
+                val_logs = programs.evaluate(state.params, *val, objective=self.objective,
+                                             batch_size=min(batch_size, len(val[0])), mesh=mesh)
+                logs |= {f"val_{name}": value for name, value in val_logs.items()}
+            return state, logs
+
+        return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, None, verbose), callbacks)
+
+    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None):
+        """Loss (with penalty) and metrics over ``(x, y)``, exact means over partial batches.
+
+        Args:
+            params_or_state: params or a ``TrainState``.
+            x, y: inputs and targets, one sample per row.
+            batch_size: samples per compiled batch (the result does not depend on it).
+            mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
+
+        Returns:
+            ``{"loss": ..., metric: ...}`` as floats, in Keras's order.
+
+        Example:
+            >>> import jax, numpy as np, fnnet as fn
+            >>> model = fn.Sequential([fn.layers.Dense(1, kernel_initializer="zeros")])
+            >>> trainer = fn.compile(model, "mse", "sgd", metrics=["mae"])
+            >>> trainer.evaluate(model.init(jax.random.key(0), (2,)), np.ones((3, 2)), np.full((3, 1), 2.0))
+            {'loss': 4.0, 'mae': 2.0}
+        """
+        hyperparameter("batch_size", batch_size, integer=True, low=1)
+        params = params_of(params_or_state)
+        mesh = parallel.resolve_mesh(mesh)
+        x, y = self._check(params, x, y)
+        batch_size = min(batch_size, len(x))
+        parallel.check_batch_size(batch_size, mesh)
+        params, x, y = parallel.place((params, x, y), mesh)
+        logs = programs.evaluate(params, x, y, objective=self.objective, batch_size=batch_size, mesh=mesh)
+        return self._ordered_floats(logs)
+
+    def predict(self, params_or_state, x, *, batch_size=32, mesh=None):
+        """The model's outputs for ``x`` in inference mode, batched and jitted.
+
+        Args:
+            params_or_state: params or a ``TrainState``.
+            x: inputs, one sample per row (one sample ``x[i]`` is passed as ``x[i:i+1]``).
+            batch_size: samples per compiled batch.
+            mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
+
+        Returns:
+            A NumPy array of outputs, one row per sample.
+
+        Example:
+            >>> import jax, numpy as np, fnnet as fn
+            >>> model = fn.Sequential([fn.layers.Dense(3, activation="softmax")])
+            >>> trainer = fn.compile(model, "categorical_crossentropy", "adam")
+            >>> trainer.predict(model.init(jax.random.key(0), (2,)), np.ones((5, 2))).shape
+            (5, 3)
+        """
+        hyperparameter("batch_size", batch_size, integer=True, low=1)
+        params = params_of(params_or_state)
+        mesh = parallel.resolve_mesh(mesh)
+        x = inputs.as_samples(x, "x")
+        inputs.output_shape(self.model, params, x)
+        batch_size = min(batch_size, len(x))
+        parallel.check_batch_size(batch_size, mesh)
+        params, x = parallel.place((params, x), mesh)
+        return parallel.fetch(programs.predict(params, x, model=self.model, batch_size=batch_size, mesh=mesh))
+
+    def predict_classes(self, params_or_state, x, *, batch_size=32, mesh=None):
+        """Integer class labels: a single output column thresholded at 0.5, otherwise the argmax."""
+        outputs = self.predict(params_or_state, x, batch_size=batch_size, mesh=mesh)
+        if outputs.ndim == 1 or outputs.shape[-1] == 1:
+            return (outputs.reshape(len(outputs)) > 0.5).astype(np.int32)
+        return np.argmax(outputs, axis=-1).astype(np.int32)
+
+
+def compile(model, loss, optimizer, metrics=(), regularizers=()) -> Trainer:  # noqa: A001 - Keras's name
+    """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
+
+    Args:
+        model: a fnnet ``Layer`` (``Sequential``, ...).
+        loss: a loss name (``"categorical_crossentropy"``) or callable.
+        optimizer: an optax transformation or a Keras name (``"adam"``).
+        metrics: metric names or ``(y_true, y_pred)`` callables (one name alone works too).
+        regularizers: extra ``(params) -> scalar`` penalties over the whole
+            params tree, added to the layers' own.
+
+    Returns:
+        A ``Trainer``. Equal arguments give equal trainers, which share
+        their compiled programs.
+
+    Example:
+        >>> import fnnet as fn
+        >>> model = fn.Sequential([fn.layers.Dense(10, activation="softmax")])
+        >>> fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"]) == \\
+        ...     fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
+        True
+    """
+    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics), optimizer)
