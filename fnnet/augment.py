@@ -14,6 +14,13 @@ that already holds per-sample keys can ``jax.vmap(aug.sample)`` itself.
 :func:`compose` chains augmentations into one. Everything is pure and
 traceable, so it runs under ``jit`` and ``vmap`` on the device.
 
+An augmentation is a value, not a closure: it holds a module-level per-sample
+function and its hyperparameters, and two built from the same configuration
+are equal and hash equally (``random_flip("horizontal") ==
+random_flip("horizontal")``). Passed to ``jax.jit`` as a static argument (as
+``fit(..., augment=aug)`` does), an equal freshly built one reuses the
+compiled program instead of retracing.
+
     aug = compose(random_flip("horizontal"), random_rotation(0.05),
                   random_translation(0.1, 0.1))
     images = jax.jit(aug)(key, x.reshape(-1, 8, 8))
@@ -57,41 +64,68 @@ def _check_image(image, leading=()):
 
 @dataclasses.dataclass(frozen=True)
 class Augmentation:
-    """A random image transform, given by its per-sample function.
+    """A random image transform: a per-sample function and the hyperparameters it takes.
 
-    ``sample(key, image) -> image`` transforms one image of shape ``(H, W)`` or
-    ``(H, W, C)``. Calling the augmentation, ``aug(key, images)``, transforms a
-    batch ``(N, H, W[, C])`` with the independent keys
-    ``jax.random.split(key, N)``; ``jax.jit(aug)`` compiles it.
+    ``aug.sample(key, image)`` is ``fn(key, image, *args)``; it transforms one
+    image of shape ``(H, W)`` or ``(H, W, C)``. Calling the augmentation,
+    ``aug(key, images)``, transforms a batch ``(N, H, W[, C])`` with the
+    independent keys ``jax.random.split(key, N)``; ``jax.jit(aug)`` compiles it.
+
+    Equality and hashing are by value: the same ``fn`` object and equal
+    ``args``. The built-in augmentations hold a module-level ``fn`` (named
+    after their kind) and their hyperparameters as Python numbers and strings.
+    A user's own augmentation wraps a per-sample function,
+    ``Augmentation(fn)`` with ``fn(key, image) -> image``, and equals another
+    one when it wraps the same function object; hyperparameters can be passed
+    by value, ``Augmentation(fn, (0.3,))`` sampling ``fn(key, image, 0.3)``.
+    ``args`` must be hashable to use the augmentation as a static argument.
     """
 
-    sample: Callable
+    fn: Callable
+    args: tuple = ()
+
+    def __post_init__(self):
+        if not callable(self.fn):
+            raise TypeError("Augmentation wraps a per-sample function (key, image) -> image, "
+                            f"got {type(self.fn).__name__}")
+        object.__setattr__(self, "args", tuple(self.args))
+
+    def sample(self, key, image):
+        """Transform one image with ``key``: ``fn(key, image, *args)``."""
+        return self.fn(key, image, *self.args)
 
     def __call__(self, key, images):
         _check_image(images, leading=("N",))
         keys = jax.random.split(key, jnp.shape(images)[0])
         return jax.vmap(self.sample)(keys, images)
 
+    def __repr__(self):
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        return f"Augmentation({name}, {self.args!r})"
+
+
+def _compose(key, image, *augmentations):
+    keys = jax.random.split(key, len(augmentations))
+    for aug, k in zip(augmentations, keys, strict=True):
+        image = aug.sample(k, image)
+    return image
+
 
 def compose(*augmentations):
     """Chain augmentations into one that applies them in order, each with its own key.
 
     The composed ``sample(key, image)`` splits ``key`` into one key per
-    augmentation. ``compose()`` is the identity.
+    augmentation, ``k_1, ..., k_n``, and returns
+    ``a_n.sample(k_n, ... a_1.sample(k_1, image))``. ``compose()`` is the
+    identity. It holds the tuple of its parts, so ``compose(a, b) ==
+    compose(a, b)`` whenever the parts are equal.
     """
     for aug in augmentations:
         if not isinstance(aug, Augmentation):
             raise TypeError(
                 f"compose expects Augmentation values, got {type(aug).__name__}; "
                 "wrap a per-sample function (key, image) -> image as Augmentation(fn)")
-
-    def sample(key, image):
-        keys = jax.random.split(key, len(augmentations))
-        for aug, k in zip(augmentations, keys, strict=True):
-            image = aug.sample(k, image)
-        return image
-
-    return Augmentation(sample)
+    return Augmentation(_compose, augmentations)
 
 
 # --- deterministic transforms of one image -----------------------------------
@@ -163,6 +197,14 @@ def translate(image, dy, dx):
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
+def _random_flip(key, image, mode):
+    flips = {"horizontal": [flip_left_right], "vertical": [flip_up_down],
+             "horizontal_and_vertical": [flip_left_right, flip_up_down]}[mode]
+    for flip, k in zip(flips, jax.random.split(key, len(flips)), strict=True):
+        image = jnp.where(jax.random.bernoulli(k), flip(image), image)
+    return image
+
+
 def random_flip(mode="horizontal"):
     """Flip each image with probability 1/2, as Keras ``RandomFlip(mode)``.
 
@@ -171,32 +213,33 @@ def random_flip(mode="horizontal"):
     """
     if mode not in _FLIP_MODES:
         raise ValueError(f"mode must be one of {_FLIP_MODES}, got {mode!r}")
-    flips = {"horizontal": [flip_left_right], "vertical": [flip_up_down],
-             "horizontal_and_vertical": [flip_left_right, flip_up_down]}[mode]
-
-    def sample(key, image):
-        for flip, k in zip(flips, jax.random.split(key, len(flips)), strict=True):
-            image = jnp.where(jax.random.bernoulli(k), flip(image), image)
-        return image
-
-    return Augmentation(sample)
+    return Augmentation(_random_flip, (mode,))
 
 
-def _factor_range(name, factor):
-    """Keras's factor convention: ``f`` means ``(-f, f)``, a pair ``(lo, hi)`` itself."""
+def _factor_range(name, factor, scale=1.0):
+    """Keras's factor convention, times ``scale``: ``f`` means ``(-f, f)``, a pair ``(lo, hi)`` itself.
+
+    Concrete bounds come back as Python floats (exactly the scaled values), so
+    an augmentation holding them hashes; traced ones pass through.
+    """
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2:
             raise ValueError(f"{name} must be a number or a pair (lower, upper), got {factor!r}")
         low, high = (hyperparameter(name, f) for f in factor)
         if low > high:
             raise ValueError(f"{name} must have lower <= upper, got {factor!r}")
-        return low, high
-    hyperparameter(name, factor, low=0.0)
-    return -factor, factor
+    else:
+        hyperparameter(name, factor, low=0.0)
+        low, high = -factor, factor
+    return tuple(b if isinstance(b, jax.core.Tracer) else float(b) for b in (scale * low, scale * high))
 
 
-def _uniform(key, bounds):
-    return jax.random.uniform(key, minval=bounds[0], maxval=bounds[1])
+def _uniform(key, low, high):
+    return jax.random.uniform(key, minval=low, maxval=high)
+
+
+def _random_rotation(key, image, low, high):
+    return rotate(image, _uniform(key, low, high))
 
 
 def random_rotation(factor):
@@ -204,14 +247,16 @@ def random_rotation(factor):
 
     The angle is uniform in ``[lower, upper] * 2 pi`` radians, counter-clockwise
     for positive values; ``factor = f`` means ``(-f, f)``, so ``0.1`` rotates
-    by up to 36 degrees either way.
+    by up to 36 degrees either way. The augmentation holds the angle bounds.
     """
-    bounds = tuple(2 * math.pi * f for f in _factor_range("factor", factor))
+    return Augmentation(_random_rotation, _factor_range("factor", factor, scale=2 * math.pi))
 
-    def sample(key, image):
-        return rotate(image, _uniform(key, bounds))
 
-    return Augmentation(sample)
+def _random_translation(key, image, rows, cols):
+    _check_image(image)
+    height, width = jnp.shape(image)[:2]
+    key_rows, key_cols = jax.random.split(key)
+    return translate(image, _uniform(key_rows, *rows) * height, _uniform(key_cols, *cols) * width)
 
 
 def random_translation(height_factor, width_factor):
@@ -223,11 +268,4 @@ def random_translation(height_factor, width_factor):
     """
     rows = _factor_range("height_factor", height_factor)
     cols = _factor_range("width_factor", width_factor)
-
-    def sample(key, image):
-        _check_image(image)
-        height, width = jnp.shape(image)[:2]
-        key_rows, key_cols = jax.random.split(key)
-        return translate(image, _uniform(key_rows, rows) * height, _uniform(key_cols, cols) * width)
-
-    return Augmentation(sample)
+    return Augmentation(_random_translation, (rows, cols))

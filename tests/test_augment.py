@@ -175,3 +175,94 @@ def test_flat_digits_error_says_how_to_reshape():
 def test_bad_hyperparameters_are_rejected(make, error, words):
     with pytest.raises(error, match=words):
         make()
+
+
+# --- augmentations are values: equal configs are equal, hash equally, share a compiled program ---
+
+def _user_fn(key, image, shift=0):
+    return augment.translate(image, 0, shift)
+
+
+EQUAL_PAIRS = {
+    "flip": lambda: augment.random_flip("horizontal"),
+    "flip default": lambda: (augment.random_flip(), augment.random_flip("horizontal")),
+    "rotation": lambda: augment.random_rotation(0.05),
+    "rotation pair": lambda: (augment.random_rotation([0.1, 0.2]), augment.random_rotation((0.1, 0.2))),
+    "rotation symmetric": lambda: (augment.random_rotation(0.1), augment.random_rotation((-0.1, 0.1))),
+    "rotation 0-d array": lambda: augment.random_rotation(jnp.float32(0.1)),
+    "translation": lambda: augment.random_translation(0.1, (0.0, 0.2)),
+    "pipeline": _pipeline,
+    "compose nested": lambda: augment.compose(_pipeline(), augment.compose()),
+    "empty compose": augment.compose,
+    "user function": lambda: augment.Augmentation(_user_fn),
+    "user function with args": lambda: augment.Augmentation(_user_fn, (1,)),
+}
+
+
+@pytest.mark.parametrize("build", EQUAL_PAIRS.values(), ids=EQUAL_PAIRS.keys())
+def test_equal_configurations_are_equal_and_hash_equally(build):
+    built = build()
+    first, second = built if isinstance(built, tuple) else (built, build())
+    assert first is not second
+    assert first == second and not first != second
+    assert hash(first) == hash(second)
+    assert len({first, second}) == 1
+
+
+_flip, _rot = augment.random_flip("horizontal"), augment.random_rotation(0.1)
+UNEQUAL_PAIRS = {
+    "rotation factor": (augment.random_rotation(0.05), augment.random_rotation(0.1)),
+    "rotation range": (augment.random_rotation((0.0, 0.1)), augment.random_rotation((-0.1, 0.1))),
+    "flip mode": (augment.random_flip("horizontal"), augment.random_flip("vertical")),
+    "flip both": (augment.random_flip("horizontal"), augment.random_flip("horizontal_and_vertical")),
+    "translation": (augment.random_translation(0.1, 0.1), augment.random_translation(0.1, 0.2)),
+    "translation axes": (augment.random_translation(0.1, 0.2), augment.random_translation(0.2, 0.1)),
+    "kind": (augment.random_rotation(0.1), augment.random_translation(0.1, 0.1)),
+    "compose order": (augment.compose(_flip, _rot), augment.compose(_rot, _flip)),
+    "compose part": (augment.compose(_flip, _rot), augment.compose(_flip, augment.random_rotation(0.2))),
+    "compose length": (augment.compose(_flip), augment.compose(_flip, _flip)),
+    "compose of one": (augment.compose(_flip), _flip),
+    "user functions": (augment.Augmentation(lambda key, image: image),
+                       augment.Augmentation(lambda key, image: image)),
+    "user args": (augment.Augmentation(_user_fn, (1,)), augment.Augmentation(_user_fn, (2,))),
+}
+
+
+@pytest.mark.parametrize("first, second", UNEQUAL_PAIRS.values(), ids=UNEQUAL_PAIRS.keys())
+def test_different_configurations_are_unequal(first, second):
+    assert first != second and not first == second
+    assert len({first, second}) == 2
+
+
+def test_user_function_receives_its_args():
+    images = _images(10, (2, 4, 5))
+    shifted = augment.Augmentation(_user_fn, [1])(KEY, images)
+    np.testing.assert_allclose(shifted, [augment.translate(image, 0, 1) for image in images], atol=1e-6)
+    with pytest.raises(TypeError, match="per-sample function"):
+        augment.Augmentation(0.5)
+
+
+def _counting_jit():
+    traces = []
+
+    def apply(key, images, aug):
+        traces.append(aug)
+        return aug(key, images)
+
+    return jax.jit(apply, static_argnums=2), traces
+
+
+@pytest.mark.parametrize("build, other", [
+    (lambda: augment.random_rotation(0.05), lambda: augment.random_rotation(0.1)),
+    (lambda: augment.random_flip("horizontal"), lambda: augment.random_flip("vertical")),
+    (_pipeline, lambda: augment.compose(augment.random_flip("horizontal"), augment.random_rotation(0.1))),
+])
+def test_equal_fresh_augmentations_trace_once_and_different_ones_twice(build, other):
+    images = _images(11, (3, 6, 6))
+    apply, traces = _counting_jit()
+    first = apply(KEY, images, build())
+    second = apply(KEY, images, build())
+    assert len(traces) == 1
+    np.testing.assert_array_equal(first, second)
+    apply(KEY, images, other())
+    assert len(traces) == 2
