@@ -144,7 +144,75 @@ def test_bad_sweeps_name_the_valid_choices(data):
         fn.sweep.fit(build, x, y, {"l2": np.array([0.1])}, **kw)
     with pytest.raises(ValueError, match="seeds needs k >= 1"):
         fn.sweep.seeds(0)
-    with pytest.raises(ValueError, match="grid axis 'l2' needs a non-empty list of values"):
+    with pytest.raises(ValueError, match="grid axis 'l2' has no values"):
         fn.sweep.grid(l2=[])
     with pytest.raises(ValueError, match="folds must be an integer >= 2"):
         fn.sweep.cross_validate(build(0.0, 0.0), x, y, folds=1, loss="mse", key=jax.random.key(0))
+
+
+def test_a_swept_momentum_equals_training_that_variant_alone(data):
+    x, y = data
+    model = build(0.0, 0.0)
+    result = fn.sweep.fit(model, x, y, {"momentum": np.array([0.0, 0.9])},
+                          optimizer=fn.optimizers.get("sgd", learning_rate=0.1, momentum=0.5),
+                          key=jax.random.key(0), **COMMON)
+    init_key, fit_key = fn.sweep.variant_keys(jax.random.key(0), 0)
+    for k, momentum in enumerate((0.0, 0.9)):
+        trainer = fn.compile(model, "sparse_categorical_crossentropy",
+                             fn.optimizers.get("sgd", learning_rate=0.1, momentum=momentum), metrics=["accuracy"])
+        state, history = trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key,
+                                     **{k_: v for k_, v in COMMON.items() if k_ not in ("loss", "metrics")})
+        for name, curve in history.history.items():
+            np.testing.assert_allclose(result.history[name][k], curve, rtol=1e-5, atol=1e-6)
+        chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
+
+
+def test_initial_params_start_every_variant_from_the_given_params(data):
+    x, y = data
+    model = build(0.0, 0.0)
+    first = fn.sweep.fit(model, x, y, fn.sweep.seeds(2), optimizer="adam", key=jax.random.key(0), **COMMON)
+    tuned = fn.sweep.fit(model, x, y, fn.sweep.grid(learning_rate=[0.0, 1e-3]), optimizer="adam",
+                         initial_params=first.states.params, key=jax.random.key(1), **COMMON)
+    chex.assert_trees_all_close(tuned.params(0), first.params(0))  # learning rate 0: unchanged
+    assert not np.allclose(tuned.params(1)["dense"]["kernel"], first.params(1)["dense"]["kernel"])
+    # variant 1 equals fine-tuning variant 1's params alone
+    trainer = fn.compile(model, "sparse_categorical_crossentropy", fn.optimizers.get("adam", learning_rate=1e-3),
+                         metrics=["accuracy"])
+    _, fit_key = fn.sweep.variant_keys(jax.random.key(1), 0)
+    state, _ = trainer.fit(first.params(1), x, y, key=fit_key,
+                           **{k: v for k, v in COMMON.items() if k not in ("loss", "metrics")})
+    chex.assert_trees_all_close(tuned.params(1), state.params, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"initial_params\['dense'\]\['bias'\] must have shape \(3, 8\).*got \(2, 8\)"):
+        fn.sweep.fit(model, x, y, fn.sweep.seeds(3), optimizer="adam", initial_params=first.states.params,
+                     key=jax.random.key(1), **COMMON)
+
+
+@pytest.mark.parametrize("variants, error, message", [
+    ({"learning_rate": np.array([0.1, -0.01])}, ValueError, r"variant learning_rate must be a number in \[0, inf\)"),
+    ({"learning_rate": np.array([0.1, np.nan])}, ValueError, "variant learning_rate must be finite"),
+    ({"seed": np.array([0.5, 1.5])}, TypeError, "variant seed must be an integer"),
+    ({"seed": np.array([-1, 2])}, ValueError, r"variant seed must be an integer in \[0, inf\)"),
+])
+def test_every_swept_value_is_checked_before_compiling(data, variants, error, message):
+    x, y = data
+    with pytest.raises(error, match=message):
+        fn.sweep.fit(build(0.0, 0.0), x, y, variants, optimizer="adam", key=jax.random.key(0), **COMMON)
+
+
+def test_builder_values_are_checked_by_the_builder(data):
+    x, y = data
+    with pytest.raises(ValueError, match=r"Dropout rate must be a number in \[0, 1\)"):
+        fn.sweep.fit(build, x, y, {"l2": np.array([0.0, 0.0]), "dropout": np.array([0.1, 1.5])}, optimizer="adam",
+                     key=jax.random.key(0), **COMMON)
+
+
+def test_unknown_distributions_and_conflicting_monitors_are_errors(data):
+    x, y = data
+    with pytest.raises(ValueError, match=r"must be one of \['uniform', 'log_uniform'\].*'loguniform'"):
+        fn.sweep.random_search(jax.random.key(0), 4, learning_rate=("loguniform", 1e-4, 1e-1))
+    with pytest.raises(ValueError, match="uniform for 'dropout' needs low < high"):
+        fn.sweep.random_search(jax.random.key(0), 4, dropout=("uniform", 0.5, 0.1))
+    stop = callbacks.EarlyStopping(monitor="val_loss")
+    with pytest.raises(ValueError, match="monitor='val_accuracy' but early_stopping monitors 'val_loss'"):
+        fn.sweep.fit(build(0.0, 0.0), x, y, fn.sweep.seeds(2), optimizer="adam", key=jax.random.key(0),
+                     early_stopping=stop, monitor="val_accuracy", **COMMON)

@@ -27,8 +27,10 @@ def grid(**axes) -> dict:
     if not axes:
         raise ValueError("grid needs at least one axis, e.g. grid(learning_rate=[1e-3, 1e-2])")
     for name, values in axes.items():
-        if isinstance(values, str) or np.ndim(values) != 1 or len(values) < 1:
-            raise ValueError(f"grid axis {name!r} needs a non-empty list of values, got {values!r}")
+        if isinstance(values, str) or np.ndim(values) != 1:
+            raise ValueError(f"grid axis {name!r} needs a list of values, got {values!r}")
+        if len(values) < 1:
+            raise ValueError(f"grid axis {name!r} has no values")
     combos = list(itertools.product(*axes.values()))
     return {name: np.asarray([combo[i] for combo in combos]) for i, name in enumerate(axes)}
 
