@@ -49,9 +49,30 @@ _STATIC = ("nesterov", "centered", "eps_in_sqrt", "bias_correction", "mu_dtype",
 def get(name_or_transformation, **hyperparameters) -> optax.GradientTransformation:
     """An optax transformation: one given as is, or the Keras-named one with ``hyperparameters``.
 
-    ``get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)``; the
-    learning rate defaults to Keras's and may be an optax schedule. Unknown
-    names and hyperparameters raise ``ValueError`` listing the valid ones.
+    The learning rate defaults to Keras's and may be an optax schedule.
+    Equal requests return the same object (so compiled programs keyed by it
+    are shared).
+
+    Args:
+        name_or_transformation: an optax ``GradientTransformation``, or one
+            of ``sgd, adam, amsgrad, adagrad, adadelta, rmsprop, adamax, nadam``.
+        **hyperparameters: the optax factory's arguments (``learning_rate``,
+            ``momentum``, ``b1``, ...), by name only.
+
+    Returns:
+        An optax ``GradientTransformation`` whose hyperparameters live in its
+        state (``optax.inject_hyperparams``).
+
+    Raises:
+        ValueError: an unknown name or hyperparameter, listing the valid ones;
+            a negative or non-finite learning rate.
+
+    Example:
+        >>> opt = get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
+        >>> round(float(opt.init({"w": jax.numpy.zeros(2)}).hyperparams["learning_rate"]), 6)
+        0.1
+        >>> get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True) is opt
+        True
     """
     if isinstance(name_or_transformation, optax.GradientTransformation):
         if hyperparameters:

@@ -55,7 +55,26 @@ def check_grads(f, params, *args, eps=1e-6, rtol=1e-5, atol=1e-8):
     floating ``args`` are cast to float64 and 64-bit mode is enabled for the
     check. An element passes when ``|grad - fd| <= atol + rtol * |fd|``; the
     worst failing element raises ``AssertionError`` naming its leaf path,
-    index, and both values. Returns ``(analytic, numeric)`` gradients.
+    index, and both values.
+
+    Args:
+        f: the scalar function ``f(params, *args)`` to differentiate.
+        params: the pytree to differentiate with respect to.
+        *args: further arguments of ``f``, held fixed.
+        eps: the finite-difference step ``h``.
+        rtol, atol: the tolerance ``|grad - fd| <= atol + rtol * |fd|``.
+
+    Returns:
+        ``(analytic, numeric)``: both gradients, as pytrees like ``params``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, fnnet as fn
+        >>> model = fn.Sequential([fn.layers.Dense(2, activation="tanh")])
+        >>> params = model.init(jax.random.key(0), (3,))
+        >>> J = fn.objective(model, "mse")
+        >>> analytic, numeric = fn.testing.check_grads(J, params, jnp.ones((4, 3)), jnp.zeros((4, 2)))
+        >>> sorted(analytic["dense"])
+        ['bias', 'kernel']
     """
     with jax.enable_x64(True):
         params, args = _to_float64(params), _to_float64(args)
