@@ -144,7 +144,7 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
     stopping = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (k,)), callbacks_lib.EarlyStoppingState.start(rule))
     restore = early_stopping is not None and early_stopping.restore_best_weights
     best_params = states.params
-    key_data = np.asarray(jax.random.key_data(states.key))
+    key_data = parallel.fetch(jax.random.key_data(states.key))
     steps = np.asarray(parallel.fetch(states.step)).astype(np.int64)
     active = np.ones(k, bool)
     history = {}

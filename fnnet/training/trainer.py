@@ -186,17 +186,18 @@ class Trainer:
             val = parallel.place(self._check(state.params, *inputs.pair(validation_data), "validation x",
                                              "validation y"), mesh)
         state = parallel.place(state, mesh)
-        devices = 1 if mesh is None else mesh.shape[mesh.axis_names[0]]
+        devices = parallel.data_devices(mesh, local=True)
 
         def check(xb, yb, number):
             return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
 
         def run_epoch(state, epoch):
             sums, count, batch_size = None, 0, None
-            for xs, ys, weights in inputs.chunks(inputs.padded_batches(batches, check, devices)):
+            for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
+                xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
                 batch_size = xs.shape[1]
                 count += int(weights.sum())
-                state, sums = programs.fit_chunk(state, sums, *parallel.place((xs, ys, weights), mesh),
+                state, sums = programs.fit_chunk(state, sums, xs, ys, weights,
                                                  objective=self.objective, optimizer=self.optimizer,
                                                  augment=augment, mesh=mesh)
             if count == 0:
