@@ -6,15 +6,17 @@
 Contenders, all training the same model on the same data (``workloads.py``):
 
 - ``fnnet fit``: ``fn.compile(...).fit(..., verbose=0)``, one compiled scan per epoch;
-- ``jax scan``: a hand-written ``jax.jit`` + ``lax.scan`` epoch over a permutation
-  (drops the last partial batch, as a scan must; fnnet keeps and masks it);
+- ``jax scan``: the hand-written limit of ``limit.py``, a ``jax.jit`` + ``lax.scan`` epoch
+  over a host permutation (drops the last partial batch, as a scan must; fnnet keeps and masks it);
 - ``jax step loop``: a hand-written ``jax.jit`` step called per batch from Python;
 - peers from ``peers.py`` (Keras 3 on JAX, Flax NNX, Equinox, PyTorch CPU) when installed.
 
 For each contender: the first epoch (compile included) and the median of the
 steady epochs after it. The ratio column divides by the hand-written scan's
-steady epoch. Results are printed and written to ``benchmarks/RESULTS.md``
+steady epoch. Results are printed and written to ``benchmarks/RESULTS_PEERS.md``
 (the section of this machine's device kind is replaced, others are kept).
+``bench_calls.py`` measures fnnet against the hand-written limit with the issue's
+per-call protocol; its table leads ``benchmarks/RESULTS.md``.
 """
 
 import argparse
@@ -28,31 +30,9 @@ import numpy as np
 import optax
 
 import fnnet as fn
+import limit
 from report import write_section
-from workloads import WORKLOADS, make_data
-
-
-def _optimizer(workload):
-    return getattr(optax, workload.optimizer)(workload.learning_rate)
-
-
-def _handwritten(workload):
-    """Glorot-uniform params, a forward pass to logits, and the loss: what a JAX user writes by hand."""
-    keys = jax.random.split(jax.random.key(0), len(workload.sizes) - 1)
-    init = jax.nn.initializers.glorot_uniform()
-    params = [(init(k, (m, n)), jnp.zeros(n)) for k, m, n in zip(keys, workload.sizes[:-1], workload.sizes[1:])]
-    hidden = getattr(jax.nn, workload.hidden_activation, None) or getattr(jnp, workload.hidden_activation)
-
-    def loss(params, x, y):
-        for w, b in params[:-1]:
-            x = hidden(x @ w + b)
-        w, b = params[-1]
-        out = x @ w + b
-        if workload.loss == "categorical_crossentropy":
-            return jnp.mean(optax.softmax_cross_entropy(out, y))
-        return jnp.mean((jnp.tanh(out) - y) ** 2)
-
-    return params, loss
+from workloads import WORKLOADS, fnnet_model, fnnet_optimizer, make_data
 
 
 def _timed_epochs(run_epoch, epochs):
@@ -64,39 +44,18 @@ def _timed_epochs(run_epoch, epochs):
     return times
 
 
-def _update(loss, opt):
-    """The hand-written step: one value_and_grad and one optax update."""
-    def update(params, opt_state, x, y):
-        value, grads = jax.value_and_grad(loss)(params, x, y)
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, value
-
-    return update
-
-
 def run_jax_scan(workload, x, y, epochs):
-    params, loss = _handwritten(workload)
-    opt = _optimizer(workload)
-    update = _update(loss, opt)
-    batches = len(x) // workload.batch_size
-
-    @jax.jit
-    def epoch(params, opt_state, x, y, key):
-        order = jax.random.permutation(key, len(x))[: batches * workload.batch_size]
-
-        def step(carry, index):
-            params, opt_state, value = update(*carry, x[index], y[index])
-            return (params, opt_state), value
-
-        (params, opt_state), values = jax.lax.scan(step, (params, opt_state), order.reshape(batches, -1))
-        return params, opt_state, jnp.mean(values)
-
+    """The hand-written limit of ``limit.py``: one jitted scan per epoch over a host permutation."""
+    params, loss = limit.handwritten(workload)
+    opt = limit.optimizer(workload)
+    epoch = jax.jit(limit.epoch_fn(loss, opt))
     carry = {"state": (params, opt.init(params)), "epoch": 0}
 
     def run_epoch():
         if carry["epoch"] == 0:  # the first epoch pays for the transfer, like fit
             carry["data"] = (jnp.asarray(x), jnp.asarray(y))
-        params, opt_state, value = epoch(*carry["state"], *carry["data"], jax.random.key(carry["epoch"]))
+        order = limit.host_order(len(x), workload.batch_size, carry["epoch"])
+        params, opt_state, value = epoch(*carry["state"], *carry["data"], order)
         float(value)
         carry["state"], carry["epoch"] = (params, opt_state), carry["epoch"] + 1
 
@@ -104,11 +63,10 @@ def run_jax_scan(workload, x, y, epochs):
 
 
 def run_jax_step_loop(workload, x, y, epochs):
-    params, loss = _handwritten(workload)
-    opt = _optimizer(workload)
+    params, loss = limit.handwritten(workload)
+    opt = limit.optimizer(workload)
     batches = len(x) // workload.batch_size
-
-    update = _update(loss, opt)
+    update = limit.update_fn(loss, opt)
 
     @jax.jit
     def step(params, opt_state, x, y, index):
@@ -139,9 +97,8 @@ class _EpochEnds(fn.callbacks.Callback):
 
 
 def run_fnnet(workload, x, y, epochs):
-    hidden = [fn.layers.Dense(n, workload.hidden_activation) for n in workload.sizes[1:-1]]
-    model = fn.Sequential([*hidden, fn.layers.Dense(workload.sizes[-1], workload.output_activation)])
-    trainer = fn.compile(model, workload.loss, _optimizer(workload))
+    model = fnnet_model(workload)
+    trainer = fn.compile(model, workload.loss, fnnet_optimizer(workload))
     params = model.init(jax.random.key(0), x.shape[1:])
     timer = _EpochEnds()
     start = time.perf_counter()  # the first epoch includes fit's checks, the transfer and the compile
@@ -184,7 +141,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run: the first compiles, the rest are steady")
     parser.add_argument("--repeats", type=int, default=3, help="runs per contender, interleaved")
     parser.add_argument("--no-peers", action="store_true", help="only fnnet and the hand-written JAX loops")
-    parser.add_argument("--output", default="benchmarks/RESULTS.md")
+    parser.add_argument("--output", default="benchmarks/RESULTS_PEERS.md")
     args = parser.parse_args()
 
     contenders, versions = dict(CORE), {"jax": jax.__version__, "optax": optax.__version__}
@@ -208,7 +165,7 @@ def main():
         f"medians over {args.repeats} runs x {args.epochs - 1} steady epochs.",
         *tables,
     ])
-    write_section(args.output, "Benchmark results (benchmarks/bench_fit.py)", kind, section)
+    write_section(args.output, "Peer comparison (benchmarks/bench_fit.py)", kind, section)
     print(section)
 
 

@@ -26,21 +26,17 @@ import optax
 
 import fnnet as fn
 from report import write_section
-from workloads import WORKLOADS, make_data
-
-
-def _model(workload):
-    hidden = [fn.layers.Dense(n, workload.hidden_activation) for n in workload.sizes[1:-1]]
-    return fn.Sequential([*hidden, fn.layers.Dense(workload.sizes[-1], workload.output_activation)])
+from workloads import WORKLOADS, fnnet_model, make_data
 
 
 def run_sweep(workload, x, y, rates, epochs):
-    fn.sweep.fit(_model(workload), x, y, {"learning_rate": rates}, loss=workload.loss, optimizer=workload.optimizer,
-                 epochs=epochs, batch_size=workload.batch_size, key=jax.random.key(0), verbose=0)
+    fn.sweep.fit(fnnet_model(workload), x, y, {"learning_rate": rates}, loss=workload.loss,
+                 optimizer=workload.optimizer, epochs=epochs, batch_size=workload.batch_size,
+                 key=jax.random.key(0), verbose=0)
 
 
 def run_sequential_one_trainer(workload, x, y, rates, epochs):
-    model = _model(workload)
+    model = fnnet_model(workload)
     trainer = fn.compile(model, workload.loss, workload.optimizer)
     init_key, fit_key = fn.sweep.variant_keys(jax.random.key(0), 0)
     state = trainer.init_state(model.init(init_key, x.shape[1:]), fit_key)
@@ -51,7 +47,7 @@ def run_sequential_one_trainer(workload, x, y, rates, epochs):
 
 
 def run_sequential_new_trainers(workload, x, y, rates, epochs):
-    model = _model(workload)
+    model = fnnet_model(workload)
     init_key, fit_key = fn.sweep.variant_keys(jax.random.key(0), 0)
     for rate in rates:
         trainer = fn.compile(model, workload.loss, fn.optimizers.get(workload.optimizer, learning_rate=float(rate)))

@@ -87,7 +87,8 @@ def output_shape(model, params, x):
 
 
 @functools.lru_cache(maxsize=256)
-def _check_label_shapes(objective, y_shape, y_dtype, out_shape, y_name):
+def _label_shape_problem(objective, y_shape, y_dtype, out_shape):
+    """Why labels of this shape do not fit outputs of ``out_shape`` under the loss or a metric, or None."""
     out = jax.ShapeDtypeStruct(out_shape, jnp.float32)
     y = jax.ShapeDtypeStruct(y_shape, y_dtype)
     weight = jax.ShapeDtypeStruct(out_shape[:1], jnp.float32)
@@ -95,13 +96,16 @@ def _check_label_shapes(objective, y_shape, y_dtype, out_shape, y_name):
         try:
             jax.eval_shape(lambda *args: fn(*args), y, out, weight)
         except ValueError as error:
-            raise ValueError(f"{y_name} of shape {y_shape} does not fit the model's outputs of shape "
-                             f"{(None, *out_shape[1:])} under the {name}: {error}") from error
+            return f"under the {name}: {error}"
+    return None
 
 
 def check_labels(objective, y, out_shape, y_name):
     """``y`` against the model's outputs under the loss and every metric: shapes, then label values."""
-    _check_label_shapes(objective, tuple(y.shape), np.dtype(y.dtype), tuple(out_shape), y_name)
+    problem = _label_shape_problem(objective, tuple(y.shape), np.dtype(y.dtype), tuple(out_shape))
+    if problem:
+        raise ValueError(f"{y_name} of shape {tuple(y.shape)} does not fit the model's outputs of shape "
+                         f"{(None, *out_shape[1:])} {problem}")
     fact = ("labels", objective, out_shape[1:])
     if _known(y, fact):
         return
@@ -164,8 +168,9 @@ def padded_batches(batches, check, divisor=1):
             raise ValueError(f"batch {number} has {len(xb)} samples, more than the first batch's {size}")
         pad = size - len(xb)
         weight = np.concatenate([np.ones(len(xb), np.float32), np.zeros(pad, np.float32)])
-        yield (np.concatenate([xb, np.repeat(xb[:1], pad, 0)]),
-               np.concatenate([yb, np.repeat(yb[:1], pad, 0)]), weight)
+        if pad:
+            xb, yb = (np.concatenate([part, np.repeat(part[:1], pad, 0)]) for part in (xb, yb))
+        yield np.asarray(xb), np.asarray(yb), weight
 
 
 def chunks(batches, max_bytes=64 * 2**20, max_batches=128):

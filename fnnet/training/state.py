@@ -7,6 +7,7 @@
 reproduces a run, bit for bit.
 """
 
+import weakref
 from typing import Any, NamedTuple
 
 import jax
@@ -54,6 +55,20 @@ def params_of(params_or_state):
 def step_key(state: TrainState) -> jax.Array:
     """The key of the current step's dropout and augmentation (traceable)."""
     return jax.random.fold_in(jax.random.fold_in(state.key, DROPOUT_STREAM), state.step)
+
+
+_KEY_DATA = {}  # id(key) -> (weakref(key), its data on the host)
+
+
+def key_data_of(key) -> np.ndarray:
+    """``jax.random.key_data(key)`` on the host, remembered for as long as ``key`` lives (keys are immutable)."""
+    entry = _KEY_DATA.get(id(key))
+    if entry is not None and entry[0]() is key:
+        return entry[1]
+    data = np.asarray(jax.random.key_data(key))
+    ident = id(key)
+    _KEY_DATA[ident] = (weakref.ref(key, lambda _: _KEY_DATA.pop(ident, None)), data)
+    return data
 
 
 def shuffle_seed(key_data, step) -> np.random.SeedSequence:

@@ -19,7 +19,7 @@ import numpy as np
 from fnnet import callbacks as callbacks_lib, optimizers, parallel, progress as progress_lib
 from fnnet._checks import hyperparameter
 from fnnet.training import epoch as programs, inputs
-from fnnet.training.state import TrainState, as_key, init_state, params_of
+from fnnet.training.state import TrainState, as_key, init_state, key_data_of, params_of
 from fnnet.training.step import Objective, objective as make_objective
 
 
@@ -121,14 +121,15 @@ class Trainer:
         report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
         progress = progress_lib.Progress(epochs, num_batches, batch_size, verbose)
         token = progress_lib.register(progress)
-        key_data = np.asarray(jax.random.key_data(state.key))
-        first_step = int(state.step)
+        key, key_data, first_step = state.key, key_data_of(state.key), int(state.step)
 
         def run_epoch(state, epoch):
             order = programs.batch_order(key_data, first_step + epoch * num_batches, len(x), batch_size, shuffle)
-            return programs.fit_epoch(state, x, y, parallel.place(order, mesh), val_x, val_y, np.int32(token),
-                                      objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
-                                      augment=augment, mesh=mesh, report_every=report_every)
+            state, logs = programs.fit_epoch(
+                state, x, y, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
+                np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
+                augment=augment, mesh=mesh, report_every=report_every)
+            return state._replace(key=key), logs  # the same key object: its data stay cached
 
         try:
             return self._loop(state, epochs, run_epoch, progress, callbacks)
@@ -187,6 +188,7 @@ class Trainer:
                                              "validation y"), mesh)
         state = parallel.place(state, mesh)
         devices = parallel.data_devices(mesh, local=True)
+        sequential = jax.default_backend() == "cpu"
 
         def check(xb, yb, number):
             return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
@@ -200,6 +202,8 @@ class Trainer:
                 state, sums = programs.fit_chunk(state, sums, xs, ys, weights,
                                                  objective=self.objective, optimizer=self.optimizer,
                                                  augment=augment, mesh=mesh)
+                if sequential:  # host and device share the CPU's cores: preparing the next chunk
+                    jax.block_until_ready(sums)  # meanwhile would slow both down
             if count == 0:
                 raise ValueError("the iterable of batches yielded no samples")
             logs = {name: total / count for name, total in sums.items()}
