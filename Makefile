@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup setup-test
+.PHONY: demo test test-quick setup setup-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,3 +21,7 @@ demo: setup
 
 test: setup-test
 	$(BIN)/python -m pytest
+
+# The quick part of the suite for development: everything not marked slow.
+test-quick: setup-test
+	$(BIN)/python -m pytest -m "not slow"

@@ -115,12 +115,20 @@ class Scaler(NamedTuple):
 
     def __call__(self, x):
         self._check_features(x)
-        return (x - self.shift) / self.scale
+        shift, scale = self._aligned(x)
+        return (x - shift) / scale
 
     def inverse(self, y):
         """``y * scale + shift``: back to the original units."""
         self._check_features(y)
-        return y * self.scale + self.shift
+        shift, scale = self._aligned(y)
+        return y * scale + shift
+
+    def _aligned(self, x):
+        """``shift`` and ``scale`` with ``x``'s leading axes as explicit 1s (no implicit rank promotion)."""
+        lead = (1,) * (np.ndim(x) - np.ndim(self.shift))
+        shift = np.reshape(self.shift, lead + np.shape(self.shift))
+        return shift, np.reshape(self.scale, lead + np.shape(self.scale))
 
     def _check_features(self, x):
         shape = np.shape(self.shift)

@@ -122,7 +122,7 @@ def Dense(
         _check_features(params["kernel"].shape[0], x)
         z = x @ params["kernel"]
         if use_bias:
-            z = z + params["bias"]
+            z = z + jnp.broadcast_to(params["bias"], z.shape)
         return act(z)
 
     def penalty(params):

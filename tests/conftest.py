@@ -1,6 +1,16 @@
+import fnmatch
+import importlib.util
 import os
 
-from hypothesis import settings
+# Implicit rank promotion ((N,) * (N, 1) -> (N, N)) is a classic silent bug; make
+# it an error in every test, doctest and test subprocess (the demo, the 8-device
+# run), which inherit the environment variable. Set before fnnet is imported.
+os.environ["JAX_NUMPY_RANK_PROMOTION"] = "raise"
+
+import jax  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
 
 # Gradient property tests compile a fresh function per drawn shape; keep the
 # example count modest so the suite stays within minutes on 2 cores. CI runs
@@ -8,3 +18,25 @@ from hypothesis import settings
 settings.register_profile("default", max_examples=25, deadline=None)
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# fnnet modules that import an optional dependency at import time: without it,
+# `--doctest-modules` could not import them, so they are left out of collection
+# (their tests skip themselves with pytest.importorskip).
+OPTIONAL_IMPORTS = {"fnnet/sklearn.py": "sklearn"}
+
+
+def pytest_configure(config):
+    missing = [path for path, module in OPTIONAL_IMPORTS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        ignore = list(config.getoption("ignore") or [])
+        config.option.ignore = ignore + [str(config.rootpath / path) for path in missing]
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Under `--doctest-modules` pytest would import every .py file here; helper scripts
+    that are not test modules (subprocess workers that run on import) are left alone."""
+    if collection_path.suffix == ".py" and collection_path.name != "conftest.py":
+        patterns = config.getini("python_files")
+        if not any(fnmatch.fnmatch(collection_path.name, pattern) for pattern in patterns):
+            return True
+    return None

@@ -21,6 +21,7 @@ def away_from_kinks(name):
     return hnp.arrays(np.float64, st.integers(1, 6), elements=elements)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data())
 def test_grad_matches_finite_differences(name, data):

@@ -24,6 +24,7 @@ image_shapes = st.tuples(st.integers(1, 9), st.integers(1, 9)).flatmap(
 
 
 @given(shape=image_shapes, seed=st.integers(0, 1000))
+@pytest.mark.slow
 def test_flips_applied_twice_are_the_identity(shape, seed):
     image = _images(seed, shape)
     np.testing.assert_array_equal(augment.flip_left_right(augment.flip_left_right(image)), image)
@@ -103,6 +104,7 @@ def _pipeline():
                            augment.random_translation(0.2, (-0.1, 0.3)))
 
 
+@pytest.mark.slow
 def test_augmentation_runs_under_jit_and_vmap_with_per_sample_keys():
     aug = _pipeline()
     images = _images(7, (8, 6, 6, 1))
@@ -117,6 +119,7 @@ def test_augmentation_runs_under_jit_and_vmap_with_per_sample_keys():
     assert len({o.tobytes() for o in out}) == len(out)
 
 
+@pytest.mark.slow
 def test_augmentation_is_deterministic_under_a_key_and_accepts_old_keys():
     aug = _pipeline()
     images = _images(8, (4, 5, 5))

@@ -44,6 +44,7 @@ def delta_rule_gradients(weights, biases, x, y):
     return grads_w, grads_b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_delta_rule_equals_jax_grad_in_float64(seed):
     sizes = [6, 5, 4, 3]  # input, two sigmoid hidden layers, softmax output

@@ -51,6 +51,7 @@ def mnist1d_data():
     return mnist1d.load_data()
 
 
+@pytest.mark.slow
 def test_mnist1d_reproduces_the_package_generator(mnist1d_data):
     from mnist1d.data import get_dataset_args, make_dataset
 
@@ -65,6 +66,7 @@ def test_mnist1d_reproduces_the_package_generator(mnist1d_data):
     np.testing.assert_array_equal(np.unique(y_train), np.arange(10))
 
 
+@pytest.mark.slow
 def test_mnist1d_leaves_the_global_random_state_alone():
     np.random.seed(123)
     random.seed(123)
@@ -81,6 +83,7 @@ ALL = playground.CLASSIFICATION + playground.REGRESSION
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.slow
 def test_playground_shapes_dtypes_and_determinism(name):
     x, y = playground.make(name, 101, noise=0.2, key=KEY)
     assert x.shape == (101, 2) and y.shape == (101,)

@@ -6,6 +6,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+# The demo trains the digit classifier in a subprocess (about 30 s).
+pytestmark = pytest.mark.slow
+
 DEMO = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "demo.py"
 
 

@@ -24,6 +24,7 @@ def regression(n=64, seed=0):
 MODEL = fn.Sequential([layers.Dense(4, "tanh"), layers.Dense(1)])
 
 
+@pytest.mark.slow
 def test_an_equal_compile_and_an_equal_augmentation_reuse_the_compiled_epoch():
     x, y = regression()
     params = MODEL.init(jax.random.key(0), (3,))
@@ -54,6 +55,7 @@ def test_an_equal_freshly_built_augmentation_does_not_retrace():
     assert fn.training.TRACES["fit_epoch"] == traces
 
 
+@pytest.mark.slow
 def test_a_second_equal_sweep_compiles_nothing():
     x, y = regression()
     variants = fn.sweep.grid(learning_rate=[0.01, 0.1])
@@ -85,6 +87,7 @@ def test_the_shuffle_is_the_documented_host_permutation():
     chex.assert_trees_all_close(state.params, manual.params, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_steps_without_dropout_derive_no_keys():
     x, y = regression()
     state = fn.training.init_state(MODEL.init(jax.random.key(0), (3,)), fn.optimizers.get("sgd"), jax.random.key(1))
@@ -127,6 +130,7 @@ def test_a_decaying_schedule_changes_the_rate_between_steps():
     assert not np.allclose(constant.params["dense"]["kernel"], state.params["dense"]["kernel"])
 
 
+@pytest.mark.slow
 def test_concurrent_fits_equal_their_sequential_runs():
     x, y = regression()
     trainer = fn.compile(MODEL, "mse", "adam", metrics=["mae"])

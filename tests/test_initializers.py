@@ -58,6 +58,7 @@ def test_custom_bounds():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED) + ["zeros", "ones"])
+@pytest.mark.slow
 def test_deterministic_jit_and_vmap(name):
     init = initializers.get(name)
     key = jax.random.key(3)

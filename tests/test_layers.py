@@ -17,6 +17,7 @@ def smooth_mse(model):
     return objective
 
 
+@pytest.mark.slow
 @given(data=st.data(), units=st.integers(1, 5), activation=st.sampled_from(testing.SMOOTH_ACTIVATIONS),
        use_bias=st.booleans(), seed=st.integers(0, 2**31 - 1))
 def test_dense_grad_matches_finite_differences(data, units, activation, use_bias, seed):
@@ -28,6 +29,7 @@ def test_dense_grad_matches_finite_differences(data, units, activation, use_bias
     check_grads(smooth_mse(layer), params, x, y)
 
 
+@pytest.mark.slow
 @given(data=st.data(), units=st.integers(1, 3), pieces=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
 def test_maxout_grad_matches_finite_differences(data, units, pieces, seed):
     x = data.draw(testing.batches((2,), max_size=4))
@@ -37,6 +39,7 @@ def test_maxout_grad_matches_finite_differences(data, units, pieces, seed):
     check_grads(smooth_mse(layer), params, x, y)
 
 
+@pytest.mark.slow
 @given(data=st.data(), seed=st.integers(0, 2**31 - 1))
 def test_sequential_of_random_depth_and_widths_grad_matches_finite_differences(data, seed):
     model, input_shape = data.draw(testing.mlps(max_depth=4, max_width=6))
@@ -46,6 +49,7 @@ def test_sequential_of_random_depth_and_widths_grad_matches_finite_differences(d
     check_grads(smooth_mse(model), params, x, y)
 
 
+@pytest.mark.slow
 def test_sequential_with_dropout_in_training_grad_matches_finite_differences():
     model = fn.Sequential([layers.Dense(4, "tanh"), layers.Dropout(0.5), layers.Dense(2, "sigmoid")])
     params = model.init(jax.random.key(0), (3,))
@@ -60,7 +64,7 @@ def test_dense_formula_and_params():
     assert params["kernel"].shape == (4, 3) and params["bias"].shape == (3,)
     np.testing.assert_array_equal(params["bias"], 0)
     x = jax.random.normal(jax.random.key(1), (5, 4))
-    np.testing.assert_allclose(layer.apply(params, x), np.maximum(x @ params["kernel"] + params["bias"], 0), rtol=1e-6)
+    np.testing.assert_allclose(layer.apply(params, x), np.maximum(x @ params["kernel"] + params["bias"][None, :], 0), rtol=1e-6)
     no_bias = layers.Dense(3, use_bias=False)
     assert set(no_bias.init(jax.random.key(0), (4,))) == {"kernel"}
 
@@ -70,7 +74,7 @@ def test_maxout_takes_the_max_over_pieces():
     params = layer.init(jax.random.key(0), (4,))
     assert params["kernel"].shape == (4, 6)
     x = jax.random.normal(jax.random.key(1), (5, 4))
-    z = x @ params["kernel"] + params["bias"]
+    z = x @ params["kernel"] + params["bias"][None, :]
     np.testing.assert_allclose(layer.apply(params, x), z.reshape(5, 2, 3).max(-1), rtol=1e-6)
 
 
@@ -96,6 +100,7 @@ def test_planned_output_shape_equals_applied_shape(name, training):
     assert y.shape == (7, *layer.output_shape(input_shape))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_jit_and_vmap_over_stacked_params(name):
     layer, input_shape = LAYERS[name]
@@ -173,6 +178,7 @@ def test_sequential_penalty_sums_layer_regularizers():
     assert layers.Dense(2).penalty(params["dense_1"]) == 0.0
 
 
+@pytest.mark.slow
 def test_feature_mismatch_names_the_layer_expected_and_given():
     model = fn.Sequential([layers.Dense(64), layers.Dense(10)])
     params = model.init(jax.random.key(0), (63,))

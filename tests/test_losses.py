@@ -47,6 +47,7 @@ NAMES = [
 CROSS_ENTROPIES = NAMES[4:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data())
 def test_grad_matches_finite_differences(name, data):
@@ -55,6 +56,7 @@ def test_grad_matches_finite_differences(name, data):
     check_grads(lambda y_pred, y_true: loss(y_true, y_pred), y_pred, y_true)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CROSS_ENTROPIES)
 @given(data=st.data())
 def test_grad_from_logits_matches_finite_differences(name, data):
@@ -63,6 +65,7 @@ def test_grad_from_logits_matches_finite_differences(name, data):
     check_grads(lambda logits, y_true: loss(y_true, logits), logits, y_true)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data())
 def test_grad_with_sample_weight(name, data):
@@ -72,6 +75,7 @@ def test_grad_with_sample_weight(name, data):
     check_grads(lambda y_pred, y_true, w: loss(y_true, y_pred, sample_weight=w), y_pred, y_true, weights)
 
 
+@pytest.mark.slow
 def test_textbook_values():
     y, p = jnp.array([[1.0, 2.0]]), jnp.array([[1.0, 4.0]])
     assert losses.mse(y, p) == pytest.approx(2.0)
@@ -104,6 +108,7 @@ def test_sample_weight_is_a_weighted_mean_and_zero_weights_mask_exactly():
 
 
 @pytest.mark.parametrize("name", CROSS_ENTROPIES)
+@pytest.mark.slow
 def test_logits_and_probabilities_agree(name):
     logits = jax.random.normal(jax.random.key(0), (6, 4)) * 3
     if name == "binary_crossentropy":
@@ -128,6 +133,7 @@ def test_stable_forms_agree_with_naive_forms_where_finite():
 
 
 @pytest.mark.parametrize("name", CROSS_ENTROPIES)
+@pytest.mark.slow
 def test_cross_entropies_are_finite_on_saturated_inputs(name):
     if name == "binary_crossentropy":
         y_true, probs, logits = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]]), jnp.array([[-1e4, 1e4]])
@@ -144,6 +150,7 @@ def test_cross_entropies_are_finite_on_saturated_inputs(name):
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data())
 @settings(max_examples=3)
+@pytest.mark.slow
 def test_jit_and_vmap(name, data):
     y_true, y_pred = data.draw(loss_inputs(name))
     loss = losses.get(name)

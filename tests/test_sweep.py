@@ -34,6 +34,7 @@ def alone(x, y, seed, learning_rate, l2, dropout, **kwargs):
     return trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key, **fit_kwargs)
 
 
+@pytest.mark.slow
 def test_every_variant_equals_the_same_configuration_trained_alone(data):
     x, y = data
     variants = fn.sweep.grid(learning_rate=[1e-3, 3e-2], l2=[0.0, 1e-2], dropout=[0.0, 0.3], seed=[0, 1])
@@ -47,6 +48,7 @@ def test_every_variant_equals_the_same_configuration_trained_alone(data):
         chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_early_stopping_per_variant(data):
     x, y = data
     stop = callbacks.EarlyStopping(monitor="val_loss", patience=0, restore_best_weights=True)
@@ -66,6 +68,7 @@ def test_early_stopping_per_variant(data):
         chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_best_variant_by_the_monitored_metric(data):
     x, y = data
     variants = fn.sweep.grid(learning_rate=[1e-5, 3e-2], l2=[0.0], dropout=[0.0])
@@ -77,6 +80,7 @@ def test_best_variant_by_the_monitored_metric(data):
     assert result.model(1).layers[0][1].kind == "Dense"
 
 
+@pytest.mark.slow
 def test_seed_ensemble_and_its_mean_prediction(data):
     x, y = data
     model = build(0.0, 0.0)
@@ -88,6 +92,7 @@ def test_seed_ensemble_and_its_mean_prediction(data):
     np.testing.assert_allclose(result.predict(x).sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_optimizer_hyperparameters_other_than_the_learning_rate(data):
     x, y = data
     result = fn.sweep.fit(build(0.0, 0.0), x, y, {"momentum": np.array([0.0, 0.9])}, optimizer=fn.optimizers.get(
@@ -95,6 +100,7 @@ def test_optimizer_hyperparameters_other_than_the_learning_rate(data):
     assert not np.allclose(result.history["loss"][0], result.history["loss"][1])
 
 
+@pytest.mark.slow
 def test_cross_validation_trains_every_fold(data):
     x, y = data
     cv = fn.sweep.cross_validate(build(0.0, 0.0), x, y, folds=4, loss="sparse_categorical_crossentropy",
@@ -150,6 +156,7 @@ def test_bad_sweeps_name_the_valid_choices(data):
         fn.sweep.cross_validate(build(0.0, 0.0), x, y, folds=1, loss="mse", key=jax.random.key(0))
 
 
+@pytest.mark.slow
 def test_a_swept_momentum_equals_training_that_variant_alone(data):
     x, y = data
     model = build(0.0, 0.0)
@@ -167,6 +174,7 @@ def test_a_swept_momentum_equals_training_that_variant_alone(data):
         chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_initial_params_start_every_variant_from_the_given_params(data):
     x, y = data
     model = build(0.0, 0.0)

@@ -19,6 +19,7 @@ def _wrong_square_jvp(primals, tangents):
     return x**2, 3 * x * t  # the true derivative is 2x
 
 
+@pytest.mark.slow
 def test_check_grads_names_leaf_index_and_both_values_of_a_wrong_gradient():
     params = {"good": jnp.array([1.0, 2.0]), "bad": {"w": jnp.array([[0.0, 0.0], [0.0, 2.0]])}}
 
@@ -42,6 +43,7 @@ def test_check_grads_needs_a_scalar():
         testing.check_grads(lambda p: p * 2, jnp.ones(3))
 
 
+@pytest.mark.slow
 def test_numerical_grad_in_chunks_matches_in_one_go():
     with jax.enable_x64(True):
         x = jnp.linspace(-1.0, 1.0, 7, dtype=jnp.float64)
@@ -50,6 +52,7 @@ def test_numerical_grad_in_chunks_matches_in_one_go():
         np.testing.assert_allclose(testing.numerical_grad(f, x), jax.grad(f)(x), rtol=1e-8)
 
 
+@pytest.mark.slow
 @given(data=st.data())
 def test_strategies_build_models_that_run_on_their_batches(data):
     model, input_shape = data.draw(testing.mlps(min_depth=2, max_depth=3, max_width=5))

@@ -35,6 +35,7 @@ def fit(model, x, y, optimizer="adam", metrics=("accuracy",), **kwargs):
     return trainer, *trainer.fit(params, x, y, **kwargs)
 
 
+@pytest.mark.slow
 def test_fit_returns_state_and_keras_history(data):
     x, y, _ = data
     trainer, state, history = fit(classifier(), x, y, epochs=3, batch_size=8, validation_split=0.25)
@@ -46,6 +47,7 @@ def test_fit_returns_state_and_keras_history(data):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_same_key_is_bitwise_reproducible_and_other_keys_differ(data):
     x, y, _ = data
     runs = [fit(classifier(dropout=0.3), x, y, epochs=2, batch_size=8, key=jax.random.key(k))[1:] for k in (5, 5, 6)]
@@ -55,6 +57,7 @@ def test_same_key_is_bitwise_reproducible_and_other_keys_differ(data):
     assert h1.history["loss"] != h3.history["loss"]
 
 
+@pytest.mark.slow
 def test_different_keys_give_different_shuffles_and_dropout_masks(data):
     x, y, _ = data
     no_dropout = [fit(classifier(), x, y, epochs=1, batch_size=8, key=jax.random.key(k))[1] for k in (1, 2)]
@@ -98,6 +101,7 @@ def test_partial_batches_weigh_each_sample_once(data, batch_size):
     assert int(state.step) == -(-len(x) // min(batch_size, len(x)))
 
 
+@pytest.mark.slow
 def test_partial_batch_gradient_is_the_mean_over_its_real_samples(data):
     x, y, _ = data
     x, y = x[:5], y[:5]
@@ -110,6 +114,7 @@ def test_partial_batch_gradient_is_the_mean_over_its_real_samples(data):
     chex.assert_trees_all_close(state.params, manual.params, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_full_batch_and_stochastic_gradient_descent(data):
     x, y, _ = data
     _, state, _ = fit(classifier(), x, y, epochs=3, batch_size=len(x))
@@ -118,6 +123,7 @@ def test_full_batch_and_stochastic_gradient_descent(data):
     assert int(state.step) == 20
 
 
+@pytest.mark.slow
 def test_validation_split_holds_out_the_tail_before_shuffling(data):
     x, y, _ = data
     trainer, state, history = fit(classifier(), x, y, epochs=1, batch_size=8, validation_split=0.25)
@@ -128,6 +134,7 @@ def test_validation_split_holds_out_the_tail_before_shuffling(data):
     assert with_data.history == history.history
 
 
+@pytest.mark.slow
 def test_reported_loss_includes_the_penalty_and_metrics_do_not(data):
     x, y, _ = data
     model = fn.Sequential([layers.Dense(3, "softmax", kernel_regularizer=regularizers.l2(0.5))])
@@ -140,6 +147,7 @@ def test_reported_loss_includes_the_penalty_and_metrics_do_not(data):
     assert trainer.evaluate(state, x, y)["loss"] == pytest.approx(float(data_loss + penalty), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_extra_regularizers_over_the_whole_tree(data):
     x, y, _ = data
     model = classifier()
@@ -166,6 +174,7 @@ def test_a_users_loss_without_sample_weight_is_evaluated_per_sample(data):
     assert history.history["my_loss"][0] == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_overfits_a_tiny_subset_with_the_seed_lessons_network():
     (x, labels), _ = fn.datasets.digits.load_data()
     x, labels = x[:20] / 16, labels[:20]
@@ -195,6 +204,7 @@ def test_zero_epochs_returns_the_initial_state(data):
     assert history.history == {} and history.epoch == [] and int(state.step) == 0
 
 
+@pytest.mark.slow
 def test_evaluate_predict_and_classes_are_exact_over_partial_batches(data):
     x, y, labels = data
     trainer, state, _ = fit(classifier(), x, y, epochs=5, batch_size=8)
@@ -222,6 +232,7 @@ def test_augment_runs_inside_the_step(data):
     assert history.history["loss"][0] == pytest.approx(trainer.evaluate(state, np.zeros_like(x), y)["loss"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_iterable_of_batches_matches_the_in_memory_path(data):
     x, y, _ = data
     _, memory_state, memory_history = fit(classifier(), x, y, epochs=2, batch_size=16, shuffle=False,
@@ -246,6 +257,7 @@ def test_an_iterator_of_batches_is_consumed_once(data):
     assert len(history.epoch) == 1 and int(state.step) == 1
 
 
+@pytest.mark.slow
 def test_train_step_is_pure_and_vmaps_over_stacked_states(data):
     x, y, _ = data
     model = classifier()
@@ -285,6 +297,7 @@ def test_early_stopping_in_fit_stops_and_restores(data):
     assert trainer.evaluate(state, x[20:], y[20:])["loss"] == pytest.approx(history.history["val_loss"][best], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_progress_output(data, capsys):
     x, y, _ = data
     fit(classifier(), x, y, epochs=2, batch_size=8, verbose=2)
@@ -363,6 +376,7 @@ def test_sparse_labels_out_of_range_are_caught_before_training(data):
     assert fn.training.TRACES["fit_epoch"] == traces
 
 
+@pytest.mark.slow
 def test_concurrent_fits_of_one_trainer_keep_their_own_progress(data):
     import threading
 

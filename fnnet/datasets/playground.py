@@ -107,8 +107,8 @@ def _multigauss(key, n, noise):
     key_points, key_noise = jax.random.split(key)
     points = _uniform(key_points, (n, 2), -6.0, 6.0)
     noisy = points + _offset(key_noise, n, noise, 6.0)
-    distance = jnp.linalg.norm(noisy[:, None, :] - _BUMPS, axis=-1)
-    values = _BUMP_SIGNS * jnp.clip(1 - distance / 2, 0.0, 1.0)
+    distance = jnp.linalg.norm(noisy[:, None, :] - _BUMPS[None, :, :], axis=-1)
+    values = _BUMP_SIGNS[None, :] * jnp.clip(1 - distance / 2, 0.0, 1.0)
     strongest = jnp.argmax(jnp.abs(values), axis=1)
     return points, jnp.take_along_axis(values, strongest[:, None], axis=1)[:, 0]
 
