@@ -39,7 +39,22 @@ SCRIPT = textwrap.dedent("""
             "evaluate": trainer.evaluate(state, x, y, batch_size=16, mesh=mesh),
             "predict": trainer.predict(state, x, batch_size=8, mesh=mesh).tolist(),
             "sharding": str(state.params["dense"]["kernel"].sharding),
+            "replicated": all(leaf.is_fully_replicated for leaf in jax.tree_util.tree_leaves(state.params)),
         }
+    sweeps = {}
+    for name, mesh in (("single", None), ("mesh", fn.parallel.local_mesh())):
+        result = fn.sweep.fit(model, x, y, fn.sweep.grid(learning_rate=[1e-3, 3e-3, 1e-2, 3e-2], seed=[0, 1]),
+                              loss="categorical_crossentropy", metrics=["accuracy"], epochs=3, batch_size=16,
+                              validation_split=0.2, key=jax.random.key(2), verbose=0, mesh=mesh)
+        sweeps[name] = {"history": {k: v.tolist() for k, v in result.history.items()},
+                        "kernel": np.asarray(result.states.params["dense"]["kernel"]).tolist(),
+                        "sharding": str(result.states.params["dense"]["kernel"].sharding)}
+    results["sweep"] = sweeps
+    try:
+        fn.sweep.fit(model, x, y, fn.sweep.seeds(3), loss="categorical_crossentropy", key=jax.random.key(2),
+                     verbose=0, mesh="local")
+    except ValueError as error:
+        results["sweep_error"] = str(error)
     try:
         trainer.fit(params, x, y, batch_size=30, key=jax.random.key(1), verbose=0, mesh="local")
     except ValueError as error:
@@ -75,6 +90,17 @@ def test_evaluate_and_predict_on_the_mesh(results):
 @pytest.mark.slow
 def test_parameters_are_replicated_over_the_mesh(results):
     assert "NamedSharding" in results["mesh"]["sharding"]
+    assert results["mesh"]["replicated"] is True
+
+
+@pytest.mark.slow
+def test_a_sweep_over_8_devices_equals_its_single_device_run(results):
+    single, mesh = results["sweep"]["single"], results["sweep"]["mesh"]
+    assert "spec=P('data',)" in mesh["sharding"]  # the variant axis is split over the devices
+    for name in single["history"]:
+        np.testing.assert_allclose(mesh["history"][name], single["history"][name], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mesh["kernel"], single["kernel"], rtol=1e-5, atol=1e-6)
+    assert "K = 3 variants cannot be split evenly over the 8 devices" in results["sweep_error"]
 
 
 @pytest.mark.slow
