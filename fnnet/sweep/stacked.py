@@ -30,7 +30,7 @@ import optax
 
 from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
 from fnnet.training import epoch as programs
-from fnnet.training.state import TrainState, init_state
+from fnnet.training.state import init_state
 from fnnet.training.step import objective
 from fnnet.sweep.variants import variant_keys
 
@@ -179,7 +179,3 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
     history = {name: np.stack(values, axis=1) for name, values in history.items()}
     return history, states, np.asarray(parallel.fetch(stopping.best), np.float64)
 
-
-def stack_states(states: list[TrainState]) -> TrainState:
-    """One ``TrainState`` whose leaves stack the given ones on a leading variant axis."""
-    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)

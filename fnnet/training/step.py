@@ -10,7 +10,6 @@ import inspect
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from fnnet import losses, metrics as metrics_lib, optimizers, regularizers as regularizers_lib
