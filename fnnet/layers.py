@@ -103,7 +103,26 @@ def Dense(
     *,
     name=None,
 ) -> Layer:
-    """Fully connected layer ``y = activation(x @ kernel + bias)`` (Keras ``Dense``)."""
+    """Fully connected layer ``y = activation(x @ kernel + bias)`` (Keras ``Dense``).
+
+    Args:
+        units: output features.
+        activation: a name from ``fnnet.activations`` (``"relu"``), a callable, or None (linear).
+        use_bias: whether to add ``bias``.
+        kernel_initializer, bias_initializer: initializer names or ``(key, shape, dtype)`` callables.
+        kernel_regularizer, bias_regularizer: ``(array) -> scalar`` penalties, e.g. ``regularizers.l2(1e-4)``.
+        name: the layer's name in a model (automatic ``dense``, ``dense_1``, ... otherwise).
+
+    Returns:
+        A ``Layer`` whose params are ``{"kernel": (in, units), "bias": (units,)}``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> layer = Dense(3, activation="relu")
+        >>> params = layer.init(jax.random.key(0), (4,))
+        >>> params["kernel"].shape, layer.apply(params, jnp.ones((2, 4))).shape
+        ((4, 3), (2, 3))
+    """
     hyperparameter("units", units, integer=True, low=1)
     act = activations.get(activation)
     kernel_init = initializers.get(kernel_initializer)
@@ -249,6 +268,20 @@ def Sequential(layers, *, name=None) -> Layer:
     every model. ``init`` plans every layer's output shape first, so a
     mismatch names the layer; ``apply`` derives each random layer's key from
     ``key`` with ``jax.random.fold_in`` by position.
+
+    Args:
+        layers: the ``Layer`` values, first applied first.
+        name: the model's name.
+
+    Returns:
+        A ``Layer`` whose params map each parametrized layer's name to its params.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> model = Sequential([Dense(8, activation="relu"), Dropout(0.5), Dense(2)])
+        >>> params = model.init(jax.random.key(0), (4,))
+        >>> sorted(params), model.apply(params, jnp.ones((3, 4))).shape
+        (['dense', 'dense_1'], (3, 2))
     """
     layers = tuple(layers)
     for layer in layers:
