@@ -56,7 +56,7 @@ def _no_params(key, input_shape, dtype=jnp.float32):
 
 
 def _no_penalty(params):
-    return jnp.zeros(())
+    return jnp.asarray(0.0)
 
 
 def _as_shape(input_shape) -> tuple:
@@ -145,7 +145,7 @@ def Dense(
         return act(z)
 
     def penalty(params):
-        total = jnp.zeros(())
+        total = jnp.asarray(0.0)
         if kernel_regularizer is not None:
             total = total + kernel_regularizer(params["kernel"])
         if bias_regularizer is not None and use_bias:
@@ -284,6 +284,8 @@ def Sequential(layers, *, name=None) -> Layer:
         (['dense', 'dense_1'], (3, 2))
     """
     layers = tuple(layers)
+    if not layers:
+        raise ValueError("Sequential needs at least one layer, got an empty list")
     for layer in layers:
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes fnnet layers, got {type(layer).__name__}: {layer!r}")
@@ -317,7 +319,7 @@ def Sequential(layers, *, name=None) -> Layer:
         return x
 
     def penalty(params):
-        return sum((layer.penalty(params[n]) for n, layer in named if n in params), jnp.zeros(()))
+        return sum((layer.penalty(params[n]) for n, layer in named if n in params), jnp.asarray(0.0))
 
     return Layer(init, apply, penalty, output_shape, "Sequential", name, named)
 

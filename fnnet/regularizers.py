@@ -36,7 +36,7 @@ def every_leaf(path) -> bool:
 def _penalty(leaf_penalty, where) -> Regularizer:
     def regularizer(params):
         leaves = jax.tree_util.tree_leaves_with_path(params)
-        return sum((leaf_penalty(leaf) for path, leaf in leaves if where(path)), jnp.zeros(()))
+        return sum((leaf_penalty(leaf) for path, leaf in leaves if where(path)), jnp.asarray(0.0))
 
     return regularizer
 
@@ -67,6 +67,6 @@ def total(*regularizers) -> Regularizer:
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
 
     def regularizer(params):
-        return sum((r(params) for r in regularizers), jnp.zeros(()))
+        return sum((r(params) for r in regularizers), jnp.asarray(0.0))
 
     return regularizer

@@ -167,3 +167,20 @@ def test_device_arrays_are_checked_once_and_still_rejected_when_bad():
     good = jax.numpy.asarray(x)
     trainer.fit(params, good, y, key=jax.random.key(0), verbose=0)
     trainer.fit(params, good, y, key=jax.random.key(0), verbose=0)
+
+
+def test_keras_habits_get_messages_that_say_what_to_do():
+    x, y = regression()
+    trainer = fn.compile(MODEL, "mse", "sgd")
+    params = MODEL.init(jax.random.key(0), (3,))
+    with pytest.raises(TypeError, match=r"first argument is the model's params.*fit\(params, x, y"):
+        trainer.fit(x, y, epochs=1, key=jax.random.key(0), verbose=0)
+    with pytest.raises(ValueError, match=r"got x of shape \(3,\); for one sample pass x\[None\]"):
+        trainer.predict(params, x[0])
+    assert trainer.predict(params, x[None, 0]).shape == (1, 1)
+    with pytest.raises(TypeError, match="shuffle must be True or False, got 'no'"):
+        trainer.fit(params, x, y, shuffle="no", key=jax.random.key(0), verbose=0)
+    with pytest.raises(ValueError, match="at least one layer"):
+        fn.Sequential([])
+    one_metric = fn.compile(MODEL, "mse", "sgd", metrics="mae")  # a single name works as a list of one
+    assert list(one_metric.evaluate(params, x, y)) == ["loss", "mae"]

@@ -51,11 +51,13 @@ def padding_weights(n, batch_size):
 
 
 def _accumulate(sums, scores, count):
-    return {name: sums[name] + value * count for name, value in scores.items()}
+    return {name: sums[name] + (value * count).astype(sums[name].dtype) for name, value in scores.items()}
 
 
-def _zeros(objective):
-    return {name: jnp.zeros((), jnp.float32) for name in objective.names}
+def _zeros(objective, x):
+    """Running sums of the logs: float32, or float64 for float64 data (under ``jax_enable_x64``)."""
+    dtype = jnp.float64 if x.dtype == jnp.float64 else jnp.float32
+    return {name: jnp.zeros((), dtype) for name in objective.names}
 
 
 def train_epoch(objective, optimizer, state, x, y, order, *, batch_size, augment=None, mesh=None,
@@ -81,7 +83,7 @@ def train_epoch(objective, optimizer, state, x, y, order, *, batch_size, augment
         return (state, sums, done), None
 
     batches = indices if weights is None else (indices, weights)
-    (state, sums, _), _ = jax.lax.scan(body, (state, _zeros(objective), jnp.zeros((), jnp.int32)), batches)
+    (state, sums, _), _ = jax.lax.scan(body, (state, _zeros(objective, x), jnp.zeros((), jnp.int32)), batches)
     return state, {name: total / n for name, total in sums.items()}
 
 
@@ -96,7 +98,7 @@ def evaluate_batches(objective, params, x, y, *, batch_size, mesh=None):
         scores = objective.scores(params, yb, objective.model.apply(params, xb), weight)
         return _accumulate(sums, scores, batch_size if weight is None else jnp.sum(weight)), None
 
-    sums, _ = jax.lax.scan(body, _zeros(objective), (xs, ys, weights))
+    sums, _ = jax.lax.scan(body, _zeros(objective, x), (xs, ys, weights))
     return {name: total / n for name, total in sums.items()}
 
 
@@ -140,7 +142,7 @@ def fit_chunk(state, sums, xs, ys, weights, *, objective, optimizer, augment, me
         return (state, _accumulate(sums, scores, jnp.sum(wb))), None
 
     if sums is None:
-        sums = _zeros(objective)
+        sums = _zeros(objective, xs)
     (state, sums), _ = jax.lax.scan(body, (state, sums), (xs, ys, weights))
     return state, sums
 

@@ -140,6 +140,10 @@ class Trainer:
         return inputs.check_data(self.objective, params, x, y, x_name, y_name)
 
     def _start_state(self, params_or_state, key):
+        if isinstance(params_or_state, (np.ndarray, jax.Array)):
+            raise TypeError(
+                "fit's first argument is the model's params (model.init(key, input_shape)) or a TrainState, "
+                f"then x and y: fit(params, x, y, ...); got an array of shape {np.shape(params_or_state)}")
         if isinstance(params_or_state, TrainState):
             return params_or_state if key is None else params_or_state._replace(key=as_key(key))
         if key is None:
@@ -267,7 +271,13 @@ class Trainer:
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
         x = inputs.as_samples(x, "x")
-        inputs.output_shape(self.model, params, x)
+        try:
+            inputs.output_shape(self.model, params, x)
+        except ValueError as error:
+            if x.ndim == 1:
+                raise ValueError(f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
+                                 "pass x[None] (or x[[i]] to keep the batch axis of a row of a matrix)") from error
+            raise
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x = parallel.place((params, x), mesh)
