@@ -87,6 +87,18 @@ def _check_features(expected, x):
         )
 
 
+def _check_dense_params(params, units, use_bias):
+    """Params built for this ``Dense``: ``kernel (in, units)`` and, with a bias, ``bias (units,)``."""
+    expected = {"kernel", "bias"} if use_bias else {"kernel"}
+    if not isinstance(params, dict) or set(params) != expected:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"expects params with entries {sorted(expected)}, got {got}")
+    if jnp.ndim(params["kernel"]) != 2 or jnp.shape(params["kernel"])[1] != units:
+        raise ValueError(f"expects a kernel of shape (inputs, {units}), got {jnp.shape(params['kernel'])}")
+    if use_bias and jnp.shape(params["bias"]) != (units,):
+        raise ValueError(f"expects a bias of shape ({units},), got {jnp.shape(params['bias'])}")
+
+
 def _check_regularizer(name, regularizer):
     if regularizer is not None and not callable(regularizer):
         raise TypeError(f"{name} must be a callable (array) -> scalar or None, got {regularizer!r}")
@@ -138,6 +150,7 @@ def Dense(
         return params
 
     def apply(params, x, *, key=None, training=False):
+        _check_dense_params(params, units, use_bias)
         _check_features(params["kernel"].shape[0], x)
         z = x @ params["kernel"]
         if use_bias:

@@ -184,3 +184,34 @@ def test_keras_habits_get_messages_that_say_what_to_do():
         fn.Sequential([])
     one_metric = fn.compile(MODEL, "mse", "sgd", metrics="mae")  # a single name works as a list of one
     assert list(one_metric.evaluate(params, x, y)) == ["loss", "mae"]
+
+
+def test_params_of_another_architecture_are_rejected_naming_the_layer_or_leaf():
+    x, y = regression()
+    trainer = fn.compile(MODEL, "mse", "sgd")
+    narrow = fn.Sequential([layers.Dense(2, "tanh"), layers.Dense(1)]).init(jax.random.key(0), (3,))
+    for run in (lambda: trainer.fit(narrow, x, y, key=jax.random.key(0), verbose=0), lambda: MODEL.apply(narrow, x)):
+        with pytest.raises(ValueError, match=r"layer 'dense': expects a kernel of shape \(inputs, 4\), got \(3, 2\)"):
+            run()
+    missing = {"dense": MODEL.init(jax.random.key(0), (3,))["dense"]}
+    for run in (lambda: trainer.evaluate(missing, x, y), lambda: MODEL.apply(missing, x)):
+        with pytest.raises(ValueError, match=r"layer 'dense_1': expects params with entries \['bias', 'kernel'\], got \[\]"):
+            run()
+    # a leaf no layer checks itself is named by the abstract comparison with the model's init
+    dropout_model = fn.Sequential([layers.Dense(1), layers.Dropout(0.1)])
+    extra = {**dropout_model.init(jax.random.key(0), (3,)), "dropout": {"w": np.ones(1, np.float32)}}
+    with pytest.raises(ValueError, match=r"params\['dropout'\]\['w'\] belongs to no layer of this model"):
+        fn.training.inputs.check_params(dropout_model, extra, x)
+
+
+@pytest.mark.parametrize("loss, labels, message", [
+    ("binary_crossentropy", [0.0, 1.0, 2.0], r"binary_crossentropy expects labels in \{0, 1\}.*from 0 to 2"),
+    ("hinge", [2.0, 5.0, 1.0], r"hinge expects labels in \{-1, 1\} or \{0, 1\}, got values \[1.0, 2.0, 5.0\]"),
+])
+def test_label_values_are_checked_for_every_loss_that_constrains_them(loss, labels, message):
+    x, _ = regression(n=3)
+    model = fn.Sequential([layers.Dense(1, "sigmoid")])
+    trainer = fn.compile(model, loss, "sgd")
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(model.init(jax.random.key(0), (3,)), x, np.asarray(labels, np.float32)[:, None],
+                    key=jax.random.key(0), verbose=0)

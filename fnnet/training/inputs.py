@@ -81,6 +81,31 @@ def abstract_params(model, input_shape):
     return jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape))
 
 
+@functools.lru_cache(maxsize=256)
+def _params_problem(model, params_signature, input_shape):
+    """Where ``params`` differ from the tree ``model.init`` builds: a missing or extra leaf, or a shape."""
+    expected = jax.tree_util.tree_flatten_with_path(abstract_params(model, input_shape))[0]
+    treedef, leaves = params_signature
+    given = dict(zip((jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(
+        jax.tree_util.tree_unflatten(treedef, [0] * len(leaves)))[0]), (shape for shape, _ in leaves)))
+    wanted = {jax.tree_util.keystr(path): tuple(leaf.shape) for path, leaf in expected}
+    for name in sorted(set(wanted) | set(given)):
+        if name not in given:
+            return f"params{name} is missing (the model's init builds it with shape {wanted[name]})"
+        if name not in wanted:
+            return f"params{name} belongs to no layer of this model"
+        if tuple(given[name]) != wanted[name]:
+            return f"params{name} has shape {tuple(given[name])}, but this model's init builds {wanted[name]}"
+    return None
+
+
+def check_params(model, params, x):
+    """``params`` against the tree ``model.init`` builds for inputs like ``x``: names and shapes, once per shape."""
+    problem = _params_problem(model, _signature(params), tuple(x.shape[1:]))
+    if problem:
+        raise ValueError(f"params do not fit the model for inputs of shape {tuple(x.shape)}: {problem}")
+
+
 def output_shape(model, params, x):
     """The shape of ``model.apply(params, x)``, by abstract evaluation cached by shapes."""
     return _output_shape(model, _signature(params), tuple(x.shape), np.dtype(x.dtype))
@@ -121,11 +146,13 @@ def check_labels(objective, y, out_shape, y_name):
 
 
 def check_data(objective, params, x, y, x_name="x", y_name="y"):
-    """Checked ``(x, y)``: numeric, finite, equally long, fitting the params and the loss's labels."""
+    """Checked ``(x, y)``: numeric, finite, equally long; params that fit the model; labels that fit the loss."""
     x, y = as_samples(x, x_name), as_samples(y, y_name)
     if len(x) != len(y):
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {len(x)} and {len(y)}")
-    check_labels(objective, y, output_shape(objective.model, params, x), y_name)
+    out_shape = output_shape(objective.model, params, x)  # x against the params: names the layer
+    check_params(objective.model, params, x)
+    check_labels(objective, y, out_shape, y_name)
     return x, y
 
 

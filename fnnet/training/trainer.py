@@ -273,6 +273,7 @@ class Trainer:
         x = inputs.as_samples(x, "x")
         try:
             inputs.output_shape(self.model, params, x)
+            inputs.check_params(self.model, params, x)
         except ValueError as error:
             if x.ndim == 1:
                 raise ValueError(f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
