@@ -187,8 +187,8 @@ def test_feature_mismatch_names_the_layer_expected_and_given():
     other = fn.Sequential([layers.Dense(64), layers.Dense(10)]).init(jax.random.key(0), (64,))
     with pytest.raises(ValueError, match=r"layer 'dense'.*63 features.*\(5, 64\)"):
         model.apply(params, jnp.ones((5, 64)))
-    with pytest.raises(ValueError, match="expects inputs"):
-        layers.Dense(3).apply(other["dense_1"], jnp.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"expects a kernel of shape \(inputs, 3\), got \(64, 10\)"):
+        layers.Dense(3).apply(other["dense_1"], jnp.ones((2, 3)))  # another layer's params
 
 
 def test_params_of_another_model_are_rejected():
