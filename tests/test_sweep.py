@@ -22,6 +22,7 @@ def build(l2, dropout):
 
 COMMON = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"], epochs=4, batch_size=16,
               validation_split=0.25, verbose=0)
+FIT = {k: v for k, v in COMMON.items() if k not in ("loss", "metrics")}  # COMMON's arguments of Trainer.fit
 
 
 def alone(x, y, seed, learning_rate, l2, dropout, **kwargs):
@@ -30,8 +31,14 @@ def alone(x, y, seed, learning_rate, l2, dropout, **kwargs):
     model = build(l2, dropout)
     trainer = fn.compile(model, "sparse_categorical_crossentropy", fn.optimizers.get("adam", learning_rate=learning_rate),
                          metrics=["accuracy"])
-    fit_kwargs = {k: v for k, v in COMMON.items() if k not in ("loss", "metrics")} | kwargs
-    return trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key, **fit_kwargs)
+    return trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key, **(FIT | kwargs))
+
+
+def assert_variant_equals(result, k, state, history):
+    """Variant k of a sweep has the curves and the params of the run trained alone."""
+    for name, curve in history.history.items():
+        np.testing.assert_allclose(result.history[name][k], curve, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -42,10 +49,7 @@ def test_every_variant_equals_the_same_configuration_trained_alone(data):
     assert all(values.shape == (16, 4) for values in result.history.values())
     for k in (0, 5, 10, 15):
         values = {name: v[k].item() for name, v in variants.items()}
-        state, history = alone(x, y, **values)
-        for name, curve in history.history.items():
-            np.testing.assert_allclose(result.history[name][k], curve, rtol=1e-5, atol=1e-6)
-        chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
+        assert_variant_equals(result, k, *alone(x, y, **values))
 
 
 @pytest.mark.slow
@@ -167,11 +171,7 @@ def test_a_swept_momentum_equals_training_that_variant_alone(data):
     for k, momentum in enumerate((0.0, 0.9)):
         trainer = fn.compile(model, "sparse_categorical_crossentropy",
                              fn.optimizers.get("sgd", learning_rate=0.1, momentum=momentum), metrics=["accuracy"])
-        state, history = trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key,
-                                     **{k_: v for k_, v in COMMON.items() if k_ not in ("loss", "metrics")})
-        for name, curve in history.history.items():
-            np.testing.assert_allclose(result.history[name][k], curve, rtol=1e-5, atol=1e-6)
-        chex.assert_trees_all_close(result.params(k), state.params, rtol=1e-5, atol=1e-6)
+        assert_variant_equals(result, k, *trainer.fit(model.init(init_key, x.shape[1:]), x, y, key=fit_key, **FIT))
 
 
 @pytest.mark.slow
@@ -187,9 +187,7 @@ def test_initial_params_start_every_variant_from_the_given_params(data):
     trainer = fn.compile(model, "sparse_categorical_crossentropy", fn.optimizers.get("adam", learning_rate=1e-3),
                          metrics=["accuracy"])
     _, fit_key = fn.sweep.variant_keys(jax.random.key(1), 0)
-    state, _ = trainer.fit(first.params(1), x, y, key=fit_key,
-                           **{k: v for k, v in COMMON.items() if k not in ("loss", "metrics")})
-    chex.assert_trees_all_close(tuned.params(1), state.params, rtol=1e-5, atol=1e-6)
+    assert_variant_equals(tuned, 1, *trainer.fit(first.params(1), x, y, key=fit_key, **FIT))
     with pytest.raises(ValueError, match=r"initial_params\['dense'\]\['bias'\] must have shape \(3, 8\).*got \(2, 8\)"):
         fn.sweep.fit(model, x, y, fn.sweep.seeds(3), optimizer="adam", initial_params=first.states.params,
                      key=jax.random.key(1), **COMMON)
