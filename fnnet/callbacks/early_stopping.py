@@ -1,73 +1,15 @@
-"""Callbacks: Python hooks that ``fit`` runs between compiled epochs.
+"""Early stopping: a pure pytree rule (``EarlyStoppingState``), and the Keras callback over it."""
 
-A callback overrides any of
-
-- ``on_train_begin(state)``,
-- ``on_epoch_begin(epoch, state)``,
-- ``on_epoch_end(epoch, logs, state)`` (``logs``: the epoch's ``loss``,
-  metrics and ``val_`` forms, as floats),
-- ``on_train_end(state)``,
-
-where ``state`` is the current ``TrainState``. A hook may return a new state
-(that is how ``LearningRateScheduler`` sets the learning rate and
-``EarlyStopping`` restores the best weights) or ``None`` to keep it; it
-stops training after the current epoch by setting ``self.stop_training``.
-
-Early stopping's decision is a pure pytree, ``EarlyStoppingState`` with
-``.update(value, epoch)`` (as Flax's ``EarlyStopping``), so the same rule runs
-per variant inside a vmapped sweep; the ``EarlyStopping`` callback is a thin
-layer over it. ``run_hooks`` is how ``fit`` calls a hook on every callback.
-"""
-
-import csv
 import dataclasses
 import functools
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from fnnet import optimizers
 from fnnet._checks import hyperparameter
-
-
-class Callback:
-    """Base class: every hook does nothing; set ``stop_training = True`` to stop."""
-
-    stop_training = False
-
-    def on_train_begin(self, state):
-        return None
-
-    def on_epoch_begin(self, epoch, state):
-        return None
-
-    def on_epoch_end(self, epoch, logs, state):
-        return None
-
-    def on_train_end(self, state):
-        return None
-
-
-class History(Callback):
-    """Records every epoch's logs: ``history[name]`` lists the values, ``epoch`` the epoch indices."""
-
-    def __init__(self):
-        self.history, self.epoch = {}, []
-
-    def on_train_begin(self, state):
-        self.history, self.epoch = {}, []
-
-    def on_epoch_end(self, epoch, logs, state):
-        self.epoch.append(epoch)
-        for name, value in logs.items():
-            self.history.setdefault(name, []).append(value)
-
-
-# --- early stopping: a pure pytree rule, and the callback over it ---------------------
+from fnnet.callbacks.base import Callback
 
 
 class EarlyStoppingRule(NamedTuple):
@@ -206,93 +148,3 @@ class EarlyStopping(Callback):
             return state._replace(params=self.best_params)
         return None
 
-
-class TerminateOnNaN(Callback):
-    """Stop when the epoch's loss is NaN or infinite, and return the last state with finite parameters.
-
-    Checked once per epoch (an epoch is one compiled program), so the state
-    returned is the one from the end of the last finite epoch, or the
-    initial one.
-    """
-
-    def on_train_begin(self, state):
-        self.stop_training = False
-        self.last_finite = state
-
-    def on_epoch_end(self, epoch, logs, state):
-        finite = math.isfinite(logs["loss"]) and all(
-            bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(state.params)
-        )
-        if finite:
-            self.last_finite = state
-            return None
-        self.stop_training = True
-        return self.last_finite
-
-
-class LearningRateScheduler(Callback):
-    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (Keras semantics).
-
-    The learning rate lives in the optimizer state (optimizers by name are
-    wrapped in ``optax.inject_hyperparams``), so changing it does not
-    recompile. The epoch's rate is added to the logs as ``learning_rate``.
-    """
-
-    def __init__(self, schedule, verbose=0):
-        if not callable(schedule):
-            raise TypeError(f"schedule must be a callable (epoch, lr) -> lr, got {schedule!r}")
-        self.schedule, self.verbose = schedule, verbose
-
-    def on_epoch_begin(self, epoch, state):
-        if "learning_rate" not in optimizers.hyperparameter_names(state.opt_state):
-            raise ValueError(
-                "LearningRateScheduler needs the learning rate in the optimizer state: use an optimizer "
-                "by name (optimizer='adam') or wrap it, optax.inject_hyperparams(optax.adam)(learning_rate=...)"
-            )
-        current = float(optax.tree_utils.tree_get(state.opt_state, "learning_rate"))
-        new = hyperparameter("learning rate from schedule", self.schedule(epoch, current), low=0)
-        self.learning_rate = float(new)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {self.learning_rate:g}.")
-        return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
-
-    def on_epoch_end(self, epoch, logs, state):
-        logs["learning_rate"] = self.learning_rate
-
-
-class CSVLogger(Callback):
-    """Write each epoch's logs as a row of a CSV file (``epoch`` first), as Keras's ``CSVLogger``.
-
-    With ``append=False`` the file is rewritten when training begins;
-    with ``append=True`` rows are added to it.
-    """
-
-    def __init__(self, filename, separator=",", append=False):
-        self.filename, self.separator, self.append = filename, separator, append
-
-    def on_train_begin(self, state):
-        self.file = open(self.filename, "a" if self.append else "w", newline="")
-        self.writer = None
-
-    def on_epoch_end(self, epoch, logs, state):
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.file, ["epoch", *logs], delimiter=self.separator)
-            if not self.append or self.file.tell() == 0:
-                self.writer.writeheader()
-        self.writer.writerow({"epoch": epoch, **{k: _plain(v) for k, v in logs.items()}})
-        self.file.flush()
-
-    def on_train_end(self, state):
-        self.file.close()
-
-
-def run_hooks(callbacks, hook, state, *args):
-    """Call ``hook`` on every callback in order; a hook returning a state replaces the current one."""
-    for callback in callbacks:
-        new = getattr(callback, hook)(*args, state)
-        state = state if new is None else new
-    return state
-
-
-def _plain(value):
-    return float(np.asarray(value))
