@@ -4,8 +4,12 @@ Dense 512 relu, Dense 512 relu, Dense 10 softmax; categorical cross-entropy;
 Adam; early stopping on a validation split. Prints the progress and the test
 accuracy, and writes the loss/accuracy curves to ``out/demo_curves.png``.
 No network: the digits ship inside fnnet.
+
+``--dtype-policy mixed_bfloat16`` computes in bfloat16 (float32 params and loss);
+``--dtype-policy float64`` turns on ``jax_enable_x64`` and trains in float64.
 """
 
+import argparse
 import pathlib
 import time
 
@@ -13,6 +17,12 @@ import jax
 
 import fnnet as fn
 from fnnet import callbacks, layers
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--dtype-policy", default="float32", choices=sorted(fn.precision.POLICIES))
+policy = parser.parse_args().dtype_policy
+if policy == "float64":
+    jax.config.update("jax_enable_x64", True)
 
 (x_train, y_train), (x_test, y_test) = fn.datasets.digits.load_data()
 # validation_split takes the last 20% before any shuffling, as in Keras, and the
@@ -32,7 +42,8 @@ model = fn.Sequential([
 params = model.init(jax.random.key(0), x_train.shape[1:])
 model.summary(x_train.shape[1:])
 
-trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"],
+                     dtype_policy=policy)
 start = time.perf_counter()
 state, history = trainer.fit(
     params, x_train, y_train_1h, epochs=100, batch_size=32, validation_split=0.2,
@@ -41,7 +52,7 @@ state, history = trainer.fit(
 )
 seconds = time.perf_counter() - start
 best = history.history["val_loss"].index(min(history.history["val_loss"]))
-print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s; restored the weights of epoch {best + 1}")
+print(f"trained {len(history.epoch)} epochs ({policy}) in {seconds:.1f} s; restored the weights of epoch {best + 1}")
 
 scores = trainer.evaluate(state.params, x_test, y_test_1h)
 print(f"test loss {scores['loss']:.4f}, test accuracy {scores['accuracy']:.4f}")

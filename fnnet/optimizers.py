@@ -20,6 +20,9 @@ name          Keras lr  optax transformation and its other defaults
 ``nadam``     0.001     ``optax.nadam(b1=0.9, b2=0.999, eps=1e-8)``
 ============  ========  ====================================================
 
+Their state is float32 whatever the params' dtype (``float32_state``): bfloat16
+or float16 params would otherwise round Adam's ``b2 = 0.999`` to 1.
+
 Schedules (``step -> learning rate``, usable as any ``learning_rate=``):
 ``step_decay``, ``exponential_decay`` and ``inverse_time_decay``.
 """
@@ -112,7 +115,35 @@ def _named(name, items):
     if not callable(hyperparameters["learning_rate"]):
         hyperparameter("learning_rate", hyperparameters["learning_rate"], low=0)
     static = [name for name in _STATIC if name in valid]
-    return optax.inject_hyperparams(factory, static_args=static)(**hyperparameters)
+    return float32_state(optax.inject_hyperparams(factory, static_args=static)(**hyperparameters))
+
+
+def _float32(tree):
+    return jax.tree_util.tree_map(
+        lambda leaf: leaf.astype(jnp.float32) if jnp.issubdtype(leaf.dtype, jnp.floating)
+        and jnp.finfo(leaf.dtype).bits < 32 else leaf, tree)
+
+
+def float32_state(transformation) -> optax.GradientTransformation:
+    """``transformation`` with its state and arithmetic in float32 for bfloat16 or float16 params.
+
+    Low-precision params make optax keep moments in their dtype, where
+    ``b2 = 0.999`` rounds to 1 and Adam's second moment is lost (NaN in the
+    first epoch). Here gradients and params are cast up to float32 for the
+    update, the state stays float32 and the updates are cast back to each
+    param's dtype. float32 and float64 params pass through unchanged, and the
+    state is the wrapped transformation's own (its hyperparameters stay where
+    ``set_hyperparameters`` finds them). Every optimizer by name has it.
+    """
+
+    def init(params):
+        return transformation.init(_float32(params))
+
+    def update(updates, state, params=None):
+        new, state = transformation.update(_float32(updates), state, None if params is None else _float32(params))
+        return jax.tree_util.tree_map(lambda u, g: u.astype(g.dtype), new, updates), state
+
+    return optax.GradientTransformation(init, update)
 
 
 _INJECTED = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)

@@ -1,7 +1,7 @@
 """What ``fit`` prints: a tqdm bar per epoch (``verbose=1``), a line per epoch (``verbose=2``), or nothing.
 
-A compiled epoch reports its running sums to the host with
-``jax.debug.callback(report, token, done, sums)``; ``register`` gives each
+A compiled epoch reports its running logs to the host with
+``jax.debug.callback(report, token, done, logs)``; ``register`` gives each
 running ``fit`` its token, so concurrent fits (threads) keep their own bars.
 """
 
@@ -32,18 +32,18 @@ def unregister(token):
         _RUNNING.pop(token, None)
 
 
-def report(token, done, sums):
+def report(token, done, logs):
     """Host side of the epoch's callback: update the bar of the fit holding ``token``."""
     progress = _RUNNING.get(int(token))
     if progress is not None:
-        progress.update(int(done), {name: float(value) for name, value in sums.items()})
+        progress.update(int(done), {name: float(value) for name, value in logs.items()})
 
 
 class Progress:
     """Progress of one ``fit``; ``update`` is called from inside the compiled epoch, a few times per epoch."""
 
-    def __init__(self, epochs, num_batches, batch_size, verbose, file=None):
-        self.epochs, self.num_batches, self.batch_size, self.verbose = epochs, num_batches, batch_size, verbose
+    def __init__(self, epochs, num_batches, verbose, file=None):
+        self.epochs, self.num_batches, self.verbose = epochs, num_batches, verbose
         self.file = file or sys.stdout
         self.bar = None
 
@@ -53,11 +53,11 @@ class Progress:
             self.bar = tqdm(total=self.num_batches, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch",
                             file=self.file, dynamic_ncols=True, leave=True)
 
-    def update(self, done, sums):
-        """Running means after ``done`` batches (the last, partial batch is only in the final logs)."""
+    def update(self, done, logs):
+        """The running logs after ``done`` batches."""
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
-            self.bar.set_postfix_str(format_logs({k: v / (done * self.batch_size) for k, v in sums.items()}))
+            self.bar.set_postfix_str(format_logs(logs))
 
     def end_epoch(self, logs, seconds):
         if self.verbose == 1:

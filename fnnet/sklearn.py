@@ -49,6 +49,8 @@ random_state        None      ``None``: fresh randomness from NumPy's global
                               initialization, shuffles, dropout masks and
                               validation split are reproduced
 verbose             0         0 silent, 1 a progress bar per epoch, 2 a line
+dtype_policy        float32   ``fnnet.precision``: ``"mixed_bfloat16"`` or
+                              ``"float64"`` (with x64) as in ``fn.compile``
 ==================  ========  ==================================================
 """
 
@@ -64,7 +66,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fnnet import activations, callbacks, layers, optimizers, regularizers, training
+from fnnet import activations, callbacks, layers, optimizers, precision, regularizers, training
 from fnnet._checks import hyperparameter
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -101,7 +103,7 @@ class _NeuralNet(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, dropout=0.0, l2=0.0, optimizer="adam",
                  learning_rate=0.001, batch_size=32, epochs=200, validation_split=0.0, early_stopping=False,
-                 patience=10, random_state=None, verbose=0):
+                 patience=10, random_state=None, verbose=0, dtype_policy="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
@@ -115,6 +117,7 @@ class _NeuralNet(BaseEstimator):
         self.patience = patience
         self.random_state = random_state
         self.verbose = verbose
+        self.dtype_policy = dtype_policy
 
     # scikit-learn reads the hyperparameters from ``inspect.signature(cls)``, which ``__new__`` would shadow.
     __signature__ = inspect.Signature([*inspect.signature(__init__).parameters.values()][1:])
@@ -127,7 +130,8 @@ class _NeuralNet(BaseEstimator):
         trainer = self._fitted_trainer()
         rng = check_random_state(self.random_state)
         init_key, fit_key = jax.random.split(jax.random.key(rng.randint(np.iinfo(np.int32).max)))
-        state = trainer.init_state(trainer.model.init(init_key, (self.n_features_in_,)), fit_key)
+        params = trainer.model.init(init_key, (self.n_features_in_,), trainer.objective.policy.param_dtype)
+        state = trainer.init_state(params, fit_key)
         # the rate lives in the optimizer state, so every rate shares one compiled Trainer
         state = state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state,
                                                                           learning_rate=self.learning_rate))
@@ -153,8 +157,9 @@ class _NeuralNet(BaseEstimator):
             raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', "
                             f"got {self.optimizer!r}")
         hyperparameter("l2", self.l2, low=0)
+        precision.get(self.dtype_policy)
         return _Config(tuple(int(s) for s in sizes), self.activation, float(self.dropout), self._output_activation,
-                       self.n_outputs_, self._loss, self.optimizer, float(self.l2))
+                       self.n_outputs_, self._loss, self.optimizer, float(self.l2), self.dtype_policy)
 
     def _validation(self, X, y, rng):
         """``fit``'s data keywords: the training arrays, a random held-out split and early stopping."""
@@ -260,6 +265,7 @@ class _Config(NamedTuple):
     loss: str
     optimizer: str
     l2: float
+    dtype_policy: str
 
 
 @functools.lru_cache(maxsize=32)
@@ -278,4 +284,4 @@ def _trainer(config: _Config) -> training.Trainer:
     stack.append(layers.Dense(config.n_outputs, activation=config.output_activation))
     penalties = [regularizers.l2(config.l2)] if config.l2 else []
     return training.compile(layers.Sequential(stack), config.loss, optimizers.get(config.optimizer),
-                         regularizers=penalties)
+                            regularizers=penalties, dtype_policy=config.dtype_policy)

@@ -25,7 +25,25 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 OPTIONAL_IMPORTS = {"fnnet/sklearn.py": "sklearn"}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--dtype-policy", default=None, choices=["float32", "mixed_bfloat16", "float64"],
+                     help="run the tests with fn.compile's dtype_policy defaulting to this one "
+                          "(float64 turns on jax_enable_x64); tests/test_precision.py runs test_train.py so")
+
+
 def pytest_configure(config):
+    policy = config.getoption("dtype_policy")
+    if policy is not None:
+        import fnnet as fn
+
+        if policy == "float64":
+            jax.config.update("jax_enable_x64", True)
+        compile_with_policy = fn.compile
+
+        def compile(*args, dtype_policy=policy, **kwargs):  # noqa: A001
+            return compile_with_policy(*args, dtype_policy=dtype_policy, **kwargs)
+
+        fn.compile = compile
     missing = [path for path, module in OPTIONAL_IMPORTS.items() if importlib.util.find_spec(module) is None]
     if missing:
         ignore = list(config.getoption("ignore") or [])

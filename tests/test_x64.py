@@ -48,8 +48,10 @@ def test_float64_data_train_under_x64(data):
     x, y = data
     net = model()
     with jax.enable_x64(True):
-        trainer = fn.compile(net, "binary_crossentropy", "sgd")
+        trainer = fn.compile(net, "binary_crossentropy", "sgd", dtype_policy="float64")
         params = jax.tree_util.tree_map(lambda leaf: leaf.astype(np.float64), net.init(jax.random.key(0), (3,)))
+        with pytest.raises(ValueError, match=r"params\['dense'\]\['bias'\] is float64, but dtype_policy='float32'"):
+            fn.compile(net, "binary_crossentropy", "sgd").fit(params, x, y, key=jax.random.key(1), verbose=0)
         state, history = trainer.fit(params, x.astype(np.float64), y.astype(np.float64), epochs=2, batch_size=8,
                                      key=jax.random.key(1), verbose=0)
         assert state.params["dense"]["kernel"].dtype == np.float64

@@ -7,11 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision
 from fnnet.sweep import stacked, variants as variants_lib
 from fnnet.training import inputs
 from fnnet.training.state import as_key, init_state
-from fnnet.training.step import objective
 
 
 class SweepResult(NamedTuple):
@@ -65,7 +64,7 @@ def _as_arrays(values):
 
 def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1, batch_size=32,
         validation_split=0.0, validation_data=None, shuffle=True, monitor=None, mode="auto",
-        early_stopping=None, initial_params=None, mesh=None, key, verbose=1) -> SweepResult:
+        early_stopping=None, initial_params=None, mesh=None, key, verbose=1, dtype_policy="float32") -> SweepResult:
     """Train every variant of ``model`` as one program.
 
     Args:
@@ -85,6 +84,7 @@ def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularize
         mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the variant axis.
         key: ``jax.random.key(seed)``; variant ``k`` uses ``variant_keys(key, seed_k)``.
         verbose: 1 prints a line per epoch.
+        dtype_policy: as in ``fn.compile``; params are initialized in its param dtype.
 
     Returns:
         A ``SweepResult``.
@@ -114,15 +114,15 @@ def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularize
         monitor = early_stopping.monitor
     model_values = {n: variants[n] for n in builder_names if n in variants}
     models = [build(**{n: v[i].item() for n, v in model_values.items()}) for i in range(k)]  # checks the values
-    spec = stacked.Spec(build, loss, _as_tuple(metrics), tuple(regularizers), opt)
-    first = objective(models[0], loss, *spec.regularizers, metrics=spec.metrics)
-    params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]))
+    spec = stacked.Spec(build, loss, _as_tuple(metrics), tuple(regularizers), opt, precision.get(dtype_policy))
+    first = spec.objective({n: v[0].item() for n, v in model_values.items()})
+    params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]), spec.policy.param_dtype)
     x, y = inputs.check_data(first, params0, x, y)
     if validation_data is not None:
         val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x",
                                          "validation y")
     else:
-        x, y, val_x, val_y = inputs.split_validation(x, y, validation_split)
+        x, y, _, val_x, val_y, _ = inputs.split_validation(x, y, None, validation_split)
     recorded = list(first.names) + ([f"val_{n}" for n in first.names] if val_x is not None else [])
     monitor = monitor or ("val_loss" if val_x is not None else "loss")
     sign = early_stopping.rule.sign if early_stopping is not None else callbacks_lib.monitor_sign(monitor, mode)
@@ -189,7 +189,7 @@ class CrossValidation(NamedTuple):
 
 
 def cross_validate(model, x, y, folds=5, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1,
-                   batch_size=32, shuffle=True, key, verbose=0) -> CrossValidation:
+                   batch_size=32, shuffle=True, key, verbose=0, dtype_policy="float32") -> CrossValidation:
     """K-fold cross-validation of one configuration, the K trainings as one vmapped program.
 
     The samples are shuffled with ``permutation(fold_in(key, 1), n)`` and
@@ -203,9 +203,10 @@ def cross_validate(model, x, y, folds=5, *, loss, optimizer="adam", metrics=(), 
     if not isinstance(model, layers.Layer):
         raise TypeError(f"cross_validate takes a fnnet Layer, got {model!r}")
     key = as_key(key)
-    spec = stacked.Spec(stacked.Fixed(model), loss, _as_tuple(metrics), tuple(regularizers), optimizers.get(optimizer))
+    spec = stacked.Spec(stacked.Fixed(model), loss, _as_tuple(metrics), tuple(regularizers), optimizers.get(optimizer),
+                        precision.get(dtype_policy))
     init_key, fit_key = variants_lib.variant_keys(key, 0)
-    params = model.init(init_key, np.shape(x)[1:])
+    params = model.init(init_key, np.shape(x)[1:], spec.policy.param_dtype)
     x, y = inputs.check_data(spec.objective({}), params, x, y)
     size = len(x) // folds
     if size < 1:

@@ -68,9 +68,11 @@ class Spec(NamedTuple):
     metrics: tuple
     regularizers: tuple
     optimizer: Any
+    policy: Any
 
     def objective(self, model_values):
-        return objective(self.build(**model_values), self.loss, *self.regularizers, metrics=self.metrics)
+        return objective(self.build(**model_values), self.loss, *self.regularizers, metrics=self.metrics,
+                         dtype_policy=self.policy)
 
 
 def _with_values(state, optimizer_values):
@@ -85,7 +87,7 @@ def init_states(key, seeds, model_values, optimizer_values, initial_params, *, s
     def one(seed, model_kw, optimizer_kw, params):
         init_key, fit_key = variant_keys(key, seed)
         if params is None:
-            params = spec.build(**model_kw).init(init_key, input_shape)
+            params = spec.build(**model_kw).init(init_key, input_shape, spec.policy.param_dtype)
         return _with_values(init_state(params, spec.optimizer, fit_key), optimizer_kw)
 
     return parallel.shard_batch(jax.vmap(one)(seeds, model_values, optimizer_values, initial_params), mesh)

@@ -24,7 +24,7 @@ import numpy as np
 
 from fnnet import parallel, progress
 from fnnet.training.state import shuffle_seed
-from fnnet.training.step import make_step
+from fnnet.training.step import make_update
 
 TRACES = collections.Counter()
 """How many times each compiled program was traced, by name; tests count recompiles with it."""
@@ -50,56 +50,52 @@ def padding_weights(n, batch_size):
     return (np.arange(num_batches * batch_size) < n).astype(np.float32).reshape(num_batches, batch_size)
 
 
-def _accumulate(sums, scores, count):
-    return {name: sums[name] + (value * count).astype(sums[name].dtype) for name, value in scores.items()}
+def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *, batch_size, augment=None,
+                mesh=None, report=None, report_every=0):
+    """Traceable epoch over ``x[order]`` in batches; returns ``(state, logs)``, exact weighted means.
 
-
-def _zeros(objective, x):
-    """Running sums of the logs: float32, or float64 for float64 data (under ``jax_enable_x64``)."""
-    dtype = jnp.float64 if x.dtype == jnp.float64 else jnp.float32
-    return {name: jnp.zeros((), dtype) for name in objective.names}
-
-
-def train_epoch(objective, optimizer, state, x, y, order, *, batch_size, augment=None, mesh=None,
-                report=None, report_every=0):
-    """Traceable epoch over ``x[order]`` in batches; returns ``(state, logs)``, exact means.
-
-    ``report(done, sums)`` runs every ``report_every`` batches (the progress bar).
+    ``sample_weight`` (``(N,)`` or None) weighs each sample in the loss, its
+    gradient and the logs; padded positions weigh 0. ``report(done, stats)``
+    runs every ``report_every`` batches (the progress bar).
     """
-    step = make_step(objective, optimizer, augment)
-    n = len(x)
+    update = make_update(objective, optimizer, augment)
     indices = order.reshape(-1, batch_size)
-    weights = padding_weights(n, batch_size)
+    padding = padding_weights(len(x), batch_size)
 
     def body(carry, batch):
-        state, sums, done = carry
-        index, weight = batch if weights is not None else (batch, None)
+        state, stats, done = carry
+        index, pad = batch if padding is not None else (batch, None)
+        weight = pad if sample_weight is None else sample_weight[index] * (1 if pad is None else pad)
         xb, yb, wb = parallel.shard_batch((x[index], y[index], weight), mesh)
-        state, scores = step(state, xb, yb, wb)
-        sums = _accumulate(sums, scores, batch_size if weight is None else jnp.sum(weight))
+        new, loss, y_pred = update(state, xb, yb, wb)
+        stats = objective.update_logs(stats, yb, y_pred, loss, wb)
         if report_every:
             done = done + 1
-            jax.lax.cond(done % report_every == 0, lambda: report(done, sums), lambda: None)
-        return (state, sums, done), None
+            jax.lax.cond(done % report_every == 0, lambda: report(done, objective.logs(stats)), lambda: None)
+        return (new, stats, done), None
 
-    batches = indices if weights is None else (indices, weights)
-    (state, sums, _), _ = jax.lax.scan(body, (state, _zeros(objective, x), jnp.zeros((), jnp.int32)), batches)
-    return state, {name: total / n for name, total in sums.items()}
+    batches = indices if padding is None else (indices, padding)
+    carry = (state, objective.init_logs(), jnp.zeros((), jnp.int32))
+    (state, stats, _), _ = jax.lax.scan(body, carry, batches)
+    return state, objective.logs(stats)
 
 
-def evaluate_batches(objective, params, x, y, *, batch_size, mesh=None):
-    """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact means."""
-    n = len(x)
-    weights = padding_weights(n, batch_size)
+def evaluate_batches(objective, params, x, y, sample_weight=None, *, batch_size, mesh=None):
+    """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact weighted means."""
+    padding = padding_weights(len(x), batch_size)
+    if sample_weight is not None:
+        padding = _in_batches(sample_weight, batch_size) * (1 if padding is None else padding)
     xs, ys = (_in_batches(a, batch_size) for a in (x, y))
+    penalty = objective.penalty(params)
 
-    def body(sums, batch):
+    def body(stats, batch):
         xb, yb, weight = parallel.shard_batch(batch, mesh)
-        scores = objective.scores(params, yb, objective.model.apply(params, xb), weight)
-        return _accumulate(sums, scores, batch_size if weight is None else jnp.sum(weight)), None
+        y_pred = objective.apply(params, xb)
+        loss = objective.loss(yb, y_pred, weight) + penalty
+        return objective.update_logs(stats, yb, y_pred, loss, weight), None
 
-    sums, _ = jax.lax.scan(body, _zeros(objective, x), (xs, ys, weights))
-    return {name: total / n for name, total in sums.items()}
+    stats, _ = jax.lax.scan(body, objective.init_logs(), (xs, ys, padding))
+    return objective.logs(stats)
 
 
 def _in_batches(array, batch_size):
@@ -111,56 +107,56 @@ def _in_batches(array, batch_size):
 
 
 def _report(token):
-    return lambda done, sums: jax.debug.callback(progress.report, token, done, sums)
+    return lambda done, logs: jax.debug.callback(progress.report, token, done, logs)
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "optimizer", "batch_size", "augment", "mesh",
                                              "report_every"))
-def fit_epoch(state, x, y, order, val_x, val_y, token, *, objective, optimizer, batch_size, augment, mesh,
-              report_every):
+def fit_epoch(state, x, y, weight, order, val_x, val_y, val_weight, token, *, objective, optimizer, batch_size,
+              augment, mesh, report_every):
     """The compiled epoch of ``Trainer.fit``: training, then validation when ``val_x`` is given."""
     TRACES["fit_epoch"] += 1
-    state, logs = train_epoch(objective, optimizer, state, x, y, order, batch_size=batch_size, augment=augment,
-                              mesh=mesh, report=_report(token), report_every=report_every)
+    state, logs = train_epoch(objective, optimizer, state, x, y, order, weight, batch_size=batch_size,
+                              augment=augment, mesh=mesh, report=_report(token), report_every=report_every)
     if val_x is not None:
-        val = evaluate_batches(objective, state.params, val_x, val_y, batch_size=min(batch_size, len(val_x)),
-                               mesh=mesh)
+        val = evaluate_batches(objective, state.params, val_x, val_y, val_weight,
+                               batch_size=min(batch_size, len(val_x)), mesh=mesh)
         logs |= {f"val_{name}": value for name, value in val.items()}
     return state, logs
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "optimizer", "augment", "mesh"))
-def fit_chunk(state, sums, xs, ys, weights, *, objective, optimizer, augment, mesh):
-    """A scan of the step over a chunk of stacked host batches ``(C, batch, ...)``; adds to ``sums``."""
+def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, mesh):
+    """A scan of the step over a chunk of stacked host batches ``(C, batch, ...)``; adds to the log ``stats``."""
     TRACES["fit_chunk"] += 1
-    step = make_step(objective, optimizer, augment)
+    update = make_update(objective, optimizer, augment)
 
     def body(carry, batch):
-        state, sums = carry
+        state, stats = carry
         xb, yb, wb = parallel.shard_batch(batch, mesh)
-        state, scores = step(state, xb, yb, wb)
-        return (state, _accumulate(sums, scores, jnp.sum(wb))), None
+        new, loss, y_pred = update(state, xb, yb, wb)
+        return (new, objective.update_logs(stats, yb, y_pred, loss, wb)), None
 
-    if sums is None:
-        sums = _zeros(objective, xs)
-    (state, sums), _ = jax.lax.scan(body, (state, sums), (xs, ys, weights))
-    return state, sums
+    if stats is None:
+        stats = objective.init_logs()
+    (state, stats), _ = jax.lax.scan(body, (state, stats), (xs, ys, weights))
+    return state, stats
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "batch_size", "mesh"))
-def evaluate(params, x, y, *, objective, batch_size, mesh):
+def evaluate(params, x, y, weight, *, objective, batch_size, mesh):
     """The compiled ``Trainer.evaluate``."""
     TRACES["evaluate"] += 1
-    return evaluate_batches(objective, params, x, y, batch_size=batch_size, mesh=mesh)
+    return evaluate_batches(objective, params, x, y, weight, batch_size=batch_size, mesh=mesh)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "batch_size", "mesh"))
-def predict(params, x, *, model, batch_size, mesh):
-    """The compiled ``Trainer.predict``: the model's outputs in inference mode, batch by batch."""
+@functools.partial(jax.jit, static_argnames=("objective", "batch_size", "mesh"))
+def predict(params, x, *, objective, batch_size, mesh):
+    """The compiled ``Trainer.predict``: the model's outputs in inference mode (under the policy), batch by batch."""
     TRACES["predict"] += 1
 
     def body(_, xb):
-        return None, model.apply(params, parallel.shard_batch(xb, mesh))
+        return None, objective.apply(params, parallel.shard_batch(xb, mesh))
 
     _, outputs = jax.lax.scan(body, None, _in_batches(x, batch_size))
     return outputs.reshape(-1, *outputs.shape[2:])[: len(x)]

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnnet import losses, metrics as metrics_lib
+from fnnet._checks import hyperparameter
 from fnnet.training.step import PerSample
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
@@ -76,9 +77,9 @@ def _output_shape(model, params_signature, x_shape, x_dtype):
 
 
 @functools.lru_cache(maxsize=256)
-def abstract_params(model, input_shape):
+def abstract_params(model, input_shape, dtype="float32"):
     """The params tree ``model.init`` builds for ``input_shape``, as shapes and dtypes (nothing computed)."""
-    return jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape))
+    return jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape, dtype))
 
 
 @functools.lru_cache(maxsize=256)
@@ -165,17 +166,65 @@ def pair(data, what="validation_data"):
     return x, y
 
 
-def split_validation(x, y, validation_split):
-    """``(x, y, val_x, val_y)``: the last ``validation_split`` of the samples held out, as Keras."""
+def split_validation(x, y, weight, validation_split):
+    """``(x, y, weight, val_x, val_y, val_weight)``: the last ``validation_split`` of the samples held out, as Keras."""
     if not validation_split:
-        return x, y, None, None
+        return x, y, weight, None, None, None
     split = int(math.floor(len(x) * (1 - validation_split)))
     if split == 0 or split == len(x):
         raise ValueError(
             f"validation_split={validation_split} of {len(x)} samples leaves "
             f"{split} for training and {len(x) - split} for validation; both need at least one"
         )
-    return x[:split], y[:split], x[split:], y[split:]
+    head, tail = (None, None) if weight is None else (weight[:split], weight[split:])
+    return x[:split], y[:split], head, x[split:], y[split:], tail
+
+
+def _classes(y):
+    """Each sample's class: the label, the argmax of a one-hot row, or a 0/1 value."""
+    values = np.asarray(y)
+    if values.ndim >= 2 and values.shape[-1] > 1:
+        return np.argmax(values.reshape(len(values), -1), axis=-1)
+    return values.reshape(len(values))
+
+
+def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
+    """The ``(n,)`` float32 weights of ``sample_weight`` times ``class_weight[class]``, or None for neither.
+
+    Raises ``ValueError``/``TypeError`` for a wrong shape, negative, NaN or
+    infinite weights, all-zero weights, or a ``class_weight`` that is not a
+    ``{int class: non-negative weight}`` dict.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    weight = np.ones(n, np.float32)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight)
+        if not (jnp.issubdtype(given.dtype, jnp.number) or given.dtype == np.bool_):
+            raise TypeError(f"{name} must be numeric, got dtype {given.dtype}")
+        if given.shape not in ((n,), (n, 1)):
+            raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {given.shape}")
+        weight = given.reshape(n).astype(np.float32)
+    if class_weight is not None:
+        if not isinstance(class_weight, dict) or not class_weight:
+            raise TypeError(f"class_weight must be a non-empty dict {{class: weight}}, got {class_weight!r}")
+        for label, value in class_weight.items():
+            if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
+                raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {label!r}")
+            hyperparameter(f"class_weight[{label}]", value, low=0)
+        classes = _classes(y)
+        if np.any(classes != np.round(classes)):
+            raise ValueError("class_weight needs class labels (integers, one-hot rows or 0/1), got non-integer y")
+        table = np.ones(int(max(max(class_weight), classes.max())) + 1, np.float32)
+        for label, value in class_weight.items():
+            table[int(label)] = value
+        weight = weight * table[classes.astype(np.int64)]
+    if not np.all(np.isfinite(weight)) or np.any(weight < 0):
+        raise ValueError(f"{name} must be finite and non-negative, got values from {np.nanmin(weight):g} "
+                         f"to {np.nanmax(weight):g}" + (" and NaN" if np.isnan(weight).any() else ""))
+    if not weight.any():
+        raise ValueError(f"{name} is zero for every sample: nothing would be trained or measured")
+    return weight
 
 
 def padded_batches(batches, check, divisor=1):

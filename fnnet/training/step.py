@@ -10,9 +10,10 @@ import inspect
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 
-from fnnet import losses, metrics as metrics_lib, optimizers, regularizers as regularizers_lib
+from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
 from fnnet.training.state import TrainState, step_key
 
 
@@ -39,22 +40,40 @@ def weighted(fn):
 
 
 class Objective(NamedTuple):
-    """A model, its loss, the metrics to watch and extra regularizers: what training minimises.
+    """A model, its loss, the metrics to watch, extra regularizers and a dtype policy: what training minimises.
 
     Calling it is ``J(params, x, y, *, key=None, training=False,
-    sample_weight=None) = loss(y, model(x)) + penalty(params)``. Equal parts
-    make equal, equally hashing objectives, so compiled programs keyed by an
-    objective are shared.
+    sample_weight=None) = loss(y, model(x)) + penalty(params)``, the forward
+    pass under ``policy`` (see ``fnnet.precision``). Equal parts make equal,
+    equally hashing objectives, so compiled programs keyed by an objective
+    are shared.
     """
 
     model: Any
     loss: Any  # (y_true, y_pred, sample_weight) -> scalar
     metrics: tuple = ()  # ((name, weighted metric), ...)
     regularizers: tuple = ()
+    policy: precision.Policy = precision.POLICIES["float32"]
 
     def __call__(self, params, x, y, *, key=None, training=False, sample_weight=None):
-        y_pred = self.model.apply(params, x, key=key, training=training)
+        y_pred = self.apply(params, x, key=key, training=training)
         return self.loss(y, y_pred, sample_weight) + self.penalty(params)
+
+    def apply(self, params, x, *, key=None, training=False):
+        """The model's outputs under the policy: computed in its compute dtype, returned in at least float32."""
+        policy = self.policy
+        y = self.model.apply(policy.cast_params(params), policy.cast_inputs(x), key=key, training=training)
+        return policy.cast_output(y)
+
+    def apply_train(self, params, x, *, key=None, sample_weight=None):
+        """``(outputs, updates)`` of the model's training pass under the policy; see ``Layer.apply_train``."""
+        policy = self.policy
+        if not hasattr(self.model, "apply_train"):  # TEMPORARY until the layers of issue 10 land
+            return policy.cast_output(self.model.apply(policy.cast_params(params), policy.cast_inputs(x), key=key,
+                                                       training=True)), {}
+        y, updates = self.model.apply_train(policy.cast_params(params), policy.cast_inputs(x), key=key,
+                                            sample_weight=sample_weight)
+        return policy.cast_output(y), policy.cast_updates(updates)
 
     def penalty(self, params):
         """``model.penalty(params) + sum_r r(params)``."""
@@ -71,13 +90,58 @@ class Objective(NamedTuple):
             loss = self.loss(y, y_pred, sample_weight) + self.penalty(params)
         return {"loss": loss, **{name: m(y, y_pred, sample_weight) for name, m in self.metrics}}
 
+    def init_logs(self):
+        """Running statistics of the logs before the first batch (float32, float64 under ``float64``).
+
+        The loss and each mean metric keep ``(sum_b W_b v_b, sum_b W_b)`` over
+        batches ``b`` of total weight ``W_b``; a streaming metric (precision,
+        AUC, ...) keeps its own sufficient statistics.
+        """
+        zero = jnp.zeros((), self.policy.output_dtype)
+        stats = {"loss": (zero, zero)}
+        for name, metric in self.metrics:
+            stats[name] = metric.init() if _is_streaming(metric) else (zero, zero)
+        return stats
+
+    def update_logs(self, stats, y, y_pred, loss, sample_weight=None):
+        """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable."""
+        weight = (jnp.asarray(len(y_pred), loss.dtype) if sample_weight is None
+                  else jnp.sum(sample_weight).astype(loss.dtype))
+
+        def add(pair, value):
+            total, count = pair
+            return total + (value * weight).astype(total.dtype), count + weight.astype(count.dtype)
+
+        new = {"loss": add(stats["loss"], loss)}
+        for name, metric in self.metrics:
+            if _is_streaming(metric):
+                new[name] = metric.update(stats[name], y, y_pred, sample_weight)
+            else:
+                new[name] = add(stats[name], metric(y, y_pred, sample_weight))
+        return new
+
+    def logs(self, stats):
+        """The epoch's logs from its statistics: weighted means, and each streaming metric's result."""
+        out = {}
+        for name, metric in (("loss", None), *self.metrics):
+            if metric is not None and _is_streaming(metric):
+                out[name] = metric.result(stats[name])
+            else:
+                total, count = stats[name]
+                out[name] = total / jnp.where(count == 0, 1, count)
+        return out
+
+
+def _is_streaming(metric):  # TEMPORARY until the metrics of issue 10 land
+    return getattr(metrics_lib, "is_streaming", lambda m: False)(metric)
+
 
 def metric_name(metric) -> str:
     """A metric's log name: the string given, or the callable's ``__name__``."""
     return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
 
 
-def objective(model, loss, *regularizers, metrics=()) -> Objective:
+def objective(model, loss, *regularizers, metrics=(), dtype_policy="float32") -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
 
     Example:
@@ -98,31 +162,58 @@ def objective(model, loss, *regularizers, metrics=()) -> Objective:
     duplicates = sorted({n for n in names if names.count(n) > 1} | ({"loss"} & set(names)))
     if duplicates:
         raise ValueError(f"metrics must have distinct names other than 'loss', got {duplicates}")
-    return Objective(model, weighted(losses.get(loss)), named, tuple(regularizers))
+    return Objective(model, weighted(losses.get(loss)), named, tuple(regularizers), precision.get(dtype_policy))
 
 
-def make_step(objective: Objective, optimizer, augment=None):
-    """The train step of ``objective`` under an optax ``optimizer``; see ``train_step``."""
+def merge_updates(params, updates):
+    """``params`` with the leaves present in the nested dict ``updates`` replaced (moving statistics)."""
+    if not updates:
+        return params
+    return {name: merge_updates(value, updates[name]) if name in updates and isinstance(value, dict)
+            else updates.get(name, value) for name, value in params.items()}
 
-    def step(state, x, y, sample_weight=None):
+
+def make_update(objective: Objective, optimizer, augment=None):
+    """``(state, x, y, sample_weight=None) -> (state, loss, y_pred)``: one optimizer step of ``objective``.
+
+    The model's training pass (``apply_train``) gives the outputs and the new
+    values of its non-trainable leaves; the optimizer's updates of those
+    leaves are dropped (AdamW's decay included) and the new values put in.
+    """
+
+    def update(state, x, y, sample_weight=None):
         dropout_key, augment_key = jax.random.split(step_key(state))
         if augment is not None:
             x = augment(augment_key, x)
 
         def total_loss(params):
-            y_pred = objective.model.apply(params, x, key=dropout_key, training=True)
-            return objective.loss(y, y_pred, sample_weight) + objective.penalty(params), y_pred
+            y_pred, moving = objective.apply_train(params, x, key=dropout_key, sample_weight=sample_weight)
+            return objective.loss(y, y_pred, sample_weight) + objective.penalty(params), (y_pred, moving)
 
-        (loss, y_pred), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
+        (loss, (y_pred, moving)), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        scores = objective.scores(state.params, y, y_pred, sample_weight, loss=loss)
-        return TrainState(params, opt_state, state.step + 1, state.key), scores
+        mask = layers.trainable_mask(objective.model, state.params) if hasattr(layers, "trainable_mask") else [True]
+        if not all(jax.tree_util.tree_leaves(mask)):
+            updates = jax.tree_util.tree_map(lambda u, trainable: u if trainable else jnp.zeros_like(u),
+                                             updates, mask)
+        params = merge_updates(optax.apply_updates(state.params, updates), moving)
+        return TrainState(params, opt_state, state.step + 1, state.key), loss, y_pred
+
+    return update
+
+
+def make_step(objective: Objective, optimizer, augment=None):
+    """The train step of ``objective`` under an optax ``optimizer``; see ``train_step``."""
+    update = make_update(objective, optimizer, augment)
+
+    def step(state, x, y, sample_weight=None):
+        new, loss, y_pred = update(state, x, y, sample_weight)
+        return new, objective.scores(state.params, y, y_pred, sample_weight, loss=loss)
 
     return step
 
 
-def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None):
+def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None, dtype_policy="float32"):
     """The pure train step ``(state, x, y, sample_weight=None) -> (state, metrics)``.
 
     One ``jax.value_and_grad`` of ``J = loss(y, model(x)) + penalties`` and
@@ -137,6 +228,7 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         metrics: metric names or callables.
         regularizers: extra ``(params) -> scalar`` penalties.
         augment: an optional ``(key, x) -> x`` augmentation.
+        dtype_policy: ``"float32"``, ``"mixed_bfloat16"`` or ``"float64"`` (``fnnet.precision``).
 
     Returns:
         The step function ``(state, x, y, sample_weight=None) -> (state, metrics)``.
@@ -151,4 +243,5 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         >>> int(state.step), sorted(logs)
         (1, ['loss'])
     """
-    return make_step(objective(model, loss, *regularizers, metrics=metrics), optimizers.get(optimizer), augment)
+    obj = objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy)
+    return make_step(obj, optimizers.get(optimizer), augment)

@@ -10,7 +10,9 @@ sharded over the mesh's first axis and the parameters are replicated;
 regularization penalty, as in Keras; metrics do not.
 """
 
+import math
 import time
+import warnings
 from collections.abc import Iterable
 
 import jax
@@ -57,7 +59,8 @@ class Trainer:
         return init_state(params, self.optimizer, key)
 
     def fit(self, params_or_state, x, y=None, *, epochs=1, batch_size=32, validation_split=0.0,
-            validation_data=None, shuffle=True, callbacks=(), key=None, verbose=1, augment=None, mesh=None):
+            validation_data=None, shuffle=True, callbacks=(), key=None, verbose=1, augment=None, mesh=None,
+            sample_weight=None, class_weight=None):
         """Train for ``epochs`` epochs; returns ``(state, history)``.
 
         Args:
@@ -70,13 +73,25 @@ class Trainer:
             batch_size: samples per step, clamped to the number of samples
                 (``len(x)`` is full-batch gradient descent, 1 is SGD).
             validation_split: fraction of the samples held out from the end,
-                before shuffling, as Keras; or ``validation_data=(x_val, y_val)``.
+                before shuffling, as Keras; or ``validation_data=(x_val, y_val)``
+                (or ``(x_val, y_val, sample_weight_val)``).
             shuffle: draw a new order every epoch (from the state's key and step).
             callbacks: ``fnnet.callbacks.Callback`` instances.
             key: ``jax.random.key(seed)``: shuffles and dropout derive from it.
             verbose: 0 silent, 1 a progress bar per epoch, 2 a line per epoch.
             augment: ``augment(key, x_batch) -> x_batch``, inside the compiled step.
             mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
+            sample_weight: ``(N,)`` non-negative weights of the samples. Every
+                mean (the loss and its gradient, the metrics, the logs) is
+                ``sum_i w_i l_i / sum_i w_i``, so integer weights train as the
+                samples repeated that many times.
+            class_weight: ``{class: weight}`` (Keras's): each sample's weight is
+                multiplied by its class's (classes not named weigh 1); the class
+                is the label, the argmax of a one-hot row, or the 0/1 value.
+
+        Training stops with a warning after an epoch whose loss is NaN or
+        infinite (the failure is reported, never trained on quietly); the
+        history keeps that epoch so it can be inspected.
 
         Returns:
             ``(state, history)``: the final ``TrainState`` and a ``History``
@@ -110,24 +125,26 @@ class Trainer:
                 raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
             return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh)
         x, y = self._check(state.params, x, y)
+        weight = inputs.sample_weights(sample_weight, class_weight, y, len(x))
         if validation_data is not None:
-            val_x, val_y = self._check(state.params, *inputs.pair(validation_data), "validation x", "validation y")
+            val_x, val_y, val_weight = self._validation(state.params, validation_data)
         else:
-            x, y, val_x, val_y = inputs.split_validation(x, y, validation_split)
+            x, y, weight, val_x, val_y, val_weight = inputs.split_validation(x, y, weight, validation_split)
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
-        state, x, y, val_x, val_y = parallel.place((state, x, y, val_x, val_y), mesh)
+        state, x, y, weight, val_x, val_y, val_weight = parallel.place(
+            (state, x, y, weight, val_x, val_y, val_weight), mesh)
         num_batches = -(-len(x) // batch_size)
         report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
-        progress = progress_lib.Progress(epochs, num_batches, batch_size, verbose)
+        progress = progress_lib.Progress(epochs, num_batches, verbose)
         token = progress_lib.register(progress)
         key, key_data, first_step = state.key, key_data_of(state.key), int(state.step)
 
         def run_epoch(state, epoch):
             order = programs.batch_order(key_data, first_step + epoch * num_batches, len(x), batch_size, shuffle)
             state, logs = programs.fit_epoch(
-                state, x, y, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
-                np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
+                state, x, y, weight, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
+                val_weight, np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
                 augment=augment, mesh=mesh, report_every=report_every)
             return state._replace(key=key), logs  # the same key object: its data stay cached
 
@@ -139,16 +156,26 @@ class Trainer:
     def _check(self, params, x, y, x_name="x", y_name="y"):
         return inputs.check_data(self.objective, params, x, y, x_name, y_name)
 
+    def _validation(self, params, validation_data):
+        """Checked ``(val_x, val_y, val_weight)`` from ``(x, y)`` or ``(x, y, sample_weight)``."""
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+            val_x, val_y, val_weight = validation_data
+        else:
+            (val_x, val_y), val_weight = inputs.pair(validation_data), None
+        val_x, val_y = self._check(params, val_x, val_y, "validation x", "validation y")
+        return val_x, val_y, inputs.sample_weights(val_weight, None, val_y, len(val_x), "validation sample_weight")
+
     def _start_state(self, params_or_state, key):
         if isinstance(params_or_state, (np.ndarray, jax.Array)):
             raise TypeError(
                 "fit's first argument is the model's params (model.init(key, input_shape)) or a TrainState, "
                 f"then x and y: fit(params, x, y, ...); got an array of shape {np.shape(params_or_state)}")
         if isinstance(params_or_state, TrainState):
+            self.objective.policy.check_state_params(params_or_state.params)
             return params_or_state if key is None else params_or_state._replace(key=as_key(key))
         if key is None:
             raise ValueError("fit from params needs key=jax.random.key(seed) for shuffling and dropout")
-        return self.init_state(params_or_state, key)
+        return self.init_state(self.objective.policy.params(params_or_state), key)
 
     def _loop(self, state, epochs, run_epoch, progress, callbacks):
         """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
@@ -165,6 +192,11 @@ class Trainer:
                 progress.end_epoch(logs, time.perf_counter() - start)
                 state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
                 if any(callback.stop_training for callback in all_callbacks):
+                    break
+                if not math.isfinite(logs["loss"]):
+                    warnings.warn(f"fit stopped: the loss of epoch {epoch + 1} is {logs['loss']} (a learning rate too "
+                                  "high, labels the loss cannot take, or data out of range); callbacks.TerminateOnNaN "
+                                  "returns the last finite state", RuntimeWarning, stacklevel=3)
                     break
         finally:
             progress.close()
@@ -188,8 +220,7 @@ class Trainer:
             )
         val = None
         if validation_data is not None:
-            val = parallel.place(self._check(state.params, *inputs.pair(validation_data), "validation x",
-                                             "validation y"), mesh)
+            val = parallel.place(self._validation(state.params, validation_data), mesh)
         state = parallel.place(state, mesh)
         devices = parallel.data_devices(mesh, local=True)
         sequential = jax.default_backend() == "cpu"
@@ -198,28 +229,27 @@ class Trainer:
             return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
 
         def run_epoch(state, epoch):
-            sums, count, batch_size = None, 0, None
+            stats, batch_size = None, None
             for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
                 xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
                 batch_size = xs.shape[1]
-                count += int(weights.sum())
-                state, sums = programs.fit_chunk(state, sums, xs, ys, weights,
+                state, stats = programs.fit_chunk(state, stats, xs, ys, weights,
                                                  objective=self.objective, optimizer=self.optimizer,
                                                  augment=augment, mesh=mesh)
                 if sequential:  # host and device share the CPU's cores: preparing the next chunk
-                    jax.block_until_ready(sums)  # meanwhile would slow both down
-            if count == 0:
+                    jax.block_until_ready(stats)  # meanwhile would slow both down
+            if stats is None:
                 raise ValueError("the iterable of batches yielded no samples")
-            logs = {name: total / count for name, total in sums.items()}
+            logs = self.objective.logs(stats)
             if val is not None:
                 val_logs = programs.evaluate(state.params, *val, objective=self.objective,
                                              batch_size=min(batch_size, len(val[0])), mesh=mesh)
                 logs |= {f"val_{name}": value for name, value in val_logs.items()}
             return state, logs
 
-        return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, None, verbose), callbacks)
+        return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
 
-    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None):
+    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None, sample_weight=None):
         """Loss (with penalty) and metrics over ``(x, y)``, exact means over partial batches.
 
         Args:
@@ -227,6 +257,7 @@ class Trainer:
             x, y: inputs and targets, one sample per row.
             batch_size: samples per compiled batch (the result does not depend on it).
             mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
+            sample_weight: ``(N,)`` non-negative weights: weighted means, as in ``fit``.
 
         Returns:
             ``{"loss": ..., metric: ...}`` as floats, in Keras's order.
@@ -241,11 +272,13 @@ class Trainer:
         hyperparameter("batch_size", batch_size, integer=True, low=1)
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
+        params = self.objective.policy.params(params)
         x, y = self._check(params, x, y)
+        weight = inputs.sample_weights(sample_weight, None, y, len(x))
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
-        params, x, y = parallel.place((params, x, y), mesh)
-        logs = programs.evaluate(params, x, y, objective=self.objective, batch_size=batch_size, mesh=mesh)
+        params, x, y, weight = parallel.place((params, x, y, weight), mesh)
+        logs = programs.evaluate(params, x, y, weight, objective=self.objective, batch_size=batch_size, mesh=mesh)
         return self._ordered_floats(logs)
 
     def predict(self, params_or_state, x, *, batch_size=32, mesh=None):
@@ -270,6 +303,7 @@ class Trainer:
         hyperparameter("batch_size", batch_size, integer=True, low=1)
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
+        params = self.objective.policy.params(params)
         x = inputs.as_samples(x, "x")
         try:
             inputs.output_shape(self.model, params, x)
@@ -282,7 +316,7 @@ class Trainer:
         batch_size = min(batch_size, len(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x = parallel.place((params, x), mesh)
-        return parallel.fetch(programs.predict(params, x, model=self.model, batch_size=batch_size, mesh=mesh))
+        return parallel.fetch(programs.predict(params, x, objective=self.objective, batch_size=batch_size, mesh=mesh))
 
     def predict_classes(self, params_or_state, x, *, batch_size=32, mesh=None):
         """Integer class labels: a single output column thresholded at 0.5, otherwise the argmax."""
@@ -292,7 +326,7 @@ class Trainer:
         return np.argmax(outputs, axis=-1).astype(np.int32)
 
 
-def compile(model, loss, optimizer, metrics=(), regularizers=()) -> Trainer:  # noqa: A001 - Keras's name
+def compile(model, loss, optimizer, metrics=(), regularizers=(), *, dtype_policy="float32") -> Trainer:  # noqa: A001
     """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
 
     Args:
@@ -302,6 +336,10 @@ def compile(model, loss, optimizer, metrics=(), regularizers=()) -> Trainer:  # 
         metrics: metric names or ``(y_true, y_pred)`` callables (one name alone works too).
         regularizers: extra ``(params) -> scalar`` penalties over the whole
             params tree, added to the layers' own.
+        dtype_policy: ``"float32"`` (default), ``"mixed_bfloat16"`` (float32
+            params and optimizer state, bfloat16 forward and backward pass,
+            float32 loss and metrics) or ``"float64"`` (needs x64); see
+            ``fnnet.precision``.
 
     Returns:
         A ``Trainer``. Equal arguments give equal trainers, which share
@@ -314,4 +352,4 @@ def compile(model, loss, optimizer, metrics=(), regularizers=()) -> Trainer:  # 
         ...     fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
         True
     """
-    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics), optimizer)
+    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy), optimizer)

@@ -1,0 +1,127 @@
+"""Dtype policies: the dtype of the parameters and the dtype the model computes in (Keras's names).
+
+==================  ============  ============  ===========================================
+policy              params        compute       notes
+==================  ============  ============  ===========================================
+``float32``         float32       float32       the default
+``mixed_bfloat16``  float32       bfloat16      loss and metrics in float32, as Keras's policy
+``float64``         float64       float64       needs ``jax.config.update("jax_enable_x64", True)``
+==================  ============  ============  ===========================================
+
+Under a policy the forward pass is ``cast_output(model.apply(cast_params(params),
+cast_inputs(x)))``: floating inputs and parameters are cast to the compute dtype
+and the outputs back to at least float32, so losses and metrics are computed in
+float32 (float64 under ``float64``). Params given in a lower precision than the
+policy's (bfloat16 params under ``float32``) are cast up when training starts;
+a higher precision is an error rather than a silent loss. The casts sit inside the differentiated
+function, so the gradients arrive in the parameters' own dtype and the optimizer
+and its state stay in float32 under ``mixed_bfloat16``. Integer inputs (labels,
+token ids) are never cast.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Policy(NamedTuple):
+    """A dtype policy: its ``name``, the ``param_dtype`` and the ``compute_dtype``."""
+
+    name: str
+    param_dtype: str
+    compute_dtype: str
+
+    @property
+    def output_dtype(self):
+        """The dtype of the model's outputs as losses see them: at least float32."""
+        return jnp.promote_types(self.compute_dtype, jnp.float32)
+
+    def cast_params(self, params):
+        """Floating leaves of ``params`` in the compute dtype."""
+        return _cast_floating(params, self.compute_dtype)
+
+    def cast_inputs(self, x):
+        """Floating inputs in the compute dtype; integer and boolean inputs unchanged."""
+        return _cast_floating(x, self.compute_dtype)
+
+    def cast_output(self, y):
+        """Model outputs in ``output_dtype`` (float32 under the bfloat16 compute of ``mixed_bfloat16``)."""
+        return _cast_floating(y, self.output_dtype)
+
+    def cast_updates(self, updates):
+        """Non-trainable updates from a training pass back in the parameters' dtype."""
+        return _cast_floating(updates, self.param_dtype)
+
+    def params(self, params):
+        """``params`` with floating leaves in ``param_dtype``: lower precisions are cast up (lossless).
+
+        A leaf of higher precision than ``param_dtype`` (float64 params under
+        ``float32``) raises ``ValueError`` naming it: casting it down would lose
+        what the user asked for. Params already in ``param_dtype`` come back as
+        they are (no copy).
+        """
+        wanted = np.dtype(self.param_dtype)
+        leaves = jax.tree_util.tree_flatten_with_path(params)[0]
+        cast = False
+        for path, leaf in leaves:
+            dtype = np.dtype(jax.dtypes.canonicalize_dtype(leaf.dtype))  # float64 is float32 without x64
+            if not jnp.issubdtype(dtype, jnp.floating) or dtype == wanted:
+                continue
+            if jnp.finfo(dtype).bits > jnp.finfo(wanted).bits:
+                raise ValueError(
+                    f"params{jax.tree_util.keystr(path)} is {dtype}, but dtype_policy={self.name!r} keeps "
+                    f"params in {self.param_dtype}: compile with the dtype_policy that matches them "
+                    f"({', '.join(repr(name) for name in POLICIES)}) or cast them down yourself")
+            cast = True
+        return _cast_floating(params, wanted) if cast else params
+
+    def check_state_params(self, params):
+        """Raise ``ValueError`` naming the first floating leaf of a ``TrainState``'s params not in ``param_dtype``.
+
+        A state's optimizer state was built for its params, so they are never cast.
+        """
+        for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+            dtype = np.dtype(jax.dtypes.canonicalize_dtype(leaf.dtype))
+            if jnp.issubdtype(dtype, jnp.floating) and dtype != np.dtype(self.param_dtype):
+                raise ValueError(
+                    f"the state's params{jax.tree_util.keystr(path)} are {dtype}, but dtype_policy={self.name!r} "
+                    f"keeps params in {self.param_dtype}; continue it with a trainer of its own dtype_policy")
+
+
+def _cast_floating(tree, dtype):
+    def cast(leaf):
+        leaf = jnp.asarray(leaf)
+        return leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+POLICIES = {
+    "float32": Policy("float32", "float32", "float32"),
+    "mixed_bfloat16": Policy("mixed_bfloat16", "float32", "bfloat16"),
+    "float64": Policy("float64", "float64", "float64"),
+}
+
+
+def get(name_or_policy="float32") -> Policy:
+    """The ``Policy`` called ``name`` (``"float32"``, ``"mixed_bfloat16"``, ``"float64"``), or a policy as is.
+
+    ``"float64"`` needs 64-bit mode on, else ``ValueError`` (JAX would quietly
+    compute in float32).
+
+    Example:
+        >>> get("mixed_bfloat16").compute_dtype
+        'bfloat16'
+    """
+    if isinstance(name_or_policy, Policy):
+        return name_or_policy
+    if not isinstance(name_or_policy, str):
+        raise TypeError(f"dtype_policy must be a name ({', '.join(POLICIES)}), got {name_or_policy!r}")
+    if name_or_policy not in POLICIES:
+        raise ValueError(f"unknown dtype_policy {name_or_policy!r}; valid names: {', '.join(POLICIES)}")
+    if name_or_policy == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError('dtype_policy="float64" needs 64-bit mode: jax.config.update("jax_enable_x64", True) '
+                         "first (without it JAX computes in float32)")
+    return POLICIES[name_or_policy]
