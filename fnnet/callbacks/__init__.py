@@ -19,7 +19,7 @@ per variant inside a vmapped sweep; the ``EarlyStopping`` callback is a thin
 layer over it. ``run_hooks`` is how ``fit`` calls a hook on every callback.
 """
 
-from fnnet.callbacks.base import Callback, History, run_hooks
+from fnnet.callbacks.base import Callback, History, Resume, resume, run_hooks
 from fnnet.callbacks.early_stopping import (
     EarlyStopping,
     EarlyStoppingRule,
@@ -37,8 +37,10 @@ __all__ = [
     "EarlyStoppingState",
     "History",
     "LearningRateScheduler",
+    "Resume",
     "TerminateOnNaN",
     "keep_best",
     "monitor_sign",
+    "resume",
     "run_hooks",
 ]

@@ -1,12 +1,45 @@
-"""The ``Callback`` base class, ``History`` and ``run_hooks``: how ``fit`` calls the hooks."""
+"""The ``Callback`` base class, ``History``, ``Resume`` and ``run_hooks``: how ``fit`` calls the hooks.
+
+Before training, ``fit`` calls ``set_training(trainer, callbacks)`` on every
+callback (so a checkpointing callback can reach the model and the other
+callbacks' states), then the ``on_train_begin`` hooks, then ``resume(state)``:
+the first callback that returns a ``Resume`` (``BackupAndRestore`` after a
+crash) sets the state, the epoch to continue from, the history so far and the
+callbacks' states.
+"""
+
+from typing import Any, NamedTuple
+
+
+class Resume(NamedTuple):
+    """Where a resumed run continues: its state, the number of epochs done, the history and callback states."""
+
+    state: Any
+    epoch: int
+    history: dict
+    callback_states: list  # one get_state() dict per callback fit was given, in order (History not included)
 
 
 class Callback:
-    """Base class: every hook does nothing; set ``stop_training = True`` to stop."""
+    """Base class: every hook does nothing; set ``stop_training = True`` to stop.
+
+    ``get_state()``/``set_state(state)`` hold what a callback must remember
+    across a checkpoint (JSON-serializable); the base has nothing to keep.
+    """
 
     stop_training = False
+    trainer = None
+    callbacks = ()
+
+    def set_training(self, trainer, callbacks):
+        """Called by ``fit`` first: the ``Trainer`` and the user's callbacks, in order (``History`` last)."""
+        self.trainer, self.callbacks = trainer, callbacks
 
     def on_train_begin(self, state):
+        return None
+
+    def resume(self, state):
+        """A ``Resume`` to continue an interrupted run from, or None (the default)."""
         return None
 
     def on_epoch_begin(self, epoch, state):
@@ -18,6 +51,12 @@ class Callback:
     def on_train_end(self, state):
         return None
 
+    def get_state(self) -> dict:
+        return {}
+
+    def set_state(self, state: dict):
+        return None
+
 
 class History(Callback):
     """Records every epoch's logs: ``history[name]`` lists the values, ``epoch`` the epoch indices."""
@@ -27,6 +66,13 @@ class History(Callback):
 
     def on_train_begin(self, state):
         self.history, self.epoch = {}, []
+
+    def get_state(self):
+        return {"history": self.history, "epoch": self.epoch}
+
+    def set_state(self, state):
+        self.history = {name: list(values) for name, values in state["history"].items()}
+        self.epoch = list(state["epoch"])
 
     def on_epoch_end(self, epoch, logs, state):
         self.epoch.append(epoch)
@@ -41,3 +87,21 @@ def run_hooks(callbacks, hook, state, *args):
         state = state if new is None else new
     return state
 
+
+def resume(callbacks, history, state):
+    """``(state, first epoch)`` after the first callback's ``Resume``, applied to ``callbacks`` and ``history``.
+
+    Without one, ``(state, 0)``. ``callbacks`` are the user's, in order; the
+    ``Resume`` must hold one state per callback.
+    """
+    for callback in callbacks:
+        found = callback.resume(state)
+        if found is not None:
+            if len(found.callback_states) != len(callbacks):
+                raise ValueError(f"the checkpoint holds the states of {len(found.callback_states)} callbacks, but "
+                                 f"fit was given {len(callbacks)}; resume with the callbacks of the interrupted run")
+            for other, saved in zip(callbacks, found.callback_states):
+                other.set_state(saved)
+            history.set_state({"history": found.history, "epoch": list(range(found.epoch))})
+            return found.state, found.epoch
+    return state, 0

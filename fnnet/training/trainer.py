@@ -181,9 +181,12 @@ class Trainer:
         """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
         history = callbacks_lib.History()
         all_callbacks = [*callbacks, history]
+        for callback in all_callbacks:
+            callback.set_training(self, all_callbacks)
         state = callbacks_lib.run_hooks(all_callbacks, "on_train_begin", state)
+        state, first_epoch = callbacks_lib.resume(list(callbacks), history, state)
         try:
-            for epoch in range(epochs):
+            for epoch in range(first_epoch, epochs):
                 state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
                 progress.begin_epoch(epoch)
                 start = time.perf_counter()
