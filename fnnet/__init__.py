@@ -18,14 +18,16 @@ from fnnet import (
     layers,
     losses,
     metrics,
+    models,
     optimizers,
     parallel,
+    precision,
     regularizers,
     sweep,
     testing,
     training,
 )
-from fnnet.layers import Sequential
+from fnnet.models import Sequential
 from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
 
 __version__ = "0.1.0"
@@ -45,9 +47,11 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "models",
     "objective",
     "optimizers",
     "parallel",
+    "precision",
     "regularizers",
     "sweep",
     "testing",

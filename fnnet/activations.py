@@ -67,6 +67,23 @@ def softmax(x, axis=-1):
 _BY_NAME = {f.__name__: f for f in (linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax)}
 
 
+_NAME_OF = {id(f): name for name, f in _BY_NAME.items()}
+
+
+def name_of(activation) -> str | None:
+    """The registry name of one of this module's activations (``fn.activations.relu`` -> ``"relu"``), else None."""
+    return _NAME_OF.get(id(activation)) if callable(activation) else None
+
+
+def serialize(activation):
+    """An activation as a config value: its name (None is ``"linear"``), or a bare callable as is."""
+    if activation is None:
+        return "linear"
+    if isinstance(activation, str):
+        return activation
+    return name_of(activation) or activation
+
+
 def get(name_or_callable) -> Activation:
     """Return the activation called ``name`` (``None`` means ``linear``), or a callable as is."""
     if name_or_callable is None:

@@ -22,6 +22,7 @@ are ``jax.nn.initializers``; ``random_uniform``/``random_normal`` build the
 Keras random initializers with other bounds.
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import jax
@@ -32,26 +33,46 @@ from fnnet._registry import lookup
 Initializer = Callable[..., jax.Array]
 
 
+@dataclasses.dataclass(frozen=True)
+class RandomUniform:
+    """Initializer drawing from U(minval, maxval) (Keras ``RandomUniform``); a value with a config."""
+
+    minval: float = -0.05
+    maxval: float = 0.05
+
+    def __call__(self, key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
+
+    def get_config(self) -> dict:
+        return {"class_name": "RandomUniform", "config": {"minval": self.minval, "maxval": self.maxval}}
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomNormal:
+    """Initializer drawing from N(mean, stddev^2) (Keras ``RandomNormal``); a value with a config."""
+
+    mean: float = 0.0
+    stddev: float = 0.05
+
+    def __call__(self, key, shape, dtype=jnp.float32):
+        return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
+
+    def get_config(self) -> dict:
+        return {"class_name": "RandomNormal", "config": {"mean": self.mean, "stddev": self.stddev}}
+
+
 def random_uniform(minval=-0.05, maxval=0.05) -> Initializer:
     """Initializer drawing from U(minval, maxval) (Keras ``RandomUniform``)."""
     if not minval < maxval:
         raise ValueError(f"random_uniform needs minval < maxval, got {minval} and {maxval}")
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, minval, maxval)
-
-    return init
+    return RandomUniform(float(minval), float(maxval))
 
 
 def random_normal(mean=0.0, stddev=0.05) -> Initializer:
     """Initializer drawing from N(mean, stddev^2) (Keras ``RandomNormal``)."""
     if not stddev >= 0:
         raise ValueError(f"random_normal needs stddev >= 0, got {stddev}")
-
-    def init(key, shape, dtype=jnp.float32):
-        return mean + stddev * jax.random.normal(key, shape, dtype)
-
-    return init
+    return RandomNormal(float(mean), float(stddev))
 
 
 def _float32_default(jax_initializer, name, doc) -> Initializer:
@@ -93,6 +114,25 @@ _BY_NAME = {
 _BY_NAME |= {"random_uniform": uniform, "random_normal": normal}
 
 
+_NAME_OF = {id(f): name for name, f in _BY_NAME.items() if name not in ("random_uniform", "random_normal")}
+_BY_CLASS = {"RandomUniform": random_uniform, "RandomNormal": random_normal}
+
+
 def get(name_or_callable) -> Initializer:
-    """Return the initializer called ``name`` (Keras names), or a callable as is."""
+    """Return the initializer called ``name`` (Keras names) or built from a config, or a callable as is."""
+    if isinstance(name_or_callable, dict) and name_or_callable.get("class_name") in _BY_CLASS:
+        return _BY_CLASS[name_or_callable["class_name"]](**name_or_callable.get("config", {}))
     return lookup("initializer", _BY_NAME, name_or_callable)
+
+
+def name_of(initializer) -> str | None:
+    """The registry name of one of this module's initializers (``glorot_uniform``), else None."""
+    return _NAME_OF.get(id(initializer)) if callable(initializer) else None
+
+
+def serialize(initializer):
+    """An initializer as a config value: its name, or the initializer itself (configs come from ``get_config()``)."""
+    if isinstance(initializer, str):
+        return initializer
+    name = name_of(initializer)
+    return initializer if name is None else name

@@ -9,15 +9,20 @@ biases are left alone as in Keras). Given a bare array, as a layer's
 - ``l2(rate)``:          R(w) = rate * sum w^2   (in the loss, not AdamW's decoupled decay)
 - ``l1_l2(l1, l2)``:     R(w) = l1 * sum |w| + l2 * sum w^2
 
-``fnnet.objective(model, loss, *regularizers)`` composes a loss and penalties
-into the one function that training minimises.
+Each is a small frozen value with Keras's config (``{"class_name": "L2",
+"config": {"l2": 1e-4}}``); equal configs compare and hash equal.
+``get(config)`` rebuilds one. ``fnnet.objective(model, loss,
+*regularizers)`` composes a loss and penalties into the one function that
+training minimises.
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
+from fnnet import _config
 from fnnet._checks import hyperparameter
 
 Regularizer = Callable[[object], jax.Array]
@@ -33,31 +38,103 @@ def every_leaf(path) -> bool:
     return True
 
 
-def _penalty(leaf_penalty, where) -> Regularizer:
-    def regularizer(params):
-        leaves = jax.tree_util.tree_leaves_with_path(params)
-        return sum((leaf_penalty(leaf) for path, leaf in leaves if where(path)), jnp.asarray(0.0))
+_WHERE = {"kernel": is_kernel, "every_leaf": every_leaf}
 
-    return regularizer
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Penalty:
+    """``R(w) = l1 * sum |w| + l2 * sum w^2`` over the leaves ``where`` selects.
+
+    ``class_name`` is Keras's: ``"L1"`` computes only the first term, ``"L2"``
+    only the second, ``"L1L2"`` both.
+    """
+
+    class_name: str
+    l1: float = 0.0
+    l2: float = 0.0
+    where: Callable = is_kernel
+
+    def __call__(self, params):
+        def leaf_penalty(w):
+            if self.class_name == "L1":
+                return self.l1 * jnp.sum(jnp.abs(w))
+            if self.class_name == "L2":
+                return self.l2 * jnp.sum(jnp.square(w))
+            return self.l1 * jnp.sum(jnp.abs(w)) + self.l2 * jnp.sum(jnp.square(w))
+
+        leaves = jax.tree_util.tree_leaves_with_path(params)
+        return sum((leaf_penalty(leaf) for path, leaf in leaves if self.where(path)), jnp.asarray(0.0))
+
+    def _arguments(self):
+        rates = {"L1": {"l1": self.l1}, "L2": {"l2": self.l2}}.get(self.class_name, {"l1": self.l1, "l2": self.l2})
+        if self.where is not is_kernel:
+            names = [name for name, fn in _WHERE.items() if fn is self.where]
+            rates["where"] = names[0] if names else self.where
+        return rates
+
+    def get_config(self) -> dict:
+        """``{"class_name": "L2", "config": {"l2": rate}}`` (``"where"`` only when not kernels)."""
+        return _config.make_config(self.class_name, self._arguments())
+
+    def __post_init__(self):
+        object.__setattr__(self, "config_json", _config.canonical(self.class_name, self._arguments()))
+
+    def __eq__(self, other):
+        if not isinstance(other, Penalty):
+            return NotImplemented
+        mine = self.config_json
+        return self is other if mine is None else mine == other.config_json
+
+    def __hash__(self):
+        mine = self.config_json
+        return id(self) if mine is None else hash(mine)
 
 
 def l1(rate=0.01, where=is_kernel) -> Regularizer:
     """L1 penalty ``rate * sum |w|`` over the selected leaves (Keras default rate 0.01)."""
     hyperparameter("l1 rate", rate, low=0)
-    return _penalty(lambda w: rate * jnp.sum(jnp.abs(w)), where)
+    return Penalty("L1", l1=rate, where=where)
 
 
 def l2(rate=0.01, where=is_kernel) -> Regularizer:
     """L2 penalty ``rate * sum w^2`` over the selected leaves (Keras default rate 0.01)."""
     hyperparameter("l2 rate", rate, low=0)
-    return _penalty(lambda w: rate * jnp.sum(jnp.square(w)), where)
+    return Penalty("L2", l2=rate, where=where)
 
 
 def l1_l2(l1=0.0, l2=0.0, where=is_kernel) -> Regularizer:
     """Elastic net ``l1 * sum |w| + l2 * sum w^2`` (Keras ``L1L2``, defaults 0)."""
     hyperparameter("l1 rate", l1, low=0)
     hyperparameter("l2 rate", l2, low=0)
-    return _penalty(lambda w: l1 * jnp.sum(jnp.abs(w)) + l2 * jnp.sum(jnp.square(w)), where)
+    return Penalty("L1L2", l1=l1, l2=l2, where=where)
+
+
+_BY_CLASS = {"L1": l1, "L2": l2, "L1L2": l1_l2}
+_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+
+
+def get(identifier):
+    """A regularizer from None, a callable (as is), a name (``"l2"``, Keras's default rate) or a config."""
+    if identifier is None or callable(identifier):
+        return identifier
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]()
+    if _config.is_config(identifier) and identifier["class_name"] in _BY_CLASS:
+        arguments = dict(identifier["config"])
+        if "where" in arguments:
+            if arguments["where"] not in _WHERE:
+                raise ValueError(f"unknown regularizer where {arguments['where']!r}; valid: {sorted(_WHERE)}")
+            arguments["where"] = _WHERE[arguments["where"]]
+        if identifier["class_name"] != "L1L2":
+            arguments["rate"] = arguments.pop(identifier["class_name"].lower())
+        return _BY_CLASS[identifier["class_name"]](**arguments)
+    raise ValueError(f"unknown regularizer {identifier!r}; give a callable, one of {sorted(_BY_NAME)} "
+                     f"or a config with class_name in {sorted(_BY_CLASS)}")
+
+
+def serialize(regularizer):
+    """A regularizer as a config value: None or the regularizer itself (its ``get_config()`` is the config)."""
+    return regularizer
 
 
 def total(*regularizers) -> Regularizer:

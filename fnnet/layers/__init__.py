@@ -1,0 +1,27 @@
+"""Layers as pure functions: the ``Layer`` value, the layer kinds, configs and the registry.
+
+See ``fnnet.layers.base`` for the ``Layer`` contract (``init``, ``apply``,
+``apply_train``, ``penalty``, ``output_shape``, ``get_config``). Models
+(``Sequential``, ``Model``) live in ``fnnet.models``; ``Sequential`` is
+also here, as in Keras.
+"""
+
+from fnnet.layers.base import Layer, from_config, register, registered, trainable_mask
+from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Maxout, Reshape
+from fnnet.models import Sequential
+
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "Layer",
+    "Maxout",
+    "Reshape",
+    "Sequential",
+    "from_config",
+    "register",
+    "registered",
+    "trainable_mask",
+]

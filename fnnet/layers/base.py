@@ -1,0 +1,253 @@
+"""The ``Layer`` value, its shape helpers, configs and the registry that rebuilds layers from them.
+
+A ``Layer`` is a NamedTuple of pure functions, in the manner of
+``jax.example_libraries.stax``:
+
+- ``init(key, input_shape, dtype=float32) -> params``: ``input_shape``
+  excludes the batch axis; parameter-free layers return ``{}``;
+- ``apply(params, x, *, key=None, training=False) -> y``: ``x`` has a leading
+  batch axis; ``key`` feeds random layers (``Dropout``) in training;
+- ``apply_train(params, x, *, key=None, sample_weight=None) -> (y, updates)``:
+  the training pass; ``updates`` holds new values of non-trainable leaves
+  (moving statistics) nested like ``params``; stateless layers return
+  ``(apply(params, x, key=key, training=True), {})``;
+- ``penalty(params) -> scalar``: the sum of the layer's regularizers;
+- ``output_shape(input_shape) -> shape``: the shape ``apply`` will return,
+  planned without computing, so a model checks its layers when it is built.
+
+``get_config()`` is ``{"class_name": kind, "config": {Keras's arguments}}``;
+``config_json`` is its canonical text, made once at construction, and
+layers compare and hash by it. ``from_config`` rebuilds a layer from the
+registry alone (``register`` adds a user's kind); nothing named in a config
+is ever imported or evaluated.
+"""
+
+import contextlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fnnet import _config
+
+
+class Layer(NamedTuple):
+    """A layer: pure ``init``/``apply``/``penalty``/``output_shape`` functions, its names and config.
+
+    ``kind`` is the type shown by ``summary`` and the config's class name
+    (``"Dense"``); automatic names are its snake_case (``"dense"``,
+    ``"dense_1"``). ``name`` is the name given by the user, if any.
+    ``layers`` holds a container's ``(name, layer)`` children. ``train`` is
+    the function behind ``apply_train`` (None: stateless). ``non_trainable``
+    names the layer's own leaves the optimizer never changes. ``arguments``
+    holds the constructor arguments as given; ``config_json`` their
+    canonical config (None when one cannot be written). ``graph`` is a
+    functional model's ``fnnet.functional.Graph``.
+    """
+
+    init: Callable
+    apply: Callable
+    penalty: Callable
+    output_shape: Callable
+    kind: str
+    name: str | None = None
+    layers: tuple = ()
+    train: Callable | None = None
+    non_trainable: tuple = ()
+    arguments: dict | None = None
+    config_json: str | None = None
+    graph: Any = None
+
+    def apply_train(self, params, x, *, key=None, sample_weight=None):
+        """The training pass ``(y, updates)``; ``updates`` are new values of non-trainable leaves."""
+        if self.train is None:
+            return self.apply(params, x, key=key, training=True), {}
+        return self.train(params, x, key=key, sample_weight=sample_weight)
+
+    def get_config(self) -> dict:
+        """``{"class_name": kind, "config": {...}}`` in Keras's words; TypeError naming a bare-callable argument."""
+        if self.config_json is not None:
+            return json.loads(self.config_json)
+        label = f"layer {self.name!r} ({self.kind})" if self.name else f"{self.kind} layer"
+        if self.arguments is None:
+            raise TypeError(f"{label} was built without a config; build it with fnnet's constructors")
+        try:
+            return _config.make_config(self.kind, self.arguments)
+        except TypeError as error:
+            raise TypeError(f"{label} has no config: {error}") from None
+
+    def __eq__(self, other):
+        if not isinstance(other, Layer):
+            return NotImplemented
+        if self.config_json is None or other.config_json is None:
+            return self is other
+        return self.config_json == other.config_json
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return id(self) if self.config_json is None else hash(self.config_json)
+
+    def __call__(self, inputs):
+        """Call the layer on symbolic tensors (``fn.Input``) to build a functional ``Model``."""
+        from fnnet import models  # the functional API builds on layers, not the other way round
+
+        return models.call_layer(self, inputs)
+
+    def summary(self, input_shape=None, print_fn=print) -> str:
+        """Print (and return) a Keras-style table of output shapes and parameter counts."""
+        from fnnet import models  # summary lives with the models it describes
+
+        return models.summary(self, input_shape, print_fn)
+
+
+def layer(kind, init, apply, penalty, output_shape, *, name=None, arguments=None, **fields) -> Layer:
+    """A ``Layer`` whose config is ``{"class_name": kind, "config": arguments | {"name": name}}``."""
+    arguments = {**(arguments or {}), "name": name}
+    return Layer(init, apply, penalty, output_shape, kind, name, arguments=arguments,
+                 config_json=_config.canonical(kind, arguments), **fields)
+
+
+def no_params(key, input_shape, dtype=jnp.float32):
+    """``init`` of a parameter-free layer: checks the shape, returns ``{}``."""
+    as_shape(input_shape)
+    return {}
+
+
+def no_penalty(params):
+    """``penalty`` of a layer without regularizers: 0."""
+    return jnp.asarray(0.0)
+
+
+def as_shape(input_shape) -> tuple:
+    """``input_shape`` (without batch axis) as a tuple of positive ints; an int means ``(n,)``."""
+    if isinstance(input_shape, int):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
+    ):
+        raise TypeError(
+            f"input_shape must be a tuple of positive ints without the batch axis, got {input_shape!r}"
+        )
+    return tuple(input_shape)
+
+
+def feature_count(input_shape) -> int:
+    """The last axis of ``input_shape``; ValueError when there is none."""
+    shape = as_shape(input_shape)
+    if not shape:
+        raise ValueError("expects inputs with a feature axis, got input shape ()")
+    return shape[-1]
+
+
+def check_features(expected, x):
+    """``x`` is a batch whose last axis has ``expected`` features."""
+    if jnp.ndim(x) < 2 or x.shape[-1] != expected:
+        raise ValueError(
+            f"expects inputs of shape (batch, ..., {expected}) with {expected} features, "
+            f"got input of shape {jnp.shape(x)}"
+        )
+
+
+def snake_case(kind):
+    """``"BatchNormalization"`` -> ``"batch_normalization"``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+
+
+def automatic_names(layers):
+    """Names for ``layers``: the given ones, then ``kind``, ``kind_1``, ... skipping given names."""
+    given = [layer.name for layer in layers if layer.name is not None]
+    duplicates = sorted({n for n in given if given.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"layer names must be unique within a model, got duplicates {duplicates}")
+    bad = sorted(n for n in given if not isinstance(n, str) or "/" in n or not n)
+    if bad:
+        raise ValueError(f"layer names must be non-empty strings without '/', got {bad}")
+    taken, counts, names = set(given), {}, []
+    for layer in layers:
+        name = layer.name
+        while name is None or (layer.name is None and name in taken):
+            base = snake_case(layer.kind)
+            count = counts.get(base, 0)
+            counts[base] = count + 1
+            name = base if count == 0 else f"{base}_{count}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+@contextlib.contextmanager
+def blame(name):
+    """Re-raise a shape or type error with the name of the layer that raised it."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"layer {name!r}: {error}") from error
+
+
+def check_param_names(params, named):
+    """``params`` is a dict whose entries all name a layer of ``named`` (``(name, layer)`` pairs)."""
+    if not isinstance(params, dict):
+        raise TypeError(f"model params must be a dict from layer name to params, got {type(params).__name__}")
+    unknown = sorted(set(params) - {n for n, _ in named})
+    if unknown:
+        raise ValueError(
+            f"params have entries {unknown} for no layer of this model; its layers are "
+            f"{[n for n, _ in named]}"
+        )
+
+
+def trainable_mask(layer, params):
+    """A pytree of bools shaped like ``params``: False on the leaves ``layer`` lists as non-trainable.
+
+    Walks containers (``Sequential``, ``Model``) by child name, so nested
+    models mask their ``BatchNormalization`` statistics too.
+    """
+    if layer.layers:
+        children = dict(layer.layers)
+        return {name: trainable_mask(children[name], value) if name in children
+                else jax.tree_util.tree_map(lambda _: True, value) for name, value in params.items()}
+    if not isinstance(params, dict):
+        return jax.tree_util.tree_map(lambda _: True, params)
+    return {name: jax.tree_util.tree_map(lambda _, t=name not in layer.non_trainable: t, value)
+            for name, value in params.items()}
+
+
+_REGISTRY: dict = {}
+
+
+def register(name, factory):
+    """Register ``factory(**config) -> Layer`` as the kind ``name`` for ``from_config``; returns ``factory``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a layer kind's name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"factory must be a callable (**config) -> Layer, got {factory!r}")
+    _REGISTRY[name] = factory
+    return factory
+
+
+def registered() -> tuple:
+    """The registered kinds' names, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def from_config(config) -> Layer:
+    """Rebuild a layer or model from its ``get_config()`` through the registry only.
+
+    Raises ValueError listing the registered kinds for an unknown class name.
+    """
+    if not _config.is_config(config):
+        raise ValueError(f'a layer config is {{"class_name": str, "config": dict}}, got {config!r}')
+    class_name = config["class_name"]
+    if class_name not in _REGISTRY:
+        raise ValueError(f"unknown layer class_name {class_name!r}; registered: {', '.join(registered())} "
+                         f"(register your own with fnnet.layers.register(name, factory))")
+    try:
+        return _REGISTRY[class_name](**config["config"])
+    except TypeError as error:
+        raise TypeError(f"{class_name} config {config['config']!r}: {error}") from error
