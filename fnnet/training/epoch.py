@@ -24,6 +24,7 @@ import numpy as np
 
 from fnnet import parallel, progress
 from fnnet.training.state import shuffle_seed
+from fnnet.training import inputs
 from fnnet.training.step import make_update
 
 TRACES = collections.Counter()
@@ -60,13 +61,13 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
     """
     update = make_update(objective, optimizer, augment)
     indices = order.reshape(-1, batch_size)
-    padding = padding_weights(len(x), batch_size)
+    padding = padding_weights(inputs.count(x), batch_size)
 
     def body(carry, batch):
         state, stats, done = carry
         index, pad = batch if padding is not None else (batch, None)
         weight = pad if sample_weight is None else sample_weight[index] * (1 if pad is None else pad)
-        xb, yb, wb = parallel.shard_batch((x[index], y[index], weight), mesh)
+        xb, yb, wb = parallel.shard_batch((inputs.take(x, index), inputs.take(y, index), weight), mesh)
         new, loss, y_pred = update(state, xb, yb, wb)
         stats = objective.update_logs(stats, yb, y_pred, loss, wb)
         if report_every:
@@ -82,7 +83,7 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
 
 def evaluate_batches(objective, params, x, y, sample_weight=None, *, batch_size, mesh=None):
     """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact weighted means."""
-    padding = padding_weights(len(x), batch_size)
+    padding = padding_weights(inputs.count(x), batch_size)
     if sample_weight is not None:
         padding = _in_batches(sample_weight, batch_size) * (1 if padding is None else padding)
     xs, ys = (_in_batches(a, batch_size) for a in (x, y))
@@ -98,12 +99,16 @@ def evaluate_batches(objective, params, x, y, sample_weight=None, *, batch_size,
     return objective.logs(stats)
 
 
-def _in_batches(array, batch_size):
-    """``(num_batches, batch_size, ...)``: ``array`` padded with copies of its first row."""
-    pad = -len(array) % batch_size
-    if pad:
-        array = jnp.concatenate([array, jnp.repeat(array[:1], pad, axis=0)])
-    return array.reshape(-1, batch_size, *array.shape[1:])
+def _in_batches(data, batch_size):
+    """``(num_batches, batch_size, ...)`` of an array (or of each array of a structure), padded with its first row."""
+
+    def batched(array):
+        pad = -len(array) % batch_size
+        if pad:
+            array = jnp.concatenate([array, jnp.repeat(array[:1], pad, axis=0)])
+        return array.reshape(-1, batch_size, *array.shape[1:])
+
+    return jax.tree_util.tree_map(batched, data)
 
 
 def _report(token):
@@ -120,7 +125,7 @@ def fit_epoch(state, x, y, weight, order, val_x, val_y, val_weight, token, *, ob
                               augment=augment, mesh=mesh, report=_report(token), report_every=report_every)
     if val_x is not None:
         val = evaluate_batches(objective, state.params, val_x, val_y, val_weight,
-                               batch_size=min(batch_size, len(val_x)), mesh=mesh)
+                               batch_size=min(batch_size, inputs.count(val_x)), mesh=mesh)
         logs |= {f"val_{name}": value for name, value in val.items()}
     return state, logs
 
@@ -159,4 +164,5 @@ def predict(params, x, *, objective, batch_size, mesh):
         return None, objective.apply(params, parallel.shard_batch(xb, mesh))
 
     _, outputs = jax.lax.scan(body, None, _in_batches(x, batch_size))
-    return outputs.reshape(-1, *outputs.shape[2:])[: len(x)]
+    n = inputs.count(x)
+    return jax.tree_util.tree_map(lambda out: out.reshape(-1, *out.shape[2:])[:n], outputs)

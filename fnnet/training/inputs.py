@@ -69,16 +69,57 @@ def _signature(tree):
     return treedef, tuple((np.shape(leaf), np.dtype(leaf.dtype)) for leaf in leaves)
 
 
+def _abstract(signature):
+    treedef, leaves = signature
+    return jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves])
+
+
+def is_structured(data) -> bool:
+    """Whether ``data`` is several arrays (a list, tuple or dict: a model's several inputs or outputs)."""
+    return isinstance(data, (list, tuple, dict))
+
+
+def samples(data, name):
+    """``as_samples`` of an array, or of every array of a list/tuple/dict (several inputs or outputs)."""
+    if not is_structured(data):
+        return as_samples(data, name)
+    if not data:
+        raise ValueError(f"{name} must hold arrays, got an empty {type(data).__name__}")
+    checked = jax.tree_util.tree_map_with_path(
+        lambda path, leaf: as_samples(leaf, f"{name}{jax.tree_util.keystr(path)}"), data,
+        is_leaf=lambda node: not is_structured(node))
+    lengths = {len(leaf) for leaf in jax.tree_util.tree_leaves(checked)}
+    if len(lengths) > 1:
+        raise ValueError(f"every array of {name} must have the same number of samples, got {sorted(lengths)}")
+    return checked
+
+
+def count(data) -> int:
+    """The number of samples of an array or of the arrays of a structure."""
+    return len(jax.tree_util.tree_leaves(data)[0])
+
+
+def take(data, index):
+    """``data[index]`` for an array or every array of a structure."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], data)
+
+
+def _shapes(tree):
+    return jax.tree_util.tree_map(lambda leaf: tuple(leaf.shape), tree)
+
+
 @functools.lru_cache(maxsize=256)
-def _output_shape(model, params_signature, x_shape, x_dtype):
-    treedef, leaves = params_signature
-    params = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves])
-    return jax.eval_shape(model.apply, params, jax.ShapeDtypeStruct(x_shape, x_dtype)).shape
+def _output_shape(model, params_signature, x_signature):
+    out = jax.eval_shape(model.apply, _abstract(params_signature), _abstract(x_signature))
+    return jax.tree_util.tree_map(lambda leaf: tuple(leaf.shape), out)
 
 
 @functools.lru_cache(maxsize=256)
 def abstract_params(model, input_shape, dtype="float32"):
-    """The params tree ``model.init`` builds for ``input_shape``, as shapes and dtypes (nothing computed)."""
+    """The params tree ``model.init`` builds for ``input_shape``, as shapes and dtypes (nothing computed).
+
+    ``input_shape`` None: a functional model's own Inputs give the shapes.
+    """
     return jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape, dtype))
 
 
@@ -102,55 +143,74 @@ def _params_problem(model, params_signature, input_shape):
 
 def check_params(model, params, x):
     """``params`` against the tree ``model.init`` builds for inputs like ``x``: names and shapes, once per shape."""
-    problem = _params_problem(model, _signature(params), tuple(x.shape[1:]))
+    input_shape = None if is_structured(x) else tuple(x.shape[1:])
+    problem = _params_problem(model, _signature(params), input_shape)
     if problem:
-        raise ValueError(f"params do not fit the model for inputs of shape {tuple(x.shape)}: {problem}")
+        raise ValueError(f"params do not fit the model for inputs of shape {_shapes(x)}: {problem}")
 
 
 def output_shape(model, params, x):
-    """The shape of ``model.apply(params, x)``, by abstract evaluation cached by shapes."""
-    return _output_shape(model, _signature(params), tuple(x.shape), np.dtype(x.dtype))
+    """The shape of ``model.apply(params, x)`` (a structure of shapes for several outputs), cached by shapes."""
+    return _output_shape(model, _signature(params), _signature(x))
 
 
 @functools.lru_cache(maxsize=256)
-def _label_shape_problem(objective, y_shape, y_dtype, out_shape):
-    """Why labels of this shape do not fit outputs of ``out_shape`` under the loss or a metric, or None."""
-    out = jax.ShapeDtypeStruct(out_shape, jnp.float32)
-    y = jax.ShapeDtypeStruct(y_shape, y_dtype)
-    weight = jax.ShapeDtypeStruct(out_shape[:1], jnp.float32)
+def _label_shape_problem(objective, y_signature, out_signature):
+    """Why labels of this shape do not fit outputs of this shape under the loss or a metric, or None."""
+    out = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, jnp.float32), _abstract(out_signature))
+    y = _abstract(y_signature)
+    weight = jax.ShapeDtypeStruct(jax.tree_util.tree_leaves(out)[0].shape[:1], jnp.float32)
     for name, fn in (("loss", objective.loss), *objective.metrics):
         try:
             jax.eval_shape(lambda *args: fn(*args), y, out, weight)
         except ValueError as error:
             return f"under the {name}: {error}"
+        except (TypeError, KeyError, IndexError) as error:  # y and the outputs are structured differently
+            return f"under the {name}: {type(error).__name__}: {error}"
     return None
+
+
+def _check_values(fn, y, out_shape, is_loss):
+    """The host checks of label values for one loss or metric (per output for several outputs)."""
+    if isinstance(fn, PerSample):
+        return
+    if hasattr(fn, "check_labels"):  # several outputs: each part checks its own output's labels
+        fn.check_labels(y, out_shape, lambda part, values, shape: _check_values(part, values, shape, is_loss))
+        return
+    (losses.check_labels if is_loss else metrics_lib.check_labels)(fn, np.asarray(y), out_shape[1:])
+
+
+def _is_shape(node):
+    return isinstance(node, tuple) and all(isinstance(d, int) for d in node)
 
 
 def check_labels(objective, y, out_shape, y_name):
     """``y`` against the model's outputs under the loss and every metric: shapes, then label values."""
-    problem = _label_shape_problem(objective, tuple(y.shape), np.dtype(y.dtype), tuple(out_shape))
+    out_signature = _signature(jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s, jnp.float32), out_shape,
+                                                      is_leaf=_is_shape))
+    problem = _label_shape_problem(objective, _signature(y), out_signature)
     if problem:
-        raise ValueError(f"{y_name} of shape {tuple(y.shape)} does not fit the model's outputs of shape "
-                         f"{(None, *out_shape[1:])} {problem}")
-    fact = ("labels", objective, out_shape[1:])
-    if _known(y, fact):
+        batchless = jax.tree_util.tree_map(lambda shape: (None, *shape[1:]), out_shape, is_leaf=_is_shape)
+        raise ValueError(f"{y_name} of shape {_shapes(y)} does not fit the model's outputs of shape "
+                         f"{batchless} {problem}")
+    fact = ("labels", objective, out_signature)
+    leaves = jax.tree_util.tree_leaves(y)
+    if all(_known(leaf, fact) for leaf in leaves):
         return
-    values = np.asarray(y)
     for name, fn in (("loss", objective.loss), *objective.metrics):
-        if isinstance(fn, PerSample):
-            continue
         try:
-            (losses.check_labels if name == "loss" else metrics_lib.check_labels)(fn, values, out_shape[1:])
+            _check_values(fn, y, out_shape, name == "loss")
         except ValueError as error:
             raise ValueError(f"{y_name}: {error}") from error
-    _remember(y, fact)
+    for leaf in leaves:
+        _remember(leaf, fact)
 
 
 def check_data(objective, params, x, y, x_name="x", y_name="y"):
     """Checked ``(x, y)``: numeric, finite, equally long; params that fit the model; labels that fit the loss."""
-    x, y = as_samples(x, x_name), as_samples(y, y_name)
-    if len(x) != len(y):
-        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {len(x)} and {len(y)}")
+    x, y = samples(x, x_name), samples(y, y_name)
+    if count(x) != count(y):
+        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
     out_shape = output_shape(objective.model, params, x)  # x against the params: names the layer
     check_params(objective.model, params, x)
     check_labels(objective, y, out_shape, y_name)
@@ -170,18 +230,22 @@ def split_validation(x, y, weight, validation_split):
     """``(x, y, weight, val_x, val_y, val_weight)``: the last ``validation_split`` of the samples held out, as Keras."""
     if not validation_split:
         return x, y, weight, None, None, None
-    split = int(math.floor(len(x) * (1 - validation_split)))
-    if split == 0 or split == len(x):
+    n = count(x)
+    split = int(math.floor(n * (1 - validation_split)))
+    if split == 0 or split == n:
         raise ValueError(
-            f"validation_split={validation_split} of {len(x)} samples leaves "
-            f"{split} for training and {len(x) - split} for validation; both need at least one"
+            f"validation_split={validation_split} of {n} samples leaves "
+            f"{split} for training and {n - split} for validation; both need at least one"
         )
-    head, tail = (None, None) if weight is None else (weight[:split], weight[split:])
-    return x[:split], y[:split], head, x[split:], y[split:], tail
+    head, tail = slice(None, split), slice(split, None)
+    return (take(x, head), take(y, head), None if weight is None else weight[head],
+            take(x, tail), take(y, tail), None if weight is None else weight[tail])
 
 
 def _classes(y):
     """Each sample's class: the label, the argmax of a one-hot row, or a 0/1 value."""
+    if is_structured(y):
+        raise ValueError("class_weight needs one output's labels; with several outputs pass sample_weight")
     values = np.asarray(y)
     if values.ndim >= 2 and values.shape[-1] > 1:
         return np.argmax(values.reshape(len(values), -1), axis=-1)
@@ -237,26 +301,30 @@ def padded_batches(batches, check, divisor=1):
     for number, batch in enumerate(batches):
         xb, yb = check(*pair(batch, f"batch {number}"), number)
         if size is None:
-            size = len(xb)
+            size = count(xb)
             if size % divisor:
                 raise ValueError(f"batch 0 has {size} samples; it must divide evenly over {divisor} devices")
-        if len(xb) > size:
-            raise ValueError(f"batch {number} has {len(xb)} samples, more than the first batch's {size}")
-        pad = size - len(xb)
-        weight = np.concatenate([np.ones(len(xb), np.float32), np.zeros(pad, np.float32)])
-        if pad:
-            xb, yb = (np.concatenate([part, np.repeat(part[:1], pad, 0)]) for part in (xb, yb))
-        yield np.asarray(xb), np.asarray(yb), weight
+        if count(xb) > size:
+            raise ValueError(f"batch {number} has {count(xb)} samples, more than the first batch's {size}")
+        pad = size - count(xb)
+        weight = np.concatenate([np.ones(count(xb), np.float32), np.zeros(pad, np.float32)])
+        xb, yb = jax.tree_util.tree_map(lambda part: np.concatenate([part, np.repeat(part[:1], pad, 0)]) if pad
+                                        else np.asarray(part), (xb, yb))
+        yield xb, yb, weight
 
 
 def chunks(batches, max_bytes=64 * 2**20, max_batches=128):
     """Group padded batches into stacked chunks ``(xs, ys, weights)`` of at most ``max_bytes``."""
     group, size = [], 0
+
+    def stacked():
+        return jax.tree_util.tree_map(lambda *parts: np.stack(parts), *group)
+
     for batch in batches:
         group.append(batch)
-        size += sum(part.nbytes for part in batch)
+        size += sum(part.nbytes for part in jax.tree_util.tree_leaves(batch))
         if size >= max_bytes or len(group) == max_batches:
-            yield tuple(np.stack(parts) for parts in zip(*group))
+            yield stacked()
             group, size = [], 0
     if group:
-        yield tuple(np.stack(parts) for parts in zip(*group))
+        yield stacked()

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
+from fnnet.training import outputs
 from fnnet.training.state import TrainState, step_key
 
 
@@ -105,7 +106,7 @@ class Objective(NamedTuple):
 
     def update_logs(self, stats, y, y_pred, loss, sample_weight=None):
         """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable."""
-        weight = (jnp.asarray(len(y_pred), loss.dtype) if sample_weight is None
+        weight = (jnp.asarray(jax.tree_util.tree_leaves(y_pred)[0].shape[0], loss.dtype) if sample_weight is None
                   else jnp.sum(sample_weight).astype(loss.dtype))
 
         def add(pair, value):
@@ -132,8 +133,10 @@ class Objective(NamedTuple):
         return out
 
 
-def _is_streaming(metric):  # TEMPORARY until the metrics of issue 10 land
-    return getattr(metrics_lib, "is_streaming", lambda m: False)(metric)
+def _is_streaming(metric):
+    if isinstance(metric, outputs.OutputMetric):
+        return metric.streaming
+    return getattr(metrics_lib, "is_streaming", lambda m: False)(metric)  # TEMPORARY until issue 10's metrics
 
 
 def metric_name(metric) -> str:
@@ -141,8 +144,11 @@ def metric_name(metric) -> str:
     return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
 
 
-def objective(model, loss, *regularizers, metrics=(), dtype_policy="float32") -> Objective:
+def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_policy="float32") -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
+
+    For a model with several outputs, ``loss``, ``loss_weights`` and
+    ``metrics`` may be given per output (see ``fnnet.training.outputs``).
 
     Example:
         >>> import jax, jax.numpy as jnp, fnnet as fn
@@ -152,17 +158,15 @@ def objective(model, loss, *regularizers, metrics=(), dtype_policy="float32") ->
         >>> J(params, jnp.ones((4, 3)), jnp.zeros((4, 1))).shape
         ()
     """
-    if isinstance(metrics, str):
-        metrics = [metrics]
     for r in regularizers:
         if not callable(r):
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
-    named = tuple((metric_name(m), weighted(metrics_lib.get(m))) for m in metrics)
+    loss, named = outputs.objective_parts(model, loss, loss_weights, metrics, weighted, metric_name)
     names = [name for name, _ in named]
     duplicates = sorted({n for n in names if names.count(n) > 1} | ({"loss"} & set(names)))
     if duplicates:
         raise ValueError(f"metrics must have distinct names other than 'loss', got {duplicates}")
-    return Objective(model, weighted(losses.get(loss)), named, tuple(regularizers), precision.get(dtype_policy))
+    return Objective(model, loss, named, tuple(regularizers), precision.get(dtype_policy))
 
 
 def merge_updates(params, updates):

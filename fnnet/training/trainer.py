@@ -125,23 +125,24 @@ class Trainer:
                 raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
             return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh)
         x, y = self._check(state.params, x, y)
-        weight = inputs.sample_weights(sample_weight, class_weight, y, len(x))
+        weight = inputs.sample_weights(sample_weight, class_weight, y, inputs.count(x))
         if validation_data is not None:
             val_x, val_y, val_weight = self._validation(state.params, validation_data)
         else:
             x, y, weight, val_x, val_y, val_weight = inputs.split_validation(x, y, weight, validation_split)
-        batch_size = min(batch_size, len(x))
+        n = inputs.count(x)
+        batch_size = min(batch_size, n)
         parallel.check_batch_size(batch_size, mesh)
         state, x, y, weight, val_x, val_y, val_weight = parallel.place(
             (state, x, y, weight, val_x, val_y, val_weight), mesh)
-        num_batches = -(-len(x) // batch_size)
+        num_batches = -(-n // batch_size)
         report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
         progress = progress_lib.Progress(epochs, num_batches, verbose)
         token = progress_lib.register(progress)
         key, key_data, first_step = state.key, key_data_of(state.key), int(state.step)
 
         def run_epoch(state, epoch):
-            order = programs.batch_order(key_data, first_step + epoch * num_batches, len(x), batch_size, shuffle)
+            order = programs.batch_order(key_data, first_step + epoch * num_batches, n, batch_size, shuffle)
             state, logs = programs.fit_epoch(
                 state, x, y, weight, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
                 val_weight, np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
@@ -163,7 +164,8 @@ class Trainer:
         else:
             (val_x, val_y), val_weight = inputs.pair(validation_data), None
         val_x, val_y = self._check(params, val_x, val_y, "validation x", "validation y")
-        return val_x, val_y, inputs.sample_weights(val_weight, None, val_y, len(val_x), "validation sample_weight")
+        return val_x, val_y, inputs.sample_weights(val_weight, None, val_y, inputs.count(val_x),
+                                                   "validation sample_weight")
 
     def _start_state(self, params_or_state, key):
         if isinstance(params_or_state, (np.ndarray, jax.Array)):
@@ -235,7 +237,7 @@ class Trainer:
             stats, batch_size = None, None
             for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
                 xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
-                batch_size = xs.shape[1]
+                batch_size = weights.shape[1]
                 state, stats = programs.fit_chunk(state, stats, xs, ys, weights,
                                                  objective=self.objective, optimizer=self.optimizer,
                                                  augment=augment, mesh=mesh)
@@ -246,7 +248,7 @@ class Trainer:
             logs = self.objective.logs(stats)
             if val is not None:
                 val_logs = programs.evaluate(state.params, *val, objective=self.objective,
-                                             batch_size=min(batch_size, len(val[0])), mesh=mesh)
+                                             batch_size=min(batch_size, inputs.count(val[0])), mesh=mesh)
                 logs |= {f"val_{name}": value for name, value in val_logs.items()}
             return state, logs
 
@@ -277,8 +279,8 @@ class Trainer:
         mesh = parallel.resolve_mesh(mesh)
         params = self.objective.policy.params(params)
         x, y = self._check(params, x, y)
-        weight = inputs.sample_weights(sample_weight, None, y, len(x))
-        batch_size = min(batch_size, len(x))
+        weight = inputs.sample_weights(sample_weight, None, y, inputs.count(x))
+        batch_size = min(batch_size, inputs.count(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x, y, weight = parallel.place((params, x, y, weight), mesh)
         logs = programs.evaluate(params, x, y, weight, objective=self.objective, batch_size=batch_size, mesh=mesh)
@@ -307,16 +309,16 @@ class Trainer:
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
         params = self.objective.policy.params(params)
-        x = inputs.as_samples(x, "x")
+        x = inputs.samples(x, "x")
         try:
             inputs.output_shape(self.model, params, x)
             inputs.check_params(self.model, params, x)
         except ValueError as error:
-            if x.ndim == 1:
+            if not inputs.is_structured(x) and x.ndim == 1:
                 raise ValueError(f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
                                  "pass x[None] (or x[[i]] to keep the batch axis of a row of a matrix)") from error
             raise
-        batch_size = min(batch_size, len(x))
+        batch_size = min(batch_size, inputs.count(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x = parallel.place((params, x), mesh)
         return parallel.fetch(programs.predict(params, x, objective=self.objective, batch_size=batch_size, mesh=mesh))
@@ -324,21 +326,31 @@ class Trainer:
     def predict_classes(self, params_or_state, x, *, batch_size=32, mesh=None):
         """Integer class labels: a single output column thresholded at 0.5, otherwise the argmax."""
         outputs = self.predict(params_or_state, x, batch_size=batch_size, mesh=mesh)
+        if inputs.is_structured(outputs):
+            raise ValueError("predict_classes needs a model with one output; this one has several: "
+                             "threshold or argmax the outputs of predict yourself")
         if outputs.ndim == 1 or outputs.shape[-1] == 1:
             return (outputs.reshape(len(outputs)) > 0.5).astype(np.int32)
         return np.argmax(outputs, axis=-1).astype(np.int32)
 
 
-def compile(model, loss, optimizer, metrics=(), regularizers=(), *, dtype_policy="float32") -> Trainer:  # noqa: A001
+def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights=None,  # noqa: A001
+            dtype_policy="float32") -> Trainer:
     """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
 
     Args:
         model: a fnnet ``Layer`` (``Sequential``, ...).
-        loss: a loss name (``"categorical_crossentropy"``) or callable.
+        loss: a loss name (``"categorical_crossentropy"``) or callable; for a
+            model with several outputs, a dict by output name or a list in
+            output order (or one loss for all).
         optimizer: an optax transformation or a Keras name (``"adam"``).
-        metrics: metric names or ``(y_true, y_pred)`` callables (one name alone works too).
+        metrics: metric names or ``(y_true, y_pred)`` callables (one name alone works too);
+            for several outputs, a dict or list of metric lists per output
+            (logged as ``<output>_<metric>``), or one list for every output.
         regularizers: extra ``(params) -> scalar`` penalties over the whole
             params tree, added to the layers' own.
+        loss_weights: for several outputs, the factor of each output's loss
+            in the total (dict by name or list; default 1 each).
         dtype_policy: ``"float32"`` (default), ``"mixed_bfloat16"`` (float32
             params and optimizer state, bfloat16 forward and backward pass,
             float32 loss and metrics) or ``"float64"`` (needs x64); see
@@ -355,4 +367,5 @@ def compile(model, loss, optimizer, metrics=(), regularizers=(), *, dtype_policy
         ...     fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
         True
     """
-    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy), optimizer)
+    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics, loss_weights=loss_weights,
+                                  dtype_policy=dtype_policy), optimizer)
