@@ -69,9 +69,6 @@ class Objective(NamedTuple):
     def apply_train(self, params, x, *, key=None, sample_weight=None):
         """``(outputs, updates)`` of the model's training pass under the policy; see ``Layer.apply_train``."""
         policy = self.policy
-        if not hasattr(self.model, "apply_train"):  # TEMPORARY until the layers of issue 10 land
-            return policy.cast_output(self.model.apply(policy.cast_params(params), policy.cast_inputs(x), key=key,
-                                                       training=True)), {}
         y, updates = self.model.apply_train(policy.cast_params(params), policy.cast_inputs(x), key=key,
                                             sample_weight=sample_weight)
         return policy.cast_output(y), policy.cast_updates(updates)
@@ -196,7 +193,7 @@ def make_update(objective: Objective, optimizer, augment=None):
 
         (loss, (y_pred, moving)), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        mask = layers.trainable_mask(objective.model, state.params) if hasattr(layers, "trainable_mask") else [True]
+        mask = layers.trainable_mask(objective.model, state.params)
         if not all(jax.tree_util.tree_leaves(mask)):
             updates = jax.tree_util.tree_map(lambda u, trainable: u if trainable else jnp.zeros_like(u),
                                              updates, mask)
