@@ -18,14 +18,35 @@ floats = functools.partial(st.floats, allow_nan=False, allow_infinity=False, wid
 def loss_inputs(draw, name, from_logits=False):
     """(y_true, y_pred) valid for the named loss, kept 1e-3 away from its kinks."""
     n, k = draw(st.sampled_from([1, 4])), draw(st.sampled_from([2, 3]))  # few shapes: few compiles
-    if name in ("mean_squared_error", "mean_absolute_error", "sum_squared_error"):
+    if name in ("mean_squared_error", "mean_absolute_error", "sum_squared_error", "huber", "log_cosh",
+                "mean_absolute_percentage_error", "cosine_similarity"):
         y_true = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
         y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
-        assume(name != "mean_absolute_error" or np.all(np.abs(y_true - y_pred) > 1e-3))
-    elif name == "hinge":
+        if name in ("mean_absolute_error", "mean_absolute_percentage_error"):
+            assume(np.all(np.abs(y_true - y_pred) > 1e-3))
+        if name == "mean_absolute_percentage_error":
+            assume(np.all(np.abs(y_true) > 0.1))  # |y| near 1e-7 makes slopes of 1e9: no finite difference
+        if name == "huber":
+            assume(np.all(np.abs(np.abs(y_pred - y_true) - 1) > 1e-3))
+        if name == "cosine_similarity":
+            assume(np.all(np.linalg.norm(y_pred, axis=1) > 0.1))
+    elif name in ("mean_squared_logarithmic_error", "poisson"):
+        y_true = draw(hnp.arrays(np.float64, (n, k), elements=floats(0, 5)))
+        y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(0.01, 5)))
+    elif name in ("hinge", "squared_hinge"):
         y_true = draw(hnp.arrays(np.float64, (n, k), elements=st.sampled_from([-1.0, 1.0])))
         y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
         assume(np.all(np.abs(1 - y_true * y_pred) > 1e-3))
+    elif name == "categorical_hinge":
+        y_true = np.eye(k)[draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, k - 1)))]
+        y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
+        others = np.sort((1 - y_true) * y_pred, axis=1)  # the true class contributes a 0
+        margin = others[:, -1] - np.sum(y_true * y_pred, axis=1) + 1
+        assume(np.all(others[:, -1] - others[:, -2] > 1e-3) and np.all(np.abs(margin) > 1e-3))
+    elif name == "kl_divergence":
+        raw_true = draw(hnp.arrays(np.float64, (n, k), elements=floats(0.05, 1.0)))
+        raw_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(0.05, 1.0)))
+        y_true, y_pred = raw_true / raw_true.sum(1, keepdims=True), raw_pred / raw_pred.sum(1, keepdims=True)
     elif name == "binary_crossentropy":
         y_true = draw(hnp.arrays(np.float64, (n, k), elements=st.sampled_from([0.0, 1.0])))
         y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-6, 6) if from_logits else floats(0.01, 0.99)))
@@ -40,11 +61,13 @@ def loss_inputs(draw, name, from_logits=False):
     return y_true, y_pred
 
 
-NAMES = [
-    "mean_squared_error", "mean_absolute_error", "sum_squared_error", "hinge",
-    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+CROSS_ENTROPIES = ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+NEW_IN_ISSUE_10 = [
+    "huber", "log_cosh", "kl_divergence", "poisson", "squared_hinge", "categorical_hinge", "cosine_similarity",
+    "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
 ]
-CROSS_ENTROPIES = NAMES[4:]
+NAMES = ["mean_squared_error", "mean_absolute_error", "sum_squared_error", "hinge", *CROSS_ENTROPIES,
+         *NEW_IN_ISSUE_10]
 
 
 @pytest.mark.slow

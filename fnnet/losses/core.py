@@ -1,0 +1,184 @@
+"""What every loss shares: the weighted mean over samples, aligned float pairs, label checks.
+
+These are public so that ``metrics`` and ``training`` use them too; the
+losses themselves live in ``regression``, ``probabilistic`` and ``hinge``.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+EPSILON = 1e-7
+"""Keras's fuzz factor: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``."""
+
+
+def weighted_mean(per_sample, sample_weight=None):
+    """``sum_i w_i l_i / sum_i w_i`` of per-sample values ``l`` of shape ``(N,)``.
+
+    With ``sample_weight=None`` it is the plain mean; a batch whose weights
+    are all zero has mean 0. Weights 0/1 mask out padded samples exactly.
+    """
+    if sample_weight is None:
+        return jnp.mean(per_sample)
+    sample_weight = jnp.asarray(sample_weight, per_sample.dtype)
+    if sample_weight.shape != per_sample.shape:
+        raise ValueError(
+            f"sample_weight must have shape {per_sample.shape} (one weight per sample), "
+            f"got {sample_weight.shape}"
+        )
+    total = jnp.sum(sample_weight)
+    return jnp.sum(sample_weight * per_sample) / jnp.where(total == 0, 1, total)
+
+
+def as_float_pair(name, y_true, y_pred):
+    """Aligned float arrays of equal shape ``(N, ...)``, or a ValueError naming both shapes."""
+    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    if y_pred.ndim == 0 or y_true.ndim == 0:
+        raise ValueError(
+            f"{name} needs a leading batch axis, got y_true shape {y_true.shape} and y_pred shape {y_pred.shape}"
+        )
+    if y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif y_pred.shape == y_true.shape[:-1] and y_true.shape[-1] == 1:
+        y_pred = y_pred[..., None]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "
+            "they must match"
+        )
+    dtype = jnp.promote_types(y_pred.dtype, jnp.float32)
+    return y_true.astype(dtype), y_pred.astype(dtype)
+
+
+def with_feature_axis(y_true, y_pred):
+    """``(N,)`` arrays as ``(N, 1)``: for losses that reduce over the last (feature) axis."""
+    if y_pred.ndim == 1:
+        return y_true[:, None], y_pred[:, None]
+    return y_true, y_pred
+
+
+def features_axes(x):
+    """Every axis but the batch axis."""
+    return tuple(range(1, x.ndim))
+
+
+def mean_over_features(elementwise, sample_weight):
+    """Weighted mean over samples of the per-sample mean over all output features."""
+    return weighted_mean(jnp.mean(elementwise, axis=features_axes(elementwise)), sample_weight)
+
+
+def flatten_samples(per_position):
+    """Average any non-batch axes left after reducing the class axis: one value per sample."""
+    return jnp.mean(per_position.reshape(per_position.shape[0], -1), axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class WithOptions:
+    """A loss or metric with keyword options fixed, by value: ``WithOptions(huber, (("delta", 2.0),))``.
+
+    Calling it is ``fn(y_true, y_pred, sample_weight, **options)``. Unlike a
+    closure or ``functools.partial``, equal ones compare and hash equal, so
+    compiled programs keyed by a loss are shared; ``__name__`` is ``fn``'s
+    (the name in the logs). Build it with ``configure(fn, **options)``. It is
+    a frozen dataclass, not a tuple, so that ``compile`` never mistakes it
+    for a list of losses or metrics (one per output).
+    """
+
+    fn: Callable
+    options: tuple = ()  # sorted (name, value) pairs
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.fn(y_true, y_pred, sample_weight, **dict(self.options))
+
+    @property
+    def __name__(self):
+        return self.fn.__name__
+
+
+def configure(fn, **options) -> WithOptions:
+    """``fn`` with keyword ``options`` fixed, as a hashable value (see ``WithOptions``)."""
+    return WithOptions(fn, tuple(sorted(options.items())))
+
+
+def unconfigured(fn):
+    """The loss or metric inside a ``WithOptions`` (its label checks are those of ``fn``), else ``fn``."""
+    return fn.fn if isinstance(fn, WithOptions) else fn
+
+
+def integer_labels(name, y_true, y_pred):
+    """Integer labels of shape ``y_pred.shape[:-1]``; values are checked when concrete."""
+    if y_pred.ndim < 2:
+        raise ValueError(f"{name} expects y_pred of shape (N, num_classes), got {y_pred.shape}")
+    if y_true.shape == y_pred.shape[:-1] + (1,):
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape[:-1]:
+        hint = (
+            " One-hot labels need categorical_crossentropy." if y_true.shape == y_pred.shape else ""
+        )
+        raise ValueError(
+            f"{name} expects integer labels of shape {y_pred.shape[:-1]} for y_pred of shape "
+            f"{y_pred.shape}, got y_true of shape {y_true.shape}.{hint}"
+        )
+    if not isinstance(y_true, jax.core.Tracer) and y_true.size:
+        check_class_labels(name, y_true, y_pred.shape[-1])
+    return y_true.astype(jnp.int32)
+
+
+def check_class_labels(name, y_true, num_classes):
+    """Host check: ``y_true`` holds integer class labels in ``[0, num_classes)``."""
+    values = np.asarray(y_true)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise ValueError(f"{name} expects integer class labels, got non-integer values in y_true")
+    if values.min() < 0 or values.max() >= num_classes:
+        raise ValueError(
+            f"{name} expects labels in [0, {num_classes}) for {num_classes} classes, "
+            f"got labels from {values.min():g} to {values.max():g}"
+        )
+
+
+def check_probabilities(name, y_true):
+    """Host check: ``y_true`` holds values in ``[0, 1]`` (labels or probabilities)."""
+    values = np.asarray(y_true)
+    if values.min() < 0 or values.max() > 1:
+        raise ValueError(
+            f"{name} expects labels in {{0, 1}} (or probabilities in [0, 1]), "
+            f"got values from {values.min():g} to {values.max():g}"
+        )
+
+
+def check_binary(name, y_true):
+    """Host check: ``y_true`` holds only the labels 0 and 1."""
+    values = np.asarray(y_true)
+    if not np.all((values == 0) | (values == 1)):
+        found = np.unique(values)[:6]
+        raise ValueError(f"{name} expects labels in {{0, 1}}, got values {found.tolist()}")
+
+
+def check_signs(name, y_true):
+    """Host check: ``y_true`` holds labels in ``{-1, 1}`` or in ``{0, 1}``."""
+    values = np.asarray(y_true)
+    is_one = values == 1
+    if not (np.all(is_one | (values == -1)) or np.all(is_one | (values == 0))):
+        found = np.unique(values)[:6]
+        raise ValueError(f"{name} expects labels in {{-1, 1}} or {{0, 1}}, got values {found.tolist()}")
+
+
+def check_non_negative(name, y_true):
+    """Host check: ``y_true`` holds no negative value."""
+    values = np.asarray(y_true)
+    if values.size and values.min() < 0:
+        raise ValueError(f"{name} expects non-negative targets, got values down to {values.min():g}")
+
+
+def check_one_hot(name, y_true):
+    """Host check: every row of ``y_true`` (along its last axis) is one-hot."""
+    values = np.asarray(y_true)
+    binary = np.all((values == 0) | (values == 1))
+    if not binary or values.ndim < 2 or not np.all(values.sum(axis=-1) == 1):
+        raise ValueError(
+            f"{name} expects one-hot labels of shape (N, num_classes) (each row one 1, the rest 0); "
+            "encode integer labels with fn.data.to_categorical(labels, num_classes)"
+        )
