@@ -1,0 +1,257 @@
+"""The Playground: its configuration's bounds, the engine's determinism and exactness, the HTTP API
+(4xx on bad input, the event stream, play/step/reset) and the exports (the script reproduces the run)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import fnnet as fn
+from fnnet.playground import engine, export
+from fnnet.playground.__main__ import parse_args
+from fnnet.playground.config import Config, ConfigError
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+from starlette.testclient import TestClient  # noqa: E402
+
+from fnnet.playground.server import create_app  # noqa: E402
+
+JSON = {"Content-Type": "application/json"}
+
+
+# ---- configuration -------------------------------------------------------------------------------------------------
+def test_defaults_are_the_playgrounds_and_round_trip_through_the_query_string():
+    config = Config()
+    assert (config.dataset, config.networkShape, config.activation, config.learningRate, config.batchSize,
+            config.percTrainData, config.features) == ("circle", (4, 2), "tanh", 0.03, 10, 50, ("x", "y"))
+    assert config.num_train == 250
+    other = Config.from_query("dataset=spiral&networkShape=8,8,1&xTimesY=true&sinX=true&learningRate=0.00001"
+                              "&regularization=L1&regularizationRate=3&optimizer=adam&seed=7&compare=seed"
+                              "&compareValues=1,2,3")
+    assert Config.from_query(other.to_query()) == other
+    assert Config.from_query(Config().to_query()) == Config()
+    assert other.features == ("x", "y", "xTimesY", "sinX")
+    assert [v["seed"] for v in other.variants] == [1, 2, 3]
+    assert Config.from_query("networkShape=").networkShape == ()
+
+
+@pytest.mark.parametrize("query, field", [
+    ("networkShape=1,1,1,1,1,1,1", "networkShape"), ("networkShape=9", "networkShape"),
+    ("networkShape=0", "networkShape"), ("networkShape=a", "networkShape"), ("batchSize=31", "batchSize"),
+    ("batchSize=0", "batchSize"), ("noise=55", "noise"), ("percTrainData=95", "percTrainData"),
+    ("learningRate=0.05", "learningRate"), ("learningRate=nan", "learningRate"),
+    ("regularizationRate=-1", "regularizationRate"), ("activation=elu", "activation"),
+    ("dataset=moons", "dataset"), ("problem=ranking", "problem"), ("optimizer=lbfgs", "optimizer"),
+    ("seed=-1", "seed"), ("seed=99999999999", "seed"), ("x=maybe", "x"), ("color=red", "unknown field"),
+    ("noise=1&noise=2", "given twice"), ("x=false&y=false", "features"),
+    ("compare=seed&compareValues=1", "compareValues"),
+    ("compare=seed&compareValues=1,2,3,4,5", "compareValues"),
+    ("compare=learningRate&compareValues=0.03,0.03", "compareValues"),
+    ("compare=regularizationRate&compareValues=0.1,1", "compare"),
+    ("compareValues=1,2", "compareValues"),
+])
+def test_out_of_bounds_fields_are_rejected_with_a_message_naming_them(query, field):
+    with pytest.raises(ConfigError, match=field):
+        Config.from_query(query)
+
+
+def test_the_cli_serves_loopback_only_unless_told_otherwise(capsys):
+    assert parse_args([]).host == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "0.0.0.0"])
+    assert "loopback" in capsys.readouterr().err
+    assert parse_args(["--host", "0.0.0.0", "--allow-remote"]).allow_remote
+
+
+# ---- engine --------------------------------------------------------------------------------------------------------
+def test_a_run_is_deterministic_and_its_losses_fall():
+    config = Config()
+    first, second = engine.Run(config), engine.Run(config)
+    for run in (first, second):
+        run.train(0)
+        run.train(5)
+        run.train(3)
+    np.testing.assert_array_equal(first.history, second.history)
+    np.testing.assert_array_equal(first.output_images(), second.output_images())
+    assert first.history.shape == (1, 8, 4) and first.epoch == 8
+    assert first.history[0, -1, 1] < first.initial_history[0, 0]
+    assert first.node_images().shape == (6, 50, 50) and first.output_images().shape == (1, 100, 100)
+    other = engine.Run(config.replace(seed=1))
+    other.train(2)
+    assert not np.array_equal(other.history, first.history[:, :2])
+
+
+def test_variants_train_as_one_program_and_each_equals_its_run_alone():
+    config = Config(compare="seed", compareValues=(4, 0))  # the data come from the config's seed, 0
+    run = engine.Run(config)
+    run.train(4)
+    alone = engine.Run(config.replace(compare="none", compareValues=()))
+    alone.train(4)
+    np.testing.assert_allclose(run.history[1], alone.history[0], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(run.history[0], run.history[1])
+
+
+# ---- API -----------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(max_sessions=3), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def session(client):
+    response = client.post("/api/sessions", json={"config": Config().to_query()})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def frames(client, session_id, count):
+    with client.stream("GET", f"/api/sessions/{session_id}/events?limit={count}") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def test_the_page_and_its_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "playground.js" in page.text
+    for name in ("playground.js", "network.js", "plots.js", "playground.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+    assert "http://" not in page.text.replace("http://www.w3.org", "")  # no CDN, no network
+    assert client.get("/api/options").json()["learningRates"][0] == "0.00001"
+    assert set(client.get("/api/previews").json()) == {"circle", "xor", "gauss", "spiral", "reg-plane", "reg-gauss"}
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("post", "/api/sessions", {"config": "networkShape=1,2,3,4,5,6,7"}, 400),
+    ("post", "/api/sessions", {"config": "batchSize=1000"}, 400),
+    ("post", "/api/sessions", {"config": 5}, 400),
+    ("post", "/api/sessions", [1, 2], 400),
+    ("post", "/api/sessions", "not json", 400),
+    ("put", "/api/sessions/nope/config", {"config": ""}, 404),
+    ("post", "/api/sessions/nope/control", {"action": "play"}, 404),
+    ("get", "/api/sessions/nope/events", None, 404),
+    ("get", "/api/sessions/nope/export/script", None, 404),
+    ("delete", "/api/sessions", None, 405),
+])
+def test_bad_requests_get_a_4xx_with_a_message_and_no_stack_trace(client, method, path, body, status):
+    kwargs = {} if body is None else ({"content": body, "headers": JSON} if isinstance(body, str) else {"json": body})
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == status
+    assert response.json()["error"] and "Traceback" not in response.text
+
+
+def test_bad_session_requests(client, session):
+    base = f"/api/sessions/{session['id']}"
+    cases = [(f"{base}/control", {"action": "explode"}), (f"{base}/control", {"speed": 7}),
+             (f"{base}/control", {"focus": 3}), (f"{base}/control", {"extra": 1}),
+             (f"{base}/config", {"config": "activation=softplus"})]
+    for path, body in cases:
+        response = (client.put if path.endswith("config") else client.post)(path, json=body)
+        assert response.status_code == 400, (path, body, response.text)
+        assert "Traceback" not in response.text
+    assert client.post(f"{base}/control", content="action=play").status_code == 415
+    assert client.get(f"{base}/events?limit=-1").status_code == 400
+    assert client.get(f"{base}/export/model?variant=5").status_code in (400, 501)
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
+
+
+@pytest.mark.slow
+def test_play_streams_frames_step_trains_one_epoch_and_reset_restarts(client, session):
+    base = f"/api/sessions/{session['id']}"
+    assert session["meta"]["layers"] == [2, 4, 2, 1] and len(session["meta"]["points"]) == 500
+    first = frames(client, session["id"], 1)[0]
+    assert first["meta"]["numTrain"] == 250 and first["epoch"] == 0
+    assert client.post(f"{base}/control", json={"action": "play", "speed": 5}).json()["playing"]
+    received = frames(client, session["id"], 4)
+    assert client.post(f"{base}/control", json={"action": "pause"}).json()["playing"] is False
+    epochs = [f["epoch"] for f in received if "epoch" in f]
+    assert epochs[-1] > epochs[0] > 0
+    last = received[-1]
+    assert len(last["weights"]) == 3 and len(last["weights"][0]["kernel"]) == 2
+    assert len(last["history"]["epochs"]) == len(last["history"]["train"][0])
+    import base64
+    assert len(base64.b64decode(last["nodes"])) == 6 * 50 * 50 and len(base64.b64decode(last["outputs"])) == 100 ** 2
+    epoch = frames(client, session["id"], 1)[0]["epoch"]
+    client.post(f"{base}/control", json={"action": "step"})
+    assert frames(client, session["id"], 1)[0]["epoch"] == epoch + 1
+    # the learning rate changes without a restart, as in the Playground; the noise restarts
+    answer = client.put(f"{base}/config", json={"config": Config(learningRate=0.1).to_query()}).json()
+    assert answer["restarted"] is False and "learningRate=0.1" in answer["config"]
+    assert client.put(f"{base}/config", json={"config": Config(noise=20).to_query()}).json()["restarted"]
+    assert frames(client, session["id"], 1)[0]["epoch"] == 0
+    client.post(f"{base}/control", json={"action": "reset"})
+    assert frames(client, session["id"], 1)[0]["epoch"] == 0
+
+
+def test_sessions_are_bounded(client):
+    app_sessions = client.app.state.sessions
+    ids = [client.post("/api/sessions", json={"config": ""}).json()["id"] for _ in range(4)]
+    assert len(app_sessions.by_id) <= 3 and ids[-1] in app_sessions.by_id
+    assert client.delete(f"/api/sessions/{ids[-1]}").status_code == 204
+    assert ids[-1] not in app_sessions.by_id
+
+
+# ---- exports -------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_exported_script_reproduces_the_pages_losses(client, tmp_path):
+    query = Config(networkShape=(3,), batchSize=30, regularization="L2", regularizationRate=0.01,
+                   optimizer="momentum", features=("x", "y", "xSquared"), compare="seed",
+                   compareValues=(1, 2)).to_query()
+    created = client.post("/api/sessions", json={"config": query}).json()
+    base = f"/api/sessions/{created['id']}"
+    for _ in range(3):
+        client.post(f"{base}/control", json={"action": "step"})
+    client.put(f"{base}/config", json={"config": query.replace("learningRate=0.03", "learningRate=0.1")})
+    for _ in range(2):
+        client.post(f"{base}/control", json={"action": "step"})
+    script = client.get(f"{base}/export/script")
+    assert script.status_code == 200 and "attachment" in script.headers["content-disposition"]
+    path = tmp_path / "playground_run.py"
+    path.write_text(script.text)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, str(path), "--json"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    histories = json.loads(result.stdout)
+    rows = [line.split(",") for line in client.get(f"{base}/export/history.csv").text.strip().splitlines()]
+    header, rows = rows[0], rows[1:]
+    assert header == ["variant", "seed", "learning_rate", "regularization_rate", "epoch", "train_loss",
+                      "test_loss", "loss", "val_loss"]
+    assert len(rows) == 2 * 5 and [r[2] for r in rows[:5]] == ["0.03"] * 3 + ["0.1"] * 2
+    for k, history in enumerate(histories):
+        page = np.array([[float(r[7]), float(r[8])] for r in rows if r[0] == str(k)])
+        np.testing.assert_allclose(history["loss"], page[:, 0], rtol=1e-4)
+        np.testing.assert_allclose(history["val_loss"], page[:, 1], rtol=1e-4)
+
+
+def test_the_model_downloads_as_safetensors_through_fn_save_model(client, session, tmp_path):
+    if not hasattr(fn, "save_model"):
+        pytest.skip("fnnet.save_model does not exist yet (issue: saving)")
+    response = client.get(f"/api/sessions/{session['id']}/export/model")
+    assert response.status_code == 200
+    path = tmp_path / "playground.safetensors"
+    path.write_bytes(response.content)
+    model, params = fn.load_model(str(path))
+    x = np.zeros((3, 2), np.float32)
+    assert np.asarray(model.apply(params, x)).shape == (3, 1)
+
+
+def test_the_script_of_a_fresh_run_runs_and_names_only_public_api():
+    run = engine.Run(Config(problem="regression", networkShape=(), activation="relu"))
+    text = export.script(run)
+    compile(text, "playground_run.py", "exec")
+    assert "._" not in text.replace("._replace", "") and 'fn.layers.Dense(1, activation=\'linear\'' in text
+    assert "EPOCHS = 0" in text and "targets = 2 * targets" not in text
+    assert export.history_csv(run).count("\n") == 1
+
+
+def test_keys_are_the_documented_ones():
+    data_key, init_key, fit_key = engine.data_keys(5)
+    np.testing.assert_array_equal(jax.random.key_data(data_key),
+                                  jax.random.key_data(jax.random.fold_in(jax.random.key(5), 0)))
+    assert not np.array_equal(jax.random.key_data(init_key), jax.random.key_data(fit_key))
