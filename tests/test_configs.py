@@ -26,6 +26,12 @@ def layer_cases():
         "flatten": (layers.Flatten(), (2, 3, 4)),
         "reshape": (layers.Reshape((3, -1)), (2, 6)),
         "identity": (layers.Identity(name="same"), (5,)),
+        "batch_normalization": (layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-5, center=False,
+                                                          gamma_regularizer=regularizers.l2(0.1)), (3, 2)),
+        "layer_normalization": (layers.LayerNormalization(scale=False, beta_initializer="normal"), (4,)),
+        "gaussian_noise": (layers.GaussianNoise(0.2), (4,)),
+        "gaussian_dropout": (layers.GaussianDropout(0.2), (4,)),
+        "alpha_dropout": (layers.AlphaDropout(0.1), (4,)),
         "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
                                       fn.Sequential([layers.Dense(3)], name="inner")]), (2, 3)),
     }

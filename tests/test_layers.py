@@ -85,8 +85,17 @@ LAYERS = {
     "dropout": (layers.Dropout(0.3), (4,)),
     "activation": (layers.Activation("softmax"), (4,)),
     "flatten": (layers.Flatten(), (2, 3, 4)),
+    "reshape": (layers.Reshape((4, -1)), (2, 6)),
+    "identity": (layers.Identity(), (3,)),
+    "batch_normalization": (layers.BatchNormalization(), (4,)),
+    "batch_normalization_axis_1": (layers.BatchNormalization(axis=1, center=False), (3, 2)),
+    "layer_normalization": (layers.LayerNormalization(), (2, 5)),
+    "gaussian_noise": (layers.GaussianNoise(0.3), (4,)),
+    "gaussian_dropout": (layers.GaussianDropout(0.3), (4,)),
+    "alpha_dropout": (layers.AlphaDropout(0.3), (4,)),
     "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
-                                  layers.Maxout(2, 2), fn.Sequential([layers.Dense(3)])]), (2, 3)),
+                                  layers.Maxout(2, 2), layers.BatchNormalization(),
+                                  fn.Sequential([layers.Dense(3)])]), (2, 3)),
 }
 
 
@@ -242,3 +251,197 @@ def test_summary_lists_names_shapes_and_parameter_counts():
     assert "dropout (Dropout)" in text
     assert "dense_1 (Dense)" in text and "(None, 10)" in text and "170" in text
     assert "Total params: 1,210" in text
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_apply_train_shape_and_updates_like_params(name):
+    layer, input_shape = LAYERS[name]
+    params = layer.init(jax.random.key(0), input_shape)
+    x = jax.random.normal(jax.random.key(1), (7, *input_shape))
+    y, updates = layer.apply_train(params, x, key=jax.random.key(2), sample_weight=jnp.ones(7))
+    assert y.shape == (7, *layer.output_shape(input_shape))
+    merged = fn.training.step.merge_updates(params, updates) if updates else params
+    assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(params)
+    mask = layers.trainable_mask(layer, params)
+    assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(params)
+    frozen = {jax.tree_util.keystr(path) for path, keep in jax.tree_util.tree_leaves_with_path(mask) if not keep}
+    changed = {jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(updates)}
+    assert changed == frozen  # exactly the non-trainable leaves get new values
+
+
+# --- BatchNormalization ----------------------------------------------------------------------------------
+
+def test_batch_normalization_params_and_keras_defaults():
+    bn = layers.BatchNormalization()
+    params = bn.init(jax.random.key(0), (5,))
+    assert sorted(params) == ["beta", "gamma", "moving_mean", "moving_variance"]
+    np.testing.assert_array_equal(params["gamma"], 1)
+    np.testing.assert_array_equal(params["moving_variance"], 1)
+    np.testing.assert_array_equal(params["beta"], 0)
+    np.testing.assert_array_equal(params["moving_mean"], 0)
+    assert bn.non_trainable == ("moving_mean", "moving_variance")
+    config = bn.get_config()["config"]
+    assert (config["axis"], config["momentum"], config["epsilon"], config["center"], config["scale"]) == (
+        -1, 0.99, 1e-3, True, True)
+    assert sorted(layers.BatchNormalization(center=False, scale=False).init(jax.random.key(0), (2,))) == [
+        "moving_mean", "moving_variance"]
+
+
+def test_batch_normalization_inference_uses_the_moving_statistics():
+    bn = layers.BatchNormalization(epsilon=1e-3)
+    params = {"gamma": jnp.array([2.0, 1.0]), "beta": jnp.array([0.5, -1.0]),
+              "moving_mean": jnp.array([1.0, -2.0]), "moving_variance": jnp.array([4.0, 0.25])}
+    x = jax.random.normal(jax.random.key(0), (6, 2))
+    params_np = {k: np.asarray(v) for k, v in params.items()}
+    x, params = np.asarray(x), params_np
+    expected = params["gamma"] * (x - params["moving_mean"]) / np.sqrt(params["moving_variance"] + 1e-3) + params["beta"]
+    np.testing.assert_allclose(bn.apply(params, x), expected, rtol=1e-5)
+    batch = bn.apply(params, x, training=True)  # Keras's training=True call: batch statistics
+    mean, var = np.mean(x, 0), np.var(x, 0)  # NumPy arrays: broadcasting as written
+    np.testing.assert_allclose(batch, params["gamma"] * (x - mean) / np.sqrt(var + 1e-3) + params["beta"], rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_batch_normalization_training_uses_weighted_batch_statistics_and_updates_the_moving_ones():
+    bn = layers.BatchNormalization(momentum=0.9)
+    params = bn.init(jax.random.key(0), (3,))
+    params["moving_mean"] = jnp.array([0.5, 1.0, -1.0])
+    old_mean = np.asarray(params["moving_mean"])
+    x = np.asarray(jax.random.normal(jax.random.key(1), (8, 3))) * 3 + 2
+    w = np.array([1.0, 2.0, 0.0, 0.5, 1.0, 0.0, 3.0, 1.0], np.float32)
+    y, updates = bn.apply_train(params, jnp.asarray(x), sample_weight=jnp.asarray(w))
+    mean = np.average(x, axis=0, weights=w)
+    var = np.average((x - mean) ** 2, axis=0, weights=w)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(updates["moving_mean"], 0.9 * old_mean + 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(updates["moving_variance"], 0.9 * 1.0 + 0.1 * var, rtol=1e-5)
+    # rows of weight 0 change nothing, whatever they hold
+    garbage = x.copy()
+    garbage[w == 0] = 1e3
+    y2, updates2 = bn.apply_train(params, jnp.asarray(garbage), sample_weight=jnp.asarray(w))
+    np.testing.assert_allclose(y2[w > 0], y[w > 0], rtol=1e-5, atol=1e-6)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5), updates2, updates)
+    # no weights: plain batch statistics; all weights 0: the moving statistics stay
+    _, plain = bn.apply_train(params, jnp.asarray(x))
+    np.testing.assert_allclose(plain["moving_mean"], 0.9 * old_mean + 0.1 * x.mean(0), rtol=1e-5)
+    _, none = bn.apply_train(params, jnp.asarray(x), sample_weight=jnp.zeros(8))
+    np.testing.assert_array_equal(none["moving_mean"], params["moving_mean"])
+    np.testing.assert_array_equal(none["moving_variance"], params["moving_variance"])
+
+
+def test_batch_normalization_on_images_normalizes_per_channel():
+    bn = layers.BatchNormalization(axis=1, scale=False, center=False)  # channels first
+    params = bn.init(jax.random.key(0), (3, 4, 4))
+    assert params["moving_mean"].shape == (3,)
+    x = jax.random.normal(jax.random.key(1), (5, 3, 4, 4)) * jnp.array([1.0, 2.0, 3.0])[None, :, None, None]
+    y, updates = bn.apply_train(params, x)
+    np.testing.assert_allclose(np.std(y, axis=(0, 2, 3)), 1, rtol=1e-2)
+    np.testing.assert_allclose(updates["moving_mean"], 0.01 * np.mean(x, axis=(0, 2, 3)), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="axis=0 must name a feature axis"):
+        layers.BatchNormalization(axis=0).init(jax.random.key(0), (3,))
+
+
+@pytest.mark.slow
+def test_batch_normalization_vmaps_over_stacked_params_and_jits():
+    model = fn.Sequential([layers.Dense(4), layers.BatchNormalization(), layers.Dense(2)])
+    stacked = jax.vmap(lambda k: model.init(k, (3,)))(jax.random.split(jax.random.key(0), 3))
+    x = jax.random.normal(jax.random.key(1), (6, 3))
+    w = jnp.array([1.0, 1.0, 0.0, 1.0, 2.0, 1.0])
+    ys, updates = jax.jit(jax.vmap(lambda p: model.apply_train(p, x, sample_weight=w)))(stacked)
+    one = jax.tree_util.tree_map(lambda leaf: leaf[1], stacked)
+    y1, u1 = model.apply_train(one, x, sample_weight=w)
+    np.testing.assert_allclose(ys[1], y1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(updates["batch_normalization"]["moving_mean"][1], u1["batch_normalization"]["moving_mean"],
+                               rtol=1e-5, atol=1e-7)
+    momenta = jnp.array([0.0, 0.5, 0.99])  # a swept momentum is traced
+    bn_means = jax.vmap(lambda m: layers.BatchNormalization(momentum=m).apply_train(
+        one["batch_normalization"], jnp.ones((2, 4)))[1]["moving_mean"])(momenta)
+    np.testing.assert_allclose(bn_means[:, 0], 1 - momenta, rtol=1e-6)
+
+
+@pytest.mark.slow
+@given(data=st.data(), seed=st.integers(0, 2**31 - 1), weighted=st.booleans())
+def test_batch_normalization_training_grad_matches_finite_differences(data, seed, weighted):
+    x = data.draw(testing.batches((3,), min_size=2, max_size=5))
+    bn = layers.BatchNormalization()
+    params = bn.init(jax.random.key(seed), (3,))
+    params = jax.tree_util.tree_map(lambda p: p + jax.random.uniform(jax.random.key(seed + 1), p.shape), params)
+    w = jnp.linspace(0.5, 1.5, len(x)) if weighted else None
+    c = jnp.sin(jnp.arange(x.size, dtype=jnp.float64)).reshape(x.shape)
+
+    def loss(p, inputs):
+        return jnp.sum(c * bn.apply_train(p, inputs, sample_weight=w)[0] ** 2)
+
+    check_grads(loss, params, x)
+    check_grads(lambda inputs, p: loss(p, inputs), x, params)  # through the batch statistics
+    check_grads(lambda p, inputs: jnp.sum(c * jnp.tanh(bn.apply(p, inputs))), params, x)
+
+
+@pytest.mark.slow
+@given(data=st.data(), seed=st.integers(0, 2**31 - 1))
+def test_layer_normalization_grad_matches_finite_differences(data, seed):
+    x = data.draw(testing.batches((4,), max_size=4))
+    ln = layers.LayerNormalization()
+    params = jax.tree_util.tree_map(lambda p: p + jax.random.uniform(jax.random.key(seed), p.shape),
+                                    ln.init(jax.random.key(seed), (4,)))
+    c = jnp.cos(jnp.arange(x.size, dtype=jnp.float64)).reshape(x.shape)
+    check_grads(lambda p, inputs: jnp.sum(c * ln.apply(p, inputs) ** 2), params, x)
+    check_grads(lambda inputs, p: jnp.sum(c * ln.apply(p, inputs) ** 2), x, params)
+
+
+def test_layer_normalization_normalizes_each_sample():
+    ln = layers.LayerNormalization(epsilon=1e-3)
+    params = ln.init(jax.random.key(0), (6,))
+    assert sorted(params) == ["beta", "gamma"] and params["gamma"].shape == (6,)
+    x = np.asarray(jax.random.normal(jax.random.key(1), (4, 6))) * 5 + 3
+    expected = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-3)
+    np.testing.assert_allclose(ln.apply(params, x), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(ln.apply(params, x, training=True), ln.apply(params, x))
+
+
+# --- noise layers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layer", [layers.GaussianNoise(0.5), layers.GaussianDropout(0.4), layers.AlphaDropout(0.2)],
+                         ids=lambda layer: layer.kind)
+def test_noise_layers_act_only_in_training_and_need_a_key(layer):
+    x = jax.random.normal(jax.random.key(0), (400, 50))
+    np.testing.assert_array_equal(layer.apply({}, x), x)
+    with pytest.raises(ValueError, match="needs a random key"):
+        layer.apply({}, x, training=True)
+    y = layer.apply({}, x, key=jax.random.key(1), training=True)
+    assert not np.allclose(y, x)
+    np.testing.assert_array_equal(y, layer.apply({}, x, key=jax.random.key(1), training=True))
+    assert float(jnp.mean(y)) == pytest.approx(float(jnp.mean(x)), abs=0.03)  # mean kept
+    assert float(jnp.var(y)) == pytest.approx({"GaussianNoise": 1.25, "GaussianDropout": 1 + 0.4 / 0.6,
+                                               "AlphaDropout": 1.0}[layer.kind], rel=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("noise", [layers.GaussianNoise(0.3), layers.GaussianDropout(0.3), layers.AlphaDropout(0.3)],
+                         ids=lambda layer: layer.kind)
+def test_noise_layers_in_training_grad_matches_finite_differences(noise):
+    model = fn.Sequential([layers.Dense(4, "tanh"), noise, layers.Dense(2, "sigmoid")])
+    params = model.init(jax.random.key(0), (3,))
+    x = jax.random.normal(jax.random.key(1), (5, 3))
+    check_grads(lambda p: jnp.sum(model.apply(p, x, key=jax.random.key(2), training=True) ** 2), params)
+
+
+def test_alpha_dropout_matches_keras_formula():
+    rate, key = 0.3, jax.random.key(3)
+    x = np.asarray(jax.random.normal(jax.random.key(0), (5, 7)))
+    y = layers.AlphaDropout(rate).apply({}, x, key=key, training=True)
+    alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+    a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+    np.testing.assert_allclose(y, a * np.where(keep, x, alpha_p) - a * alpha_p * rate, rtol=1e-6)
+
+
+def test_reshape_and_identity():
+    x = jnp.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(layers.Reshape((4, 3)).apply({}, x), x.reshape(2, 4, 3))
+    np.testing.assert_array_equal(layers.Reshape((-1,)).apply({}, x), x.reshape(2, 12))
+    np.testing.assert_array_equal(layers.Identity().apply({}, x), x)
+    with pytest.raises(ValueError, match=r"cannot reshape inputs of shape \(3, 4\).*\(5, 2\)"):
+        layers.Reshape((5, 2)).output_shape((3, 4))
+    with pytest.raises(ValueError, match="at most one -1"):
+        layers.Reshape((-1, -1))

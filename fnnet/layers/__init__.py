@@ -8,15 +8,22 @@ also here, as in Keras.
 
 from fnnet.layers.base import Layer, from_config, register, registered, trainable_mask
 from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Maxout, Reshape
+from fnnet.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from fnnet.layers.normalization import BatchNormalization, LayerNormalization, weighted_moments
 from fnnet.models import Sequential
 
 __all__ = [
     "Activation",
+    "AlphaDropout",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "Identity",
     "Layer",
+    "LayerNormalization",
     "Maxout",
     "Reshape",
     "Sequential",
@@ -24,4 +31,5 @@ __all__ = [
     "register",
     "registered",
     "trainable_mask",
+    "weighted_moments",
 ]
