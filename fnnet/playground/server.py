@@ -36,7 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import fnnet as fn
-from fnnet.playground import export, sessions as sessions_lib
+from fnnet.playground import engine, export, sessions as sessions_lib
 from fnnet.playground.config import (DATASETS, FEATURE_NAMES, LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, MAX_VARIANTS,
                                      OPTIMIZERS, REG_DATASETS, REGULARIZATION_RATES, Config, ConfigError,
                                      format_rate)
@@ -56,9 +56,14 @@ def _error(status, message):
 async def _body(request) -> dict:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise HTTPException(415, "send the request body as application/json")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY:
         raise HTTPException(413, f"request body over {MAX_BODY} bytes")
+    raw = b""
+    async for chunk in request.stream():  # read at most MAX_BODY bytes, whatever the header said
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise HTTPException(413, f"request body over {MAX_BODY} bytes")
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -81,8 +86,12 @@ def _integer(value, name, low, high):
     return value
 
 
-def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
-    """The Playground's ASGI app; ``allowed_hosts`` are the ``Host`` names it answers."""
+def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK_HOSTS, warm_up=True) -> Starlette:
+    """The Playground's ASGI app; ``allowed_hosts`` are the ``Host`` names it answers.
+
+    With ``warm_up``, the default network's program compiles in the background at start-up, so the first page
+    opens at once.
+    """
     sessions = sessions_lib.Sessions(max_sessions)
 
     async def index(request):
@@ -187,10 +196,13 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
     @asynccontextmanager
     async def lifespan(app):
         reaper = asyncio.create_task(_reap(sessions))
+        warming = asyncio.create_task(asyncio.to_thread(_warm_up)) if warm_up else None
         try:
             yield
         finally:
             reaper.cancel()
+            if warming is not None:
+                await warming
             await sessions.close_all()
 
     routes = [
@@ -239,6 +251,10 @@ def _previews() -> dict:
         y = 2 * y - 1 if name in DATASETS else y
         out[name] = [[round(float(a), 2), round(float(b), 2), round(float(t), 2)] for (a, b), t in zip(x, y)]
     return out
+
+
+def _warm_up():
+    engine.Run(Config()).train(0)
 
 
 async def _reap(sessions):

@@ -47,8 +47,7 @@ async function start() {
   }
   app.id = created.id;
   setConfig(created.config);
-  for (const [id, path] of [["exportScript", "script"], ["exportModel", "model"], ["exportCsv", "history.csv"]])
-    $(id).href = `/api/sessions/${app.id}/export/${path}`;
+  setExportLinks();
   connect();
   window.addEventListener("hashchange", () => {
     if (location.hash.slice(1) !== app.config.toString()) send(new URLSearchParams(location.hash.slice(1)));
@@ -59,7 +58,28 @@ function connect() {
   if (events) events.close();
   events = new EventSource(`/api/sessions/${app.id}/events`);
   events.addEventListener("frame", event => receive(JSON.parse(event.data)));
-  events.onerror = () => message("Lost the connection to the server; retrying…");
+  events.onerror = () => { message("Lost the connection to the server; retrying…"); setTimeout(recover, 2000); };
+}
+
+// After a lost connection: if the server no longer knows the session (restarted, or closed it after being
+// idle), start a new one with the same configuration.
+async function recover() {
+  if (events && events.readyState === EventSource.OPEN) return message("");
+  const response = await fetch(`/api/sessions/${app.id}/control`, {method: "POST",
+    headers: {"Content-Type": "application/json"}, body: "{}"}).catch(() => null);
+  if (!response) return setTimeout(recover, 2000);
+  if (response.status !== 404) return;
+  const created = await call("POST", "/api/sessions", {config: app.config.toString()});
+  app.id = created.id;
+  setConfig(created.config);
+  setExportLinks();
+  connect();
+  message("");
+}
+
+function setExportLinks() {
+  for (const [id, path] of [["exportScript", "script"], ["exportModel", "model"], ["exportCsv", "history.csv"]])
+    $(id).href = `/api/sessions/${app.id}/export/${path}`;
 }
 
 // Send a new configuration; the server validates it and answers with its canonical form.
@@ -227,7 +247,8 @@ function buildVariants() {
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = 70;
     const label = document.createElement("div");
-    label.innerHTML = `<span class="swatch" style="background:${VARIANT_COLOURS[k]}"></span>${kind} ${v[kind]}`;
+    const name = {learningRate: "learning rate", regularizationRate: "regularization", seed: "seed"}[kind];
+    label.innerHTML = `<span class="swatch" style="background:${VARIANT_COLOURS[k]}"></span>${name}<br>${v[kind]}`;
     const loss = document.createElement("div");
     loss.className = "variant-loss";
     cell.append(canvas, label, loss);
