@@ -188,6 +188,18 @@ def test_play_streams_frames_step_trains_one_epoch_and_reset_restarts(client, se
     assert frames(client, session["id"], 1)[0]["epoch"] == 0
 
 
+def test_a_diverging_run_stops_and_says_why(client):
+    created = client.post("/api/sessions", json={"config": "problem=regression&learningRate=3&networkShape="}).json()
+    base = f"/api/sessions/{created['id']}"
+    client.post(f"{base}/control", json={"action": "play"})
+    frame = frames(client, created["id"], 1)[0]
+    for _ in range(50):
+        if not frame["state"]["playing"]:
+            break
+        frame = frames(client, created["id"], 1)[0]
+    assert frame["state"]["playing"] is False and "not finite" in frame["state"]["status"]
+
+
 def test_sessions_are_bounded(client):
     app_sessions = client.app.state.sessions
     ids = [client.post("/api/sessions", json={"config": ""}).json()["id"] for _ in range(4)]

@@ -19,6 +19,8 @@ import functools
 import secrets
 import time
 
+import numpy as np
+
 from fnnet.playground import engine
 from fnnet.playground.config import Config
 
@@ -129,7 +131,10 @@ class Session:
             self.status = f"stopped: the epoch limit ({MAX_TOTAL_EPOCHS:,}) is reached"
             await self.publish()
             return
-        await asyncio.to_thread(self.run.train, min(n, left))
+        rows = await asyncio.to_thread(self.run.train, min(n, left))
+        if rows.size and not np.isfinite(rows[:, -1, :3]).any():  # as fit does: a non-finite loss stops training
+            self.playing = False
+            self.status = "stopped: the loss is not finite; lower the learning rate and reset"
         await self.publish()
 
     async def play(self):
