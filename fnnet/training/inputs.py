@@ -19,6 +19,7 @@ import numpy as np
 
 from fnnet import losses, metrics as metrics_lib
 from fnnet._checks import hyperparameter
+from fnnet.training import outputs
 from fnnet.training.step import PerSample
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
@@ -208,7 +209,7 @@ def check_labels(objective, y, out_shape, y_name):
 
 def check_data(objective, params, x, y, x_name="x", y_name="y"):
     """Checked ``(x, y)``: numeric, finite, equally long; params that fit the model; labels that fit the loss."""
-    x, y = samples(x, x_name), samples(y, y_name)
+    x, y = samples(x, x_name), samples(outputs.arrange(objective.model, y), y_name)
     if count(x) != count(y):
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
     out_shape = output_shape(objective.model, params, x)  # x against the params: names the layer

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from fnnet import losses, metrics as metrics_lib
+from fnnet import functional, losses, metrics as metrics_lib
 
 
 class OutputMetric(NamedTuple):
@@ -60,13 +60,28 @@ class OutputLoss(NamedTuple):
 
 
 def output_places(model) -> dict | None:
-    """``{output name: key or index into the outputs}`` of a model with several outputs, else None."""
-    names = getattr(model, "output_names", None)
-    if not names or len(names) < 2:
+    """``{output name: key or index into the outputs}`` of a model whose outputs are a list or dict, else None."""
+    graph = getattr(model, "graph", None)
+    if graph is None or not isinstance(graph.outputs, (list, tuple, dict)):
         return None
-    if getattr(model, "outputs_as_dict", False):
+    names = functional.output_names(model)
+    if isinstance(graph.outputs, dict):
         return {name: name for name in names}
     return {name: index for index, name in enumerate(names)}
+
+
+def arrange(model, y):
+    """Targets ``y`` in the structure of the model's outputs: a dict by output name becomes a list and back."""
+    places = output_places(model)
+    if places is None or not isinstance(y, (list, tuple, dict)):
+        return y
+    named = per_output(places, y, "y")
+    missing = [name for name in places if name not in named]
+    if missing:
+        raise ValueError(f"y holds no targets for the outputs {missing}; the model's outputs are {list(places)}")
+    if all(isinstance(where, str) for where in places.values()):
+        return {name: named[name] for name in places}
+    return [named[name] for name in places]
 
 
 def per_output(places, value, what):
