@@ -1,7 +1,9 @@
 """Metrics ``(y_true, y_pred, sample_weight=None) -> scalar``: what to watch, not to minimise.
 
-Like the losses, each metric is a weighted mean over samples of a
-per-sample value, so a partial batch with 0/1 weights gives the exact mean.
+Most metrics, like the losses, are a weighted mean over samples of a
+per-sample value, so a partial batch with 0/1 weights gives the exact mean
+and the mean of batch means (weighted by the batches' weights) is exact over
+an epoch:
 
 - ``binary_accuracy``: fraction of outputs with ``(p > threshold) == y``, labels in {0, 1}.
 - ``categorical_accuracy``: ``argmax p == argmax y`` for one-hot ``y``.
@@ -9,7 +11,19 @@ per-sample value, so a partial batch with 0/1 weights gives the exact mean.
 - ``accuracy``: one of the three, chosen from the shapes as Keras's
   ``"accuracy"`` is: a single output column is binary, ``y_true`` shaped like
   ``y_pred`` is one-hot, integer labels of shape ``(N,)`` are sparse.
+- ``top_k_categorical_accuracy`` (one-hot ``y``) and ``sparse_top_k_categorical_accuracy``
+  (integer ``y``): the true class's score is among the ``k = 5`` largest (ties count
+  as in, as Keras's ``in_top_k``); ``TopKCategoricalAccuracy(k)`` and
+  ``SparseTopKCategoricalAccuracy(k)`` fix another ``k``.
 - ``mae``, ``mse``, and every other loss by name (``"categorical_crossentropy"``, ...).
+
+``precision``, ``recall``, ``auc`` and ``f1_score`` are not means of
+per-sample values: they are ratios of counts over the whole data. They are
+``StreamingMetric`` values (``is_streaming(metric)``), pure pytrees of
+sufficient statistics: ``init()`` zeros, ``update(stats, y_true, y_pred,
+sample_weight)`` adds one batch's weighted counts, ``result(stats)`` the
+value, so batches fed one after another give exactly the value on all the
+data (see ``fnnet.metrics.streaming``).
 """
 
 from collections.abc import Callable
@@ -18,7 +32,22 @@ import jax
 import jax.numpy as jnp
 
 from fnnet import losses
+from fnnet._checks import hyperparameter
 from fnnet._registry import lookup
+from fnnet.metrics.streaming import (
+    AUC,
+    F1Score,
+    Precision,
+    Recall,
+    StreamingMetric,
+    auc,
+    binary_confusion,
+    confusion_curve,
+    f1_score,
+    is_streaming,
+    precision,
+    recall,
+)
 
 Metric = Callable[..., jax.Array]
 
@@ -65,6 +94,48 @@ def accuracy(y_true, y_pred, sample_weight=None):
     return sparse_categorical_accuracy(y_true, y_pred, sample_weight)
 
 
+def top_k_categorical_accuracy(y_true, y_pred, sample_weight=None, *, k=5):
+    """Fraction of samples whose true class (``argmax y``, one-hot ``y_true``) is among the ``k`` top scores.
+
+    The true class is in when fewer than ``k`` classes score strictly higher
+    (ties count as in, as Keras's ``in_top_k``); a NaN score is never in.
+    """
+    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_pred.ndim != 2:
+        raise ValueError(
+            f"top_k_categorical_accuracy expects one-hot y_true and y_pred of one shape (N, num_classes), "
+            f"got {y_true.shape} and {y_pred.shape}; integer labels need sparse_top_k_categorical_accuracy"
+        )
+    return _fraction_in_top_k(jnp.argmax(y_true, axis=-1), y_pred, k, sample_weight)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, sample_weight=None, *, k=5):
+    """Fraction of samples whose integer label ``y`` is among the ``k`` top scores (ties count as in)."""
+    y_pred = jnp.asarray(y_pred)
+    labels = losses.integer_labels("sparse_top_k_categorical_accuracy", jnp.asarray(y_true), y_pred)
+    return _fraction_in_top_k(labels, y_pred, k, sample_weight)
+
+
+def _fraction_in_top_k(labels, y_pred, k, sample_weight):
+    at_label = jnp.take_along_axis(y_pred, labels[..., None], axis=-1)
+    at_label = jnp.where(jnp.isnan(at_label), -jnp.inf, at_label)  # as Keras: NaN is no large score
+    hits = jnp.sum(y_pred > at_label, axis=-1) < k
+    dtype = jnp.promote_types(y_pred.dtype, jnp.float32)
+    return losses.weighted_mean(hits.reshape(hits.shape[0], -1).mean(axis=1, dtype=dtype), sample_weight)
+
+
+def TopKCategoricalAccuracy(k=5):  # noqa: N802 - Keras's class name
+    """``top_k_categorical_accuracy`` with ``k`` fixed, as a hashable value for ``compile``."""
+    hyperparameter("k", k, integer=True, low=1)
+    return losses.configure(top_k_categorical_accuracy, k=int(k))
+
+
+def SparseTopKCategoricalAccuracy(k=5):  # noqa: N802 - Keras's class name
+    """``sparse_top_k_categorical_accuracy`` with ``k`` fixed, as a hashable value for ``compile``."""
+    hyperparameter("k", k, integer=True, low=1)
+    return losses.configure(sparse_top_k_categorical_accuracy, k=int(k))
+
+
 mae = mean_absolute_error = losses.mean_absolute_error
 mse = mean_squared_error = losses.mean_squared_error
 
@@ -79,6 +150,12 @@ BY_NAME = {
     "mean_absolute_error": mae,
     "mse": mse,
     "mean_squared_error": mse,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
+    "precision": precision,
+    "recall": recall,
+    "auc": auc,
+    "f1_score": f1_score,
 }
 
 
@@ -87,13 +164,21 @@ def check_labels(metric, y_true, output_shape):
 
     ``sparse_categorical_accuracy`` (and ``accuracy`` on sparse labels):
     integers in ``[0, C)``; ``binary_accuracy`` (and ``accuracy`` on one
-    output column): values in ``{0, 1}`` or ``[0, 1]``.
+    output column): values in ``{0, 1}`` or ``[0, 1]``;
+    ``sparse_top_k_categorical_accuracy``: integers in ``[0, C)``; the
+    streaming ``precision``, ``recall``, ``auc``, ``f1_score``: labels in
+    ``{0, 1}`` only (they count each label as a positive or a negative).
     """
+    if is_streaming(metric):
+        if metric.counts in (binary_confusion, confusion_curve):
+            losses.check_binary(metric.name, y_true)
+        return
+    metric = losses.unconfigured(metric)
     if metric is accuracy:
         single = len(output_shape) == 0 or output_shape[-1] == 1
         categorical = tuple(jnp.shape(y_true)[1:]) == tuple(output_shape)
         metric = binary_accuracy if single else categorical_accuracy if categorical else sparse_categorical_accuracy
-    if metric is sparse_categorical_accuracy:
+    if metric in (sparse_categorical_accuracy, sparse_top_k_categorical_accuracy):
         losses.check_class_labels(metric.__name__, y_true, output_shape[-1])
     elif metric is binary_accuracy:
         losses.check_probabilities(metric.__name__, y_true)
