@@ -116,8 +116,13 @@ def test_a_link_reproduces_its_configuration(server, browser):
     assert page.input_value("#activation") == "relu" and page.input_value("#learningRate") == "0.1"
     hash_ = page.evaluate("location.hash")
     assert "seed=42" in hash_ and "xTimesY=true" in hash_ and "dataset=xor" in hash_
-    page.goto(server + "#networkShape=12")  # refused: the page says why and starts from the defaults
-    page.reload()
+    page.goto(server + "#networkShape=12")  # a hash edited in place: refused, the page says why and keeps its run
+    page.wait_for_function("document.getElementById('message').textContent.includes('networkShape')")
+    page.wait_for_function("location.hash.includes('networkShape=3')")
+    assert page.locator(".node.neuron").count() == 3
+    page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(server + "#networkShape=12")  # a refused link: the page says why and starts from the defaults
     page.wait_for_function("window.playground && window.playground.frame", timeout=120_000)
     assert "networkShape" in page.text_content("#message")
     assert page.locator(".node.neuron").count() == 6

@@ -62,7 +62,8 @@ def grid_points(size=GRID) -> np.ndarray:
 
 
 def quantize(values) -> np.ndarray:
-    """Values clipped to ``[-1, 1]`` as bytes: ``round((v + 1) * 127.5)``."""
+    """Values clipped to ``[-1, 1]`` as bytes: ``round((v + 1) * 127.5)``; NaN (a diverged run) as 0's byte."""
+    values = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=-1.0)
     return np.round((np.clip(values, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
 
 

@@ -38,7 +38,7 @@ from starlette.staticfiles import StaticFiles
 import fnnet as fn
 from fnnet.playground import engine, export, sessions as sessions_lib
 from fnnet.playground.config import (DATASETS, FEATURE_NAMES, LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, MAX_VARIANTS,
-                                     OPTIMIZERS, REG_DATASETS, REGULARIZATION_RATES, Config, ConfigError,
+                                     NUM_SAMPLES, OPTIMIZERS, REG_DATASETS, REGULARIZATION_RATES, Config, ConfigError,
                                      format_rate)
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -247,8 +247,9 @@ def _previews() -> dict:
 
     out = {}
     for name, fnnet_name in (*DATASETS.items(), *REG_DATASETS.items()):
-        x, y = fn.datasets.playground.make(fnnet_name, 200, key=jax.random.key(0))
-        y = 2 * y - 1 if name in DATASETS else y
+        n = NUM_SAMPLES["classification" if name in DATASETS else "regression"]  # the sessions' size: one compile
+        x, y = fn.datasets.playground.make(fnnet_name, n, key=jax.random.key(0))
+        x, y = x[:200], (2 * y[:200] - 1 if name in DATASETS else y[:200])
         out[name] = [[round(float(a), 2), round(float(b), 2), round(float(t), 2)] for (a, b), t in zip(x, y)]
     return out
 
