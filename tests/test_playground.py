@@ -46,6 +46,16 @@ def test_defaults_are_the_playgrounds_and_round_trip_through_the_query_string():
     assert Config.from_query("networkShape=").networkShape == ()
 
 
+def test_a_tensorflow_playground_link_works():
+    link = ("activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03&"
+            "regularizationRate=0&noise=0&networkShape=4,2&seed=0.47815&showTestData=false&discretize=false&"
+            "percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false&sinX=false&"
+            "cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false&hideText=false")
+    assert Config.from_query(link) == Config(seed=47815)
+    with pytest.raises(ConfigError, match="cosX"):
+        Config.from_query("cosX=true")
+
+
 @pytest.mark.parametrize("query, field", [
     ("networkShape=1,1,1,1,1,1,1", "networkShape"), ("networkShape=9", "networkShape"),
     ("networkShape=0", "networkShape"), ("networkShape=a", "networkShape"), ("batchSize=31", "batchSize"),
@@ -256,6 +266,24 @@ def test_the_exported_script_reproduces_the_pages_losses(client, tmp_path):
         page = np.array([[float(r[7]), float(r[8])] for r in rows if r[0] == str(k)])
         np.testing.assert_allclose(history["loss"], page[:, 0], rtol=1e-4)
         np.testing.assert_allclose(history["val_loss"], page[:, 1], rtol=1e-4)
+
+
+def test_the_model_endpoint_calls_fn_save_model_and_leaves_nothing_on_disk(client, monkeypatch):
+    calls = []
+
+    def save_model(path, model, params):  # stands in for fn.save_model (real or not yet written)
+        calls.append((os.path.dirname(path), sorted(params), model.kind))
+        with open(path, "wb") as file:
+            file.write(b"the safetensors bytes")
+
+    monkeypatch.setattr(fn, "save_model", save_model, raising=False)
+    session = client.post("/api/sessions", json={"config": ""}).json()
+    response = client.get(f"/api/sessions/{session['id']}/export/model")
+    assert response.status_code == 200 and response.content == b"the safetensors bytes"
+    folder, names, kind = calls[0]
+    assert names == ["hidden_1", "hidden_2", "output"] and kind == "Sequential" and not os.path.exists(folder)
+    monkeypatch.delattr(fn, "save_model")
+    assert client.get(f"/api/sessions/{session['id']}/export/model").status_code == 501
 
 
 def test_the_model_downloads_as_safetensors_through_fn_save_model(client, tmp_path):

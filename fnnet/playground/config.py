@@ -39,6 +39,19 @@ MAX_LAYERS, MAX_NEURONS, MAX_BATCH, MAX_VARIANTS = 6, 8, 30, 4
 MAX_SEED = 2**31 - 1
 
 
+# fields of TensorFlow Playground links that fnnet's has not: the values accepted (and ignored)
+_ANY = ("any value",)
+PLAYGROUND_ONLY = {"cosX": ("false",), "cosY": ("false",), "initZero": ("false",), "collectStats": _ANY,
+                   "tutorial": _ANY, "hideText": _ANY}
+
+
+def _playground_seed(value):
+    """The TensorFlow Playground's seed ``0.84321`` (``Math.random().toFixed(5)``) as the integer 84321."""
+    if isinstance(value, str) and value.startswith("0.") and value[2:].isdigit() and len(value) <= 12:
+        return int(value[2:])
+    return value
+
+
 class ConfigError(ValueError):
     """A field outside the Playground's bounds; the message says which, what was given and what is allowed."""
 
@@ -223,7 +236,9 @@ class Config:
     def from_query(cls, query) -> "Config":
         """A config from a query string or a ``{name: str}`` mapping; missing fields take the defaults.
 
-        Unknown or repeated fields are errors, as is a malformed value.
+        Unknown or repeated fields are errors, as is a malformed value. A TensorFlow Playground link
+        works too: its display-only fields are ignored, ``cosX``/``cosY``/``initZero`` must be false, and
+        its decimal seed (``0.84321``) becomes the integer of its digits (84321).
         """
         if isinstance(query, str):
             if len(query) > 4096:
@@ -244,7 +259,11 @@ class Config:
                 if _boolean(name, value):
                     features.append(name)
             elif name in fields:
-                values[name] = value
+                values[name] = _playground_seed(value) if name == "seed" else value
+            elif name in PLAYGROUND_ONLY or name.endswith("_hide"):
+                accepted = PLAYGROUND_ONLY.get(name, _ANY)
+                if accepted is not _ANY and value not in accepted:
+                    _fail(name, value, f"{' or '.join(accepted)} (fnnet's Playground has no other)")
             else:
                 raise ConfigError(f"unknown field {name!r}; valid fields: "
                                   f"{', '.join(sorted(fields | set(FEATURE_NAMES)))}")
@@ -253,19 +272,3 @@ class Config:
             features += [name for name in cls.features if name not in named]
             values["features"] = tuple(features)
         return cls(**values)
-
-    @classmethod
-    def from_json(cls, data) -> "Config":
-        """A config from the page's JSON object: the same fields as the query string, JSON-typed."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"config: got {type(data).__name__}; expected a JSON object")
-        query = {}
-        for name, value in data.items():
-            if isinstance(value, bool):
-                value = str(value).lower()
-            elif isinstance(value, (list, tuple)):
-                value = ",".join(str(v) for v in value)
-            elif isinstance(value, (int, float)):
-                value = repr(value)
-            query[name] = value
-        return cls.from_query(query)

@@ -121,7 +121,10 @@ function setConfig(query) {
   history.replaceState(null, "", `#${query}`);
   for (const id of ["learningRate", "activation", "regularization", "regularizationRate", "problem", "optimizer",
                     "compare"]) $(id).value = c.get(id) || "none";
-  for (const id of ["percTrainData", "noise", "batchSize"]) { $(id).value = c.get(id); $(`${id}Value`).textContent = c.get(id); }
+  for (const id of ["percTrainData", "noise", "batchSize"]) {
+    $(id).value = c.get(id);
+    $(`${id}Value`).textContent = c.get(id);
+  }
   for (const id of ["showTestData", "discretize"]) $(id).checked = c.get(id) === "true";
   $("compareValues").value = c.get("compareValues") || "";
   $("compareValuesBox").style.display = c.get("compare") && c.get("compare") !== "none" ? "" : "none";
@@ -136,7 +139,8 @@ function setConfig(query) {
 
 function drawDatasets() {
   const regression = app.config.get("problem") === "regression";
-  const names = regression ? REGRESSION_SETS : CLASSIFICATION_SETS, selected = app.config.get(regression ? "regDataset" : "dataset");
+  const names = regression ? REGRESSION_SETS : CLASSIFICATION_SETS;
+  const selected = app.config.get(regression ? "regDataset" : "dataset");
   $("datasets").replaceChildren(...names.map(name => {
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = 60;
@@ -168,7 +172,10 @@ const network = new Network($("network"), $("links"), {
   tooltip(text, event) {
     const tip = $("tooltip");
     tip.style.display = text ? "block" : "none";
-    if (text) { tip.textContent = text; tip.style.left = `${event.pageX + 12}px`; tip.style.top = `${event.pageY - 28}px`; }
+    if (!text) return;
+    tip.textContent = text;
+    tip.style.left = `${event.pageX + 12}px`;
+    tip.style.top = `${event.pageY - 28}px`;
   },
 });
 
@@ -248,7 +255,7 @@ function buildVariants() {
     canvas.width = canvas.height = 70;
     const label = document.createElement("div");
     const name = {learningRate: "learning rate", regularizationRate: "regularization", seed: "seed"}[kind];
-    label.innerHTML = `<span class="swatch" style="background:${VARIANT_COLOURS[k]}"></span>${name}<br>${v[kind]}`;
+    label.innerHTML = `${swatch(k)}${name}<br>${v[kind]}`;
     const loss = document.createElement("div");
     loss.className = "variant-loss";
     cell.append(canvas, label, loss);
@@ -256,6 +263,8 @@ function buildVariants() {
     box.appendChild(cell);
   });
 }
+
+function swatch(k) { return `<span class="swatch" style="background:${VARIANT_COLOURS[k]}"></span>`; }
 
 function pad(epoch) { return String(epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
@@ -267,12 +276,14 @@ function render() {
   const focus = frame.focus || 0;
   $("epoch").textContent = pad(frame.epoch);
   $("losses").innerHTML = frame.losses.map(([train, test], k) =>
-    `<div class="loss-row">${frame.losses.length > 1 ? `<span class="swatch" style="background:${VARIANT_COLOURS[k]}"></span>` : ""}` +
-    `<span>Test loss <b>${test.toFixed(3)}</b></span><span>Training loss <b>${train.toFixed(3)}</b></span></div>`).join("");
+    `<div class="loss-row">${frame.losses.length > 1 ? swatch(k) : ""}` +
+    `<span>Test loss <b>${test.toFixed(3)}</b></span>` +
+    `<span>Training loss <b>${train.toFixed(3)}</b></span></div>`).join("");
   const hover = app.hover;
   const heatmap = $("heatmap");
-  if (hover && hover.kind === "feature") drawHeatmap(heatmap, app.featureBytes, hover.index * thumb * thumb, thumb, discrete);
-  else if (hover && hover.kind === "neuron") drawHeatmap(heatmap, app.nodeBytes, hover.index * thumb * thumb, thumb, discrete);
+  const offset = hover ? hover.index * thumb * thumb : 0;
+  if (hover && hover.kind === "feature") drawHeatmap(heatmap, app.featureBytes, offset, thumb, discrete);
+  else if (hover && hover.kind === "neuron") drawHeatmap(heatmap, app.nodeBytes, offset, thumb, discrete);
   else drawHeatmap(heatmap, app.outputBytes, focus * grid * grid, grid, discrete);
   $("heatmapLabel").textContent = hover && hover.kind !== "output" ?
     (hover.kind === "feature" ? `input ${hover.name}` : `layer ${hover.layer + 1}, neuron ${hover.unit + 1}`) :

@@ -46,7 +46,7 @@ export function drawHeatmap(canvas, bytes, offset, size, discrete = false) {
   const table = LUTS[discrete ? 1 : 0], data = image.data;
   for (let i = 0; i < size * size; i++) {
     const b = bytes[offset + i] * 4;
-    data[i * 4] = table[b]; data[i * 4 + 1] = table[b + 1]; data[i * 4 + 2] = table[b + 2]; data[i * 4 + 3] = table[b + 3];
+    for (let c = 0; c < 4; c++) data[i * 4 + c] = table[b + c];
   }
   context.putImageData(image, 0, 0);
   const target = canvas.getContext("2d");
