@@ -16,10 +16,16 @@ stops training after the current epoch by setting ``self.stop_training``.
 Early stopping's decision is a pure pytree, ``EarlyStoppingState`` with
 ``.update(value, epoch)`` (as Flax's ``EarlyStopping``), so the same rule runs
 per variant inside a vmapped sweep; the ``EarlyStopping`` callback is a thin
-layer over it. ``run_hooks`` is how ``fit`` calls a hook on every callback.
+layer over it; so is ``ReduceLROnPlateauState`` for ``ReduceLROnPlateau``.
+``run_hooks`` is how ``fit`` calls a hook on every callback.
+
+A stateful callback's counters come out with ``get_state()`` (a
+JSON-serializable dict) and go back with ``set_state(dict)``, so that a
+checkpoint restores them exactly; stateless callbacks return ``{}``.
 """
 
 from fnnet.callbacks.base import Callback, History, Resume, resume, run_hooks
+from fnnet.callbacks.custom import LambdaCallback
 from fnnet.callbacks.early_stopping import (
     EarlyStopping,
     EarlyStoppingRule,
@@ -27,6 +33,8 @@ from fnnet.callbacks.early_stopping import (
     keep_best,
     monitor_sign,
 )
+from fnnet.callbacks.plateau import ReduceLROnPlateau, ReduceLROnPlateauRule, ReduceLROnPlateauState
+from fnnet.callbacks.tensorboard import TensorBoard
 from fnnet.callbacks.training import CSVLogger, LearningRateScheduler, TerminateOnNaN
 
 __all__ = [
@@ -36,8 +44,13 @@ __all__ = [
     "EarlyStoppingRule",
     "EarlyStoppingState",
     "History",
+    "LambdaCallback",
     "LearningRateScheduler",
     "Resume",
+    "ReduceLROnPlateau",
+    "ReduceLROnPlateauRule",
+    "ReduceLROnPlateauState",
+    "TensorBoard",
     "TerminateOnNaN",
     "keep_best",
     "monitor_sign",

@@ -8,6 +8,7 @@ crash) sets the state, the epoch to continue from, the history so far and the
 callbacks' states.
 """
 
+import math
 from typing import Any, NamedTuple
 
 
@@ -25,6 +26,15 @@ class Callback:
 
     ``get_state()``/``set_state(state)`` hold what a callback must remember
     across a checkpoint (JSON-serializable); the base has nothing to keep.
+    ``get_state() -> dict`` gives the counters a stateful callback keeps
+    (epochs waited, the best value so far, ...) as numbers, strings,
+    booleans, None, lists and dicts (an infinite value is written as None),
+    and ``set_state(dict)`` puts them back exactly, so that a resumed run
+    decides as the uninterrupted one would. ``fit`` calls ``set_state``
+    after ``on_train_begin`` (through ``resume``); a callback restored
+    before ``fit`` keeps its state through ``on_train_begin`` too. Arrays
+    (such as ``EarlyStopping.best_params``) are not in it: a checkpoint
+    stores those as tensors. The defaults: ``{}`` and a no-op.
     """
 
     stop_training = False
@@ -52,9 +62,11 @@ class Callback:
         return None
 
     def get_state(self) -> dict:
+        """What this callback counts, as a JSON-serializable dict (``{}``: nothing)."""
         return {}
 
     def set_state(self, state: dict):
+        """Restore what ``get_state`` returned (the default keeps nothing)."""
         return None
 
 
@@ -105,3 +117,14 @@ def resume(callbacks, history, state):
             history.set_state({"history": found.history, "epoch": list(range(found.epoch))})
             return found.state, found.epoch
     return state, 0
+
+
+def json_number(value):
+    """A float for JSON: ``None`` for an infinite or NaN value (strict JSON has neither)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def from_json_number(value, default):
+    """The float ``json_number`` wrote, or ``default`` for ``None``."""
+    return default if value is None else float(value)

@@ -8,8 +8,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from fnnet import losses
 from fnnet._checks import hyperparameter
-from fnnet.callbacks.base import Callback
+from fnnet.callbacks.base import Callback, from_json_number, json_number
+
+MAXIMISED = ("precision", "recall", "auc", "f1_score")
+"""Metric names (besides any with ``acc``) that improve upwards; losses and errors improve downwards."""
 
 
 class EarlyStoppingRule(NamedTuple):
@@ -82,9 +86,13 @@ def monitor_sign(monitor, mode="auto") -> float:
     if mode != "auto":
         return 1.0 if mode == "max" else -1.0
     name = monitor.removeprefix("val_")
-    if "acc" in name:
+
+    def named(names):  # the name itself, or an output's (``digit_auc``)
+        return any(name == known or name.endswith("_" + known) for known in names)
+
+    if "acc" in name or named(MAXIMISED):
         return 1.0
-    if name in ("loss", "mae", "mse", "mean_absolute_error", "mean_squared_error") or name.endswith("loss"):
+    if name.endswith("loss") or named(losses.BY_NAME):
         return -1.0
     raise ValueError(
         f"cannot tell whether {monitor!r} should be maximised or minimised; pass mode='max' or mode='min'"
@@ -105,6 +113,14 @@ class EarlyStopping(Callback):
     With ``restore_best_weights=True`` the parameters of the best epoch are
     put back at the end of training (as Keras 3 does), whether or not
     training stopped early. ``verbose=1`` prints when it stops and restores.
+
+    ``get_state()`` holds the counters only (``best``, ``best_epoch``,
+    ``wait``, ``stop``, ``stopped_epoch``), JSON-serializable;
+    ``best_params``, the parameters of the best epoch, is an attribute of
+    its own (a pytree of arrays) that a checkpoint stores as tensors and puts
+    back before training resumes. After ``set_state`` the next
+    ``on_train_begin`` keeps the counters (and ``best_params`` when set)
+    instead of starting afresh.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
@@ -121,15 +137,39 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, state):
         self.stop_training = False
+        restored, self._restored = getattr(self, "_restored", False), False
+        if restored:
+            if getattr(self, "best_params", None) is None and state is not None:
+                self.best_params = state.params
+            return
         self.state = EarlyStoppingState.start(self.rule)
         self.best_params = state.params if state is not None else None
         self.stopped_epoch = None
+
+    def get_state(self) -> dict:
+        """The counters: ``{"best", "best_epoch", "wait", "stop", "stopped_epoch"}`` (best None while infinite)."""
+        stopping = getattr(self, "state", None) or EarlyStoppingState.start(self.rule)
+        return {"best": json_number(stopping.best), "best_epoch": int(stopping.best_epoch),
+                "wait": int(stopping.wait), "stop": bool(stopping.stop),
+                "stopped_epoch": getattr(self, "stopped_epoch", None)}
+
+    def set_state(self, state: dict) -> None:
+        """Restore the counters of ``get_state``; ``best_params`` is set separately (it holds arrays)."""
+        start = EarlyStoppingState.start(self.rule)
+        self.state = EarlyStoppingState(
+            self.rule, best=jnp.asarray(from_json_number(state["best"], float(start.best)), jnp.float32),
+            best_epoch=jnp.asarray(state["best_epoch"], jnp.int32), wait=jnp.asarray(state["wait"], jnp.int32),
+            stop=jnp.asarray(bool(state["stop"])))
+        self.stopped_epoch = state.get("stopped_epoch")
+        self.best_params = getattr(self, "best_params", None)
+        self._restored = True
 
     def on_epoch_end(self, epoch, logs, state):
         if self.monitor not in logs:
             raise ValueError(
                 f"EarlyStopping monitors {self.monitor!r}, which is not recorded; recorded: {sorted(logs)}"
             )
+        self._restored = False
         if epoch < self.rule.start_from_epoch:
             return
         self.state = self.state.update(logs[self.monitor], epoch)
