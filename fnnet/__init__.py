@@ -27,12 +27,14 @@ from fnnet import (
     testing,
     training,
 )
-from fnnet.models import Sequential
+from fnnet.models import Input, Model, Sequential
 from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Input",
+    "Model",
     "Objective",
     "Sequential",
     "TrainState",

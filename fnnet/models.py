@@ -13,6 +13,11 @@ import jax.numpy as jnp
 
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, from_config, layer, register, snake_case
 from fnnet.layers.base import check_param_names, trainable_mask
+from fnnet import functional, model_config  # noqa: F401  (model_config registers "Functional")
+from fnnet.functional import Input, Model, SymbolicTensor, call_layer, input_names, output_names
+
+__all__ = ["Input", "Model", "Sequential", "SymbolicTensor", "call_layer", "count_params", "input_names",
+           "output_names", "summary"]
 
 
 def Sequential(layers, *, name=None) -> Layer:
@@ -100,11 +105,6 @@ def _sequential_from_config(layers, name=None):
 register("Sequential", _sequential_from_config)
 
 
-def call_layer(layer_value, inputs):
-    """Call a layer on symbolic tensors: see ``Input``."""
-    raise NotImplementedError("functional models (fn.Input, fn.Model) are not available yet")
-
-
 def count_params(model, params) -> tuple:
     """``(total, trainable)`` numbers of parameters of ``params`` (arrays or shapes)."""
     leaves = jax.tree_util.tree_leaves(params)
@@ -125,12 +125,36 @@ def _table(title, header, rows, total, trainable):
     ])
 
 
+def _graph_summary(model, print_fn):
+    graph = model.graph
+    of = functional.history(graph)
+    params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
+    rows = [(f"{name} ({layer.kind})", str((None, *layer.output_shape(None))), "0", "-")
+            for name, layer in graph.input_layers]
+    for name, layer in graph.layers:
+        nodes = [node for node, node_name, _ in graph.nodes if node_name == name]
+        shape = functional.map_structure(lambda t: (None, *t.shape), nodes[0].outputs)
+        sources = [of(t) for node in nodes for t in functional.leaves(node.inbound)]
+        count, _ = count_params(layer, params.get(name, {}))
+        rows.append((f"{name} ({layer.kind})", str(shape), f"{count:,}",
+                     ", ".join(f"{s[0]}[{s[1]}][{s[2]}]" for s in sources)))
+    total, trainable = count_params(model, params)
+    text = _table(model.name or snake_case(model.kind), ("Layer (type)", "Output Shape", "Param #", "Connected to"),
+                  rows, total, trainable)
+    print_fn(text)
+    return text
+
+
 def summary(model, input_shape=None, print_fn=print) -> str:
     """Print (and return) a Keras-style table: each layer's name (type), output shape and parameter count.
 
-    Ends with ``Total params``, ``Trainable params`` and ``Non-trainable
-    params`` (moving statistics of ``BatchNormalization``).
+    A functional ``Model`` needs no ``input_shape`` and adds Keras's
+    "Connected to" column (``layer[node][tensor]``). Ends with ``Total
+    params``, ``Trainable params`` and ``Non-trainable params`` (moving
+    statistics of ``BatchNormalization``).
     """
+    if model.graph is not None:
+        return _graph_summary(model, print_fn)
     if input_shape is None:
         raise TypeError(f"summary of a {model.kind} needs the input shape (without the batch axis)")
     shape = as_shape(input_shape)

@@ -8,14 +8,18 @@ also here, as in Keras.
 
 from fnnet.layers.base import Layer, from_config, register, registered, trainable_mask
 from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Maxout, Reshape
+from fnnet.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from fnnet.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from fnnet.layers.normalization import BatchNormalization, LayerNormalization, weighted_moments
 from fnnet.models import Sequential
 
 __all__ = [
     "Activation",
+    "Add",
     "AlphaDropout",
+    "Average",
     "BatchNormalization",
+    "Concatenate",
     "Dense",
     "Dropout",
     "Flatten",
@@ -24,9 +28,13 @@ __all__ = [
     "Identity",
     "Layer",
     "LayerNormalization",
+    "Maximum",
     "Maxout",
+    "Minimum",
+    "Multiply",
     "Reshape",
     "Sequential",
+    "Subtract",
     "from_config",
     "register",
     "registered",

@@ -1,0 +1,102 @@
+"""Configs of functional graphs in Keras's layout, and their rebuilding (registered as ``"Functional"``).
+
+``{"class_name": "Functional", "config": {"name": ..., "layers": [...],
+"input_layers": ..., "output_layers": ...}}`` where each layer entry is
+``{"class_name", "name", "config", "inbound_nodes"}``; an inbound node is
+``{"args": [structure], "kwargs": {}}`` whose tensors are
+``{"class_name": "__keras_tensor__", "config": {"shape": [None, ...],
+"keras_history": [layer name, node index, tensor index]}}`` (Keras 3).
+``input_layers``/``output_layers`` are ``[name, node, tensor]`` triples in
+the structure the model was given: one triple, a list or a dict of them.
+"""
+
+from fnnet import functional
+from fnnet.layers.base import from_config, register
+
+
+class _Inner:
+    """A layer's config without its class name, written only when the model's config is."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def get_config(self):
+        return self.layer.get_config()["config"]
+
+
+def graph_arguments(graph) -> dict:
+    """The ``Functional`` config's arguments (``layers``, ``input_layers``, ``output_layers``) of a graph."""
+    history = functional.history(graph)
+
+    def keras_tensor(tensor):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": [None, *tensor.shape], "keras_history": history(tensor)}}
+
+    entries = [{"class_name": "InputLayer", "name": name, "config": _Inner(layer), "inbound_nodes": []}
+               for name, layer in graph.input_layers]
+    for name, layer in graph.layers:
+        nodes = [{"args": [functional.map_structure(keras_tensor, node.inbound)], "kwargs": {}}
+                 for node, node_name, _ in graph.nodes if node_name == name]
+        entries.append({"class_name": layer.kind, "name": name, "config": _Inner(layer), "inbound_nodes": nodes})
+    return {"layers": entries, "input_layers": functional.map_structure(history, graph.inputs),
+            "output_layers": functional.map_structure(history, graph.outputs)}
+
+
+def _is_history(value):
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+
+
+def _decode(tree, lookup):
+    """A structure of ``[name, node, tensor]`` triples (or Keras tensors) as symbolic tensors."""
+    if isinstance(tree, dict) and tree.get("class_name") == "__keras_tensor__":
+        return lookup(tree["config"]["keras_history"])
+    if _is_history(tree):
+        return lookup(tree)
+    if isinstance(tree, dict):
+        return {k: _decode(v, lookup) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_decode(v, lookup) for v in tree]
+    raise ValueError(f"a Functional config holds {tree!r} where a tensor reference was expected")
+
+
+def functional_from_config(layers, input_layers, output_layers, name=None):
+    """Rebuild a functional ``Model`` from its config: layers from the registry, calls replayed in order."""
+    outputs, pending = {}, []  # (layer name, node index) -> outputs
+    built = {}
+    for entry in layers:
+        layer = from_config({"class_name": entry["class_name"], "config": entry["config"]})
+        if entry["class_name"] == "InputLayer":
+            outputs[(entry["name"], 0)] = functional.Input(layer.output_shape(None), name=layer.name)
+        built[entry["name"]] = layer
+        pending += [(entry["name"], index, node) for index, node in enumerate(entry["inbound_nodes"])]
+
+    def lookup(history):
+        layer_name, node_index, tensor_index = history
+        if (layer_name, node_index) not in outputs:
+            raise KeyError(layer_name)
+        return functional.leaves(outputs[(layer_name, node_index)])[tensor_index]
+
+    while pending:
+        waiting = []
+        for layer_name, index, node in pending:
+            try:
+                args = _decode(node["args"][0], lookup)
+            except KeyError:
+                waiting.append((layer_name, index, node))
+                continue
+            if index and (layer_name, index - 1) not in outputs:
+                waiting.append((layer_name, index, node))
+                continue
+            outputs[(layer_name, index)] = built[layer_name](args)
+        if len(waiting) == len(pending):
+            raise ValueError(f"a Functional config's nodes cannot be ordered: {[w[0] for w in waiting]} wait on "
+                             "tensors no layer makes")
+        pending = waiting
+    try:
+        inputs, model_outputs = _decode(input_layers, lookup), _decode(output_layers, lookup)
+    except KeyError as error:
+        raise ValueError(f"a Functional config names the unknown layer {error.args[0]!r}") from None
+    return functional.Model(inputs, model_outputs, name=name)
+
+
+register("Functional", functional_from_config)
