@@ -64,10 +64,75 @@ def softmax(x, axis=-1):
     return jax.nn.softmax(x, axis=axis)
 
 
-_BY_NAME = {f.__name__: f for f in (linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax)}
+def selu(x):
+    """Scaled ELU ``f(x) = scale * (x if x > 0 else alpha * (exp(x) - 1))``.
+
+    ``alpha = 1.6732632423543772``, ``scale = 1.0507009873554805`` (Klambauer
+    et al. 2017), the constants that keep activations self-normalising.
+    """
+    return jax.nn.selu(x)
 
 
-_NAME_OF = {id(f): name for name, f in _BY_NAME.items()}
+def gelu(x, approximate=False):
+    """Gaussian error linear unit ``f(x) = x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2``.
+
+    Exact by default, as Keras 3; ``approximate=True`` is the tanh form
+    ``x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2``.
+    """
+    return jax.nn.gelu(x, approximate=approximate)
+
+
+def swish(x):
+    """Swish, also called SiLU: ``f(x) = x * sigmoid(x) = x / (1 + exp(-x))``."""
+    return jax.nn.silu(x)
+
+
+silu = swish
+
+
+def softplus(x):
+    """``f(x) = log(1 + exp(x))``, a smooth ReLU, computed stably for large ``|x|``."""
+    return jax.nn.softplus(x)
+
+
+def softsign(x):
+    """``f(x) = x / (|x| + 1)``, range (-1, 1)."""
+    return jax.nn.soft_sign(x)
+
+
+def hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid ``f(x) = relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)``.
+
+    0 for ``x <= -3``, 1 for ``x >= 3``, linear in between (Keras 2 used
+    slope 0.2; Keras 3 and this one use 1/6).
+    """
+    return jax.nn.hard_sigmoid(x)
+
+
+def exponential(x):
+    """``f(x) = exp(x)``."""
+    return jnp.exp(x)
+
+
+def relu6(x):
+    """ReLU capped at 6: ``f(x) = min(max(x, 0), 6)``."""
+    return jax.nn.relu6(x)
+
+
+def mish(x):
+    """Mish ``f(x) = x * tanh(softplus(x)) = x tanh(log(1 + exp(x)))`` (Misra 2019)."""
+    return jax.nn.mish(x)
+
+
+_BY_NAME = {
+    f.__name__: f
+    for f in (linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax,
+              selu, gelu, swish, softplus, softsign, hard_sigmoid, exponential, relu6, mish)
+}
+
+
+_NAME_OF = {id(f): name for name, f in _BY_NAME.items()}  # canonical names: swish, not its alias silu
+_BY_NAME["silu"] = silu
 
 
 def name_of(activation) -> str | None:

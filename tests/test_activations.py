@@ -1,3 +1,5 @@
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,15 +11,18 @@ from hypothesis.extra import numpy as hnp
 from fnnet import activations
 from fnnet.testing import check_grads
 
-NAMES = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax"]
-KINKED = {"step", "relu", "leaky_relu", "elu"}
+NAMES = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax",
+         "selu", "gelu", "swish", "silu", "softplus", "softsign", "hard_sigmoid", "exponential", "relu6", "mish"]
+KINKS = {"step": (0,), "relu": (0,), "leaky_relu": (0,), "elu": (0,), "selu": (0,), "relu6": (0, 6),
+         "hard_sigmoid": (-3, 3)}
 
 
 def away_from_kinks(name):
-    """Float64 vectors; for kinked activations every entry is at least 1e-3 from 0."""
+    """Float64 vectors; every entry is at least 1e-3 from the activation's kinks."""
     elements = st.floats(-6, 6, allow_nan=False, width=64)
-    if name in KINKED:
-        elements = elements.filter(lambda v: abs(v) > 1e-3)
+    kinks = KINKS.get(name, ())
+    if kinks:
+        elements = elements.filter(lambda v: all(abs(v - kink) > 1e-3 for kink in kinks))
     return hnp.arrays(np.float64, st.integers(1, 6), elements=elements)
 
 
@@ -42,6 +47,32 @@ def test_textbook_values():
     np.testing.assert_allclose(activations.elu(x), [np.exp(-2) - 1, np.exp(-0.5) - 1, 0, 0.5, 2], rtol=1e-6)
     z = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(activations.softmax(z), np.exp(z) / np.exp(z).sum(), rtol=1e-6)
+
+
+def test_issue_10_activations_by_their_formulas():
+    x = np.array([-7.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 7.0])
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    softplus = np.log1p(np.exp(x))
+    expected = {
+        "selu": scale * np.where(x > 0, x, alpha * (np.exp(x) - 1)),
+        "gelu": x * 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2))),
+        "swish": x / (1 + np.exp(-x)),
+        "silu": x / (1 + np.exp(-x)),
+        "softplus": softplus,
+        "softsign": x / (np.abs(x) + 1),
+        "hard_sigmoid": [0, 0, 1 / 3, 5 / 12, 0.5, 7 / 12, 2 / 3, 1, 1],
+        "exponential": np.exp(x),
+        "relu6": [0, 0, 0, 0, 0, 0.5, 1, 3, 6],
+        "mish": x * np.tanh(softplus),
+    }
+    for name, values in expected.items():
+        np.testing.assert_allclose(activations.get(name)(jnp.asarray(x)), values, rtol=1e-6, atol=1e-7,
+                                   err_msg=name)
+    assert float(activations.selu(1.0)) == pytest.approx(scale)
+    assert float(activations.gelu(1.0)) == pytest.approx(0.8413447460685429)  # 1 * Phi(1)
+    assert float(activations.gelu(1.0, approximate=True)) == pytest.approx(0.8411919906082768)
+    assert float(activations.mish(1.0)) == pytest.approx(0.8650983882673103)
+    assert activations.get("silu") is activations.swish and activations.name_of(activations.silu) == "swish"
 
 
 def test_step_is_the_perceptron_threshold_with_zero_gradient():
