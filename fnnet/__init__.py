@@ -29,6 +29,7 @@ from fnnet import (
 )
 from fnnet.models import Input, Model, Sequential
 from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
+from fnnet.saving import load_checkpoint, load_model, save_checkpoint, save_model
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,10 @@ __all__ = [
     "parallel",
     "precision",
     "regularizers",
+    "save_checkpoint",
+    "save_model",
+    "load_checkpoint",
+    "load_model",
     "sweep",
     "testing",
     "training",
