@@ -25,6 +25,7 @@ checkpoint restores them exactly; stateless callbacks return ``{}``.
 """
 
 from fnnet.callbacks.base import Callback, History, Resume, resume, run_hooks
+from fnnet.callbacks.checkpoints import BackupAndRestore, ModelCheckpoint
 from fnnet.callbacks.custom import LambdaCallback
 from fnnet.callbacks.early_stopping import (
     EarlyStopping,
@@ -38,6 +39,8 @@ from fnnet.callbacks.tensorboard import TensorBoard
 from fnnet.callbacks.training import CSVLogger, LearningRateScheduler, TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
+    "ModelCheckpoint",
     "CSVLogger",
     "Callback",
     "EarlyStopping",

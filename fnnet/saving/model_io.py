@@ -18,6 +18,7 @@ dtype (``jax.eval_shape``: nothing is computed), so a file whose arrays do
 not fit its config raises ``ValueError`` naming the leaf.
 """
 
+import functools
 import json
 
 import jax
@@ -37,11 +38,15 @@ def is_functional(model) -> bool:
 
 
 def params_template(model, input_shape, dtype):
-    """The params tree ``model.init`` builds, as ``jax.ShapeDtypeStruct`` leaves (nothing computed)."""
+    """The params tree ``model.init`` builds, as ``jax.ShapeDtypeStruct`` leaves (nothing computed; cached)."""
+    shape = None if is_functional(model) else tuple(input_shape)
+    return _template(model, shape, jax.numpy.dtype(dtype).name, jax.config.jax_enable_x64)
+
+
+@functools.lru_cache(maxsize=64)
+def _template(model, input_shape, dtype, x64):
     key = jax.random.key(0)
-    if is_functional(model):
-        return jax.eval_shape(lambda: model.init(key, None, dtype))
-    return jax.eval_shape(lambda: model.init(key, tuple(input_shape), dtype))
+    return jax.eval_shape(lambda: model.init(key, input_shape, jax.numpy.dtype(dtype)))
 
 
 def params_dtype(params) -> np.dtype:
