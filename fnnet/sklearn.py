@@ -193,6 +193,19 @@ class _NeuralNet(BaseEstimator):
         """The compiled ``Trainer`` of the configuration ``fit`` used."""
         return _trainer(self._fitted_config)
 
+    def save_model(self, path):
+        """Write the fitted network (model and ``params_``) with ``fn.save_model``; returns the path.
+
+        ``fn.load_model(path)`` gives ``(model, params)`` back, whose outputs
+        are ``predict_proba``'s (columns in ``classes_`` order) or ``predict``'s
+        for a regressor; the estimator itself pickles, as scikit-learn requires.
+        """
+        from fnnet import saving  # saving builds on training, as this module does
+
+        check_is_fitted(self)
+        return saving.save_model(path, self._fitted_trainer().model, self.params_,
+                                 input_shape=(self.n_features_in_,))
+
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     """A multilayer perceptron classifier: softmax over ``len(classes_)`` outputs, cross-entropy loss.

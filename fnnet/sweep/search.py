@@ -41,6 +41,16 @@ class SweepResult(NamedTuple):
         """Variant ``k``'s model, built with its values."""
         return self.build(**{n: v[k].item() for n, v in _model_values(self.variants, self.build).items()})
 
+    def save_model(self, path, k=None):
+        """Write variant ``k``'s model and params (the best variant by default) with ``fn.save_model``.
+
+        Returns the path; ``fn.load_model(path)`` gives ``(model, params)`` back.
+        """
+        from fnnet import saving  # saving builds on training; sweeps need it only here
+
+        k = self.best_index if k is None else k
+        return saving.save_model(path, self.model(k), self.params(k))
+
     def predict(self, x):
         """Ensemble prediction: the mean over the K variants of the model's outputs (probabilities)."""
         values = {n: jnp.asarray(v) for n, v in _model_values(self.variants, self.build).items()}
