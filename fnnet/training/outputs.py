@@ -25,8 +25,8 @@ class OutputMetric(NamedTuple):
     def __call__(self, y_true, y_pred, sample_weight=None):
         return self.fn(y_true[self.where], y_pred[self.where], sample_weight)
 
-    def init(self):
-        return self.fn.init()
+    def init(self, dtype=jnp.float32):
+        return self.fn.init(dtype)
 
     def update(self, stats, y_true, y_pred, sample_weight=None):
         return self.fn.update(stats, y_true[self.where], y_pred[self.where], sample_weight)

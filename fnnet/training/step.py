@@ -98,7 +98,7 @@ class Objective(NamedTuple):
         zero = jnp.zeros((), self.policy.output_dtype)
         stats = {"loss": (zero, zero)}
         for name, metric in self.metrics:
-            stats[name] = metric.init() if _is_streaming(metric) else (zero, zero)
+            stats[name] = metric.init(zero.dtype) if _is_streaming(metric) else (zero, zero)
         return stats
 
     def update_logs(self, stats, y, y_pred, loss, sample_weight=None):
@@ -133,7 +133,7 @@ class Objective(NamedTuple):
 def _is_streaming(metric):
     if isinstance(metric, outputs.OutputMetric):
         return metric.streaming
-    return getattr(metrics_lib, "is_streaming", lambda m: False)(metric)  # TEMPORARY until issue 10's metrics
+    return metrics_lib.is_streaming(metric)
 
 
 def metric_name(metric) -> str:
