@@ -2,7 +2,9 @@
 
 Dense 512 relu, Dense 512 relu, Dense 10 softmax; categorical cross-entropy;
 Adam; early stopping on a validation split. Prints the progress and the test
-accuracy, and writes the loss/accuracy curves to ``out/demo_curves.png``.
+accuracy, and writes the loss/accuracy curves to ``out/demo_curves.png``;
+saves the model to ``out/digits.safetensors`` (``fn.load_model`` reads it) and
+its test-set predictions to ``out/digits_test_predictions.npy``.
 No network: the digits ship inside fnnet.
 
 ``--dtype-policy mixed_bfloat16`` computes in bfloat16 (float32 params and loss);
@@ -14,13 +16,16 @@ import pathlib
 import time
 
 import jax
+import numpy as np
 
 import fnnet as fn
 from fnnet import callbacks, layers
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--dtype-policy", default="float32", choices=sorted(fn.precision.POLICIES))
-policy = parser.parse_args().dtype_policy
+parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs (early stopping ends sooner)")
+arguments = parser.parse_args()
+policy = arguments.dtype_policy
 if policy == "float64":
     jax.config.update("jax_enable_x64", True)
 
@@ -46,7 +51,7 @@ trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="adam", m
                      dtype_policy=policy)
 start = time.perf_counter()
 state, history = trainer.fit(
-    params, x_train, y_train_1h, epochs=100, batch_size=32, validation_split=0.2,
+    params, x_train, y_train_1h, epochs=arguments.epochs, batch_size=32, validation_split=0.2,
     callbacks=[callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)],
     key=jax.random.key(1), verbose=2,
 )
@@ -57,6 +62,14 @@ print(f"trained {len(history.epoch)} epochs ({policy}) in {seconds:.1f} s; resto
 scores = trainer.evaluate(state.params, x_test, y_test_1h)
 print(f"test loss {scores['loss']:.4f}, test accuracy {scores['accuracy']:.4f}")
 
+out = pathlib.Path("out")
+out.mkdir(exist_ok=True)
+fn.save_model(out / "digits.safetensors", model, state.params)  # one safetensors file: config + params
+np.save(out / "digits_test_predictions.npy", trainer.predict(state.params, x_test))
+print(f"model saved to {out / 'digits.safetensors'}; load it, with no code of the model, by\n"
+      f"    model, params = fn.load_model({str(out / 'digits.safetensors')!r})\n"
+      "    fn.compile(model, 'categorical_crossentropy', 'adam').predict(params, x)  # x standardized as above")
+
 try:
     import matplotlib
 
@@ -65,8 +78,6 @@ try:
 except ImportError:
     print("matplotlib is not installed: no curves written (pip install matplotlib)")
 else:
-    out = pathlib.Path("out")
-    out.mkdir(exist_ok=True)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = [e + 1 for e in history.epoch]
     for name, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
