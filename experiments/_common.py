@@ -1,0 +1,95 @@
+"""What every experiment shares: the command line, the output files, the data it reuses.
+
+Each experiment is ``python experiments/<name>.py [--quick] [--out DIR]`` and
+writes ``DIR/<name>.png`` (the figure) and ``DIR/<name>.json``: the numbers
+behind the figure, the configuration, the seeds, fnnet's and JAX's versions,
+whether it was a ``--quick`` run, and its wall-clock and CPU seconds.
+Non-finite numbers (a diverged loss) are written as ``null``.
+"""
+
+import argparse
+import json
+import math
+import pathlib
+import platform
+import time
+
+import jax
+import matplotlib
+import numpy as np
+
+import fnnet as fn
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
+
+_START_WALL, _START_CPU = time.perf_counter(), time.process_time()
+plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
+
+
+def parse_args(doc, **options):
+    """``--quick`` and ``--out DIR`` (default ``out``), plus ``options``: ``name=(type, default, help)``."""
+    parser = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small, fast run (for the tests)")
+    parser.add_argument("--out", default="out", help="folder for <name>.png and <name>.json (default: out)")
+    for name, (kind, default, text) in options.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
+    return parser.parse_args()
+
+
+def jsonable(value):
+    """NumPy and JAX values as plain JSON: lists, floats (non-finite as None), ints, strings."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return jsonable(np.asarray(value).tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def save(name, args, fig, *, config, seeds, results):
+    """Write ``<out>/<name>.png`` and ``<out>/<name>.json``; print where, and the seconds taken."""
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.png", bbox_inches="tight")
+    plt.close(fig)
+    record = {
+        "experiment": name,
+        "fnnet_version": fn.__version__,
+        "jax_version": jax.__version__,
+        "platform": f"{platform.machine()} {jax.default_backend()}",
+        "quick": args.quick,
+        "config": config,
+        "seeds": seeds,
+        "results": results,
+        "wall_seconds": time.perf_counter() - _START_WALL,
+        "cpu_seconds": time.process_time() - _START_CPU,
+    }
+    (out / f"{name}.json").write_text(json.dumps(jsonable(record), indent=1) + "\n")
+    print(f"wrote {out / name}.png and {out / name}.json in {record['wall_seconds']:.1f} s")
+    return record
+
+
+def digits(seed=0):
+    """The embedded digits, shuffled once (they come grouped by writer) and standardized on the training part.
+
+    Returns ``(x_train, y_train), (x_test, y_test)`` with integer labels.
+    """
+    (x_train, y_train), (x_test, y_test) = fn.datasets.digits.load_data()
+    order = np.random.default_rng(seed).permutation(len(x_train))
+    x_train, y_train = x_train[order], y_train[order]
+    x_train, x_test, _ = fn.data.standardize(x_train, x_test)
+    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test)
+
+
+def mean_std(history, name):
+    """Mean and standard deviation over the variant axis of a sweep's ``(K, epochs)`` history."""
+    values = np.asarray(history[name], np.float64)
+    return values.mean(axis=0), values.std(axis=0)
