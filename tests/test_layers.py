@@ -445,3 +445,35 @@ def test_reshape_and_identity():
         layers.Reshape((5, 2)).output_shape((3, 4))
     with pytest.raises(ValueError, match="at most one -1"):
         layers.Reshape((-1, -1))
+
+
+SHARDED_BATCH_NORMALIZATION = """
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from fnnet import layers
+bn = layers.BatchNormalization(momentum=0.5)
+params = bn.init(jax.random.key(0), (3,))
+x = jax.random.normal(jax.random.key(1), (16, 3)) * 2 + 1
+w = jnp.arange(16.0) % 3
+mesh = Mesh(np.array(jax.devices()), ("batch",))
+xs = jax.device_put(x, NamedSharding(mesh, P("batch")))
+ws = jax.device_put(w, NamedSharding(mesh, P("batch")))
+step = jax.jit(lambda p, x, w: bn.apply_train(p, x, sample_weight=w))
+(y, u), (y1, u1) = step(params, xs, ws), step(params, x, w)
+assert len(xs.sharding.device_set) == 4
+np.testing.assert_allclose(y, y1, rtol=1e-5, atol=1e-6)
+for k in u:
+    np.testing.assert_allclose(u[k], u1[k], rtol=1e-5, atol=1e-7)
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_batch_normalization_with_the_batch_sharded_over_a_mesh_equals_one_device():
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", SHARDED_BATCH_NORMALIZATION], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
