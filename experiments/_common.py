@@ -28,12 +28,16 @@ plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "l
 
 
 def parse_args(doc, **options):
-    """``--quick`` and ``--out DIR`` (default ``out``), plus ``options``: ``name=(type, default, help)``."""
+    """``--quick`` and ``--out DIR`` (default ``out``), plus ``options``: ``name=(type, default, help)``
+    (``type`` bool makes a flag)."""
     parser = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast run (for the tests)")
     parser.add_argument("--out", default="out", help="folder for <name>.png and <name>.json (default: out)")
     for name, (kind, default, text) in options.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
+        if kind is bool:
+            parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=text)
+        else:
+            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
     return parser.parse_args()
 
 
