@@ -39,16 +39,31 @@ class Policy(NamedTuple):
         return jnp.promote_types(self.compute_dtype, jnp.float32)
 
     def cast_params(self, params):
-        """Floating leaves of ``params`` in the compute dtype."""
-        return _cast_floating(params, self.compute_dtype)
+        """Floating leaves of ``params`` in the compute dtype.
+
+        Leaves wider than ``param_dtype`` (float64 params given straight to an
+        ``Objective``, as ``check_grads`` does) stay as they are: ``fit`` refuses
+        them, and a gradient check must not see float32 rounding.
+        """
+        bits = jnp.finfo(self.param_dtype).bits
+
+        def cast(leaf):
+            leaf = jnp.asarray(leaf)
+            if jnp.issubdtype(leaf.dtype, jnp.floating) and jnp.finfo(leaf.dtype).bits <= bits:
+                return leaf.astype(self.compute_dtype)
+            return leaf
+
+        return jax.tree_util.tree_map(cast, params)
 
     def cast_inputs(self, x):
         """Floating inputs in the compute dtype; integer and boolean inputs unchanged."""
         return _cast_floating(x, self.compute_dtype)
 
     def cast_output(self, y):
-        """Model outputs in ``output_dtype`` (float32 under the bfloat16 compute of ``mixed_bfloat16``)."""
-        return _cast_floating(y, self.output_dtype)
+        """Model outputs in at least ``output_dtype`` (float32 under the bfloat16 compute of ``mixed_bfloat16``)."""
+        return jax.tree_util.tree_map(
+            lambda leaf: leaf.astype(jnp.promote_types(leaf.dtype, self.output_dtype))
+            if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf, y)
 
     def cast_updates(self, updates):
         """Non-trainable updates from a training pass back in the parameters' dtype."""

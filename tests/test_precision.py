@@ -131,7 +131,7 @@ def test_float64_policy_trains_end_to_end_and_check_grads_works_on_the_trained_l
 
 @pytest.mark.slow
 def test_every_test_of_test_train_passes_under_the_float64_policy():
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_train.py",
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_train.py",
                            "--dtype-policy", "float64"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
