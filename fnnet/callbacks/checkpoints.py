@@ -156,11 +156,18 @@ class ModelCheckpoint(Callback):
         if self.verbose:
             print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model "
                   f"to {path}" if self.save_best_only else f"Epoch {epoch + 1}: saving model to {path}")
-        self.save(path, epoch, logs, state)
+        before = self.best, self.best_path, self.written
         if self.improves(current):
             self.best, self.best_path = float(current), path
         self.written = [(p, v) for p, v in self.written if p != path] + [(path, current)]
-        self.prune()
+        dropped = self.prune()  # the state saved is the state after this save
+        try:
+            self.save(path, epoch, logs, state)
+        except BaseException:
+            self.best, self.best_path, self.written = before
+            raise
+        for old in dropped:
+            _remove(old)
 
     def save(self, path, epoch, logs, state):
         """Write ``path`` (its folder created): a model file or a full checkpoint."""
@@ -174,17 +181,19 @@ class ModelCheckpoint(Callback):
         else:
             write_checkpoint(self, path, state, epoch + 1, logs, self.input_shape)
 
-    def prune(self):
-        """Delete the files beyond the latest ``keep`` (but the best one with ``keep_best``)."""
+    def prune(self) -> list:
+        """Drop from ``written`` the files beyond the latest ``keep`` (not the best with ``keep_best``).
+
+        Returns them; they are deleted once the new file is complete.
+        """
         if self.keep is None or len(self.written) <= self.keep:
-            return
+            return []
         kept = {path for path, _ in self.written[-self.keep:]}
         if self.keep_best and self.best_path is not None:
             kept.add(self.best_path)
-        for path, _ in self.written:
-            if path not in kept:
-                _remove(path)
+        dropped = [path for path, _ in self.written if path not in kept]
         self.written = [(path, value) for path, value in self.written if path in kept]
+        return dropped
 
 
 class BackupAndRestore(Callback):

@@ -89,9 +89,9 @@ def save_checkpoint(path, state, *, model, epoch, history=None, callbacks_state=
     tensors["step"], tensors["key"] = np.asarray(step), np.asarray(key_data)
     for position, tree in (callbacks_params or {}).items():
         tensors.update(trees.flatten(tree, f"callbacks/{int(position)}/params"))
+    states = None if callbacks_state is None else list(callbacks_state)
     metadata.update(epoch=str(int(epoch)), history=_json("history", dict(history or {})),
-                    callbacks_state=_json("callbacks_state", None if callbacks_state is None else list(callbacks_state)),
-                    key_impl=key_impl_name(key))
+                    callbacks_state=_json("callbacks_state", states), key_impl=key_impl_name(key))
     return container.write(path, tensors, metadata)
 
 

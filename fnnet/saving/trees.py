@@ -72,11 +72,16 @@ def check_leaf(name, value, expected, what="the model"):
 
 
 def place_like(value, template):
-    """``value`` as a JAX array, on the template's devices and sharding when the template is an array."""
-    if isinstance(template, jax.Array) and not isinstance(template.sharding, jax.sharding.SingleDeviceSharding):
-        return jax.make_array_from_callback(value.shape, template.sharding, lambda index: value[index])
+    """``value`` as a JAX array placed as the template is: its sharding, or its device when committed.
+
+    An uncommitted template gives an uncommitted array, so that the restored
+    state hits the same compiled programs as the state it stands for.
+    """
     if isinstance(template, jax.Array):
-        return jax.device_put(value, template.sharding)
+        if not isinstance(template.sharding, jax.sharding.SingleDeviceSharding):
+            return jax.make_array_from_callback(value.shape, template.sharding, lambda index: value[index])
+        if template.committed:
+            return jax.device_put(value, template.sharding)
     return jnp.asarray(value)
 
 
