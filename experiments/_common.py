@@ -10,15 +10,22 @@ Non-finite numbers (a diverged loss) are written as ``null``.
 import argparse
 import json
 import math
+import os
 import pathlib
 import platform
+import sys
 import time
 
-import jax
-import matplotlib
-import numpy as np
+if "--quick" in sys.argv[1:] and "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    # A --quick run is tiny and mostly compiling: compile fast (LLVM at -O0) rather than run fast. XLA reads the
+    # flag when JAX starts its backend, so every experiment imports this module before jax and fnnet.
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
-import fnnet as fn
+import jax  # noqa: E402
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+
+import fnnet as fn  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)

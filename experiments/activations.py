@@ -11,6 +11,8 @@ that. Also writes the numbers the lessons quote: the sigmoid's largest slope
     python experiments/activations.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import math
 
 import jax
@@ -18,8 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import fnnet as fn
-
-import _common
 from _common import plt
 
 

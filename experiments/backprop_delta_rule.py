@@ -15,13 +15,13 @@ per-layer max difference and the gradient norms from both.
     python experiments/backprop_delta_rule.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 HIDDEN = [32, 16, 16]  # sigmoid hidden layers, then a softmax over the 10 digits

@@ -13,6 +13,8 @@ configuration shares its compiled programs).
     python experiments/batch_size.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import time
 
 import jax
@@ -20,8 +22,6 @@ import numpy as np
 
 import fnnet as fn
 from fnnet import callbacks, layers
-
-import _common
 from _common import plt
 
 LEARNING_RATE = 0.01

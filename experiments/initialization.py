@@ -24,14 +24,14 @@ network with Glorot's init learns XOR.
     python experiments/initialization.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 DEPTH = 10

@@ -12,13 +12,13 @@ probabilities is clipped at 1e-7, so a diverged run shows a loss stuck near
     python experiments/learning_rate.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 LEARNING_RATES = [1e-4, 1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0, 10.0]

@@ -13,13 +13,13 @@ Without the files it prints how to get them and exits 0.
     python experiments/mnist_mlp.py [--path DIR] [--download] [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 KERAS_TEST_ACCURACY = 0.9840

@@ -15,13 +15,13 @@ validation loss is marked.
     python experiments/model_comparison.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 MODELS = {"small 64-16-10": [16], "bigger 64-512-512-10": [512, 512]}

@@ -15,13 +15,13 @@ and with it Adadelta hardly moves; the paper's setting is shown as well.
     python experiments/optimizers.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 OPTIMIZERS = {  # label -> (Keras name, hyperparameters)

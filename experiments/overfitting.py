@@ -23,13 +23,13 @@ test accuracy at the end.
     python experiments/overfitting.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import numpy as np
 
 import fnnet as fn
 from fnnet import callbacks, layers, regularizers
-
-import _common
 from _common import plt
 
 L2, DROPOUT, PATIENCE = 1e-3, 0.5, 15

@@ -19,14 +19,14 @@ four data sets (equal configurations share their programs).
     python experiments/playground_lessons.py [--quick]
 """
 
+import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import fnnet as fn
 from fnnet import layers
-
-import _common
 from _common import plt
 
 DATASETS = ("circle", "xor", "gauss", "spiral")
