@@ -11,7 +11,6 @@ name, shape and dtype and naming the leaf that does not match.
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from fnnet import parallel
@@ -82,7 +81,7 @@ def place_like(value, template):
             return jax.make_array_from_callback(value.shape, template.sharding, lambda index: value[index])
         if template.committed:
             return jax.device_put(value, template.sharding)
-    return jnp.asarray(value)
+    return jax.device_put(value)  # uncommitted; a plain transfer (jnp.asarray dispatches a primitive per leaf)
 
 
 def check(tensors, prefix, template, what="the model") -> tuple:
