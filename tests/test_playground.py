@@ -172,7 +172,7 @@ def test_bad_session_requests(client, session):
         assert "Traceback" not in response.text
     assert client.post(f"{base}/control", content="action=play").status_code == 415
     assert client.get(f"{base}/events?limit=-1").status_code == 400
-    assert client.get(f"{base}/export/model?variant=5").status_code in (400, 501)
+    assert client.get(f"{base}/export/model?variant=5").status_code == 400
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
 
 
@@ -268,35 +268,24 @@ def test_the_exported_script_reproduces_the_pages_losses(client, tmp_path):
         np.testing.assert_allclose(history["val_loss"], page[:, 1], rtol=1e-4)
 
 
-def test_the_model_endpoint_calls_fn_save_model_and_leaves_nothing_on_disk(client, monkeypatch):
-    calls = []
-
-    def save_model(path, model, params):  # stands in for fn.save_model (real or not yet written)
-        calls.append((os.path.dirname(path), sorted(params), model.kind))
-        with open(path, "wb") as file:
-            file.write(b"the safetensors bytes")
-
-    monkeypatch.setattr(fn, "save_model", save_model, raising=False)
-    session = client.post("/api/sessions", json={"config": ""}).json()
-    response = client.get(f"/api/sessions/{session['id']}/export/model")
-    assert response.status_code == 200 and response.content == b"the safetensors bytes"
-    folder, names, kind = calls[0]
-    assert names == ["hidden_1", "hidden_2", "output"] and kind == "Sequential" and not os.path.exists(folder)
-    monkeypatch.delattr(fn, "save_model")
-    assert client.get(f"/api/sessions/{session['id']}/export/model").status_code == 501
-
-
-def test_the_model_downloads_as_safetensors_through_fn_save_model(client, tmp_path):
-    if not hasattr(fn, "save_model"):
-        pytest.skip("fnnet.save_model does not exist yet (issue: saving)")
-    session = client.post("/api/sessions", json={"config": ""}).json()
+def test_the_model_downloads_as_safetensors_that_predict_as_the_session_and_nothing_stays_on_disk(
+        client, tmp_path, monkeypatch):
+    folders = []
+    save_model = fn.save_model
+    monkeypatch.setattr(fn, "save_model", lambda path, *args: folders.append(os.path.dirname(path))
+                        or save_model(path, *args))
+    session = client.post("/api/sessions", json={"config": Config(networkShape=(3, 2)).to_query()}).json()
     response = client.get(f"/api/sessions/{session['id']}/export/model")
     assert response.status_code == 200
+    assert len(folders) == 1 and not os.path.exists(folders[0])  # written to a temporary folder, removed
     path = tmp_path / "playground.safetensors"
     path.write_bytes(response.content)
     model, params = fn.load_model(str(path))
-    x = np.zeros((3, 2), np.float32)
-    assert np.asarray(model.apply(params, x)).shape == (3, 1)
+    assert sorted(params) == ["hidden_1", "hidden_2", "output"]
+    assert [params[name]["kernel"].shape[1] for name in ("hidden_1", "hidden_2", "output")] == [3, 2, 1]
+    run = client.app.state.sessions.get(session["id"]).run
+    x = np.random.default_rng(0).normal(size=(7, params["hidden_1"]["kernel"].shape[0])).astype(np.float32)
+    np.testing.assert_array_equal(model.apply(params, x), run.model().apply(run.params(0), x))
 
 
 def test_the_script_of_a_fresh_run_runs_and_names_only_public_api():

@@ -170,8 +170,6 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
 
     async def export_model(request):
         session = sessions.get(request.path_params["id"])
-        if not hasattr(fn, "save_model"):
-            raise HTTPException(501, "this fnnet has no fn.save_model yet")
         variant = request.query_params.get("variant", "0")
         if not variant.isdigit() or int(variant) >= session.run.k:
             raise HTTPException(400, f"variant: got {variant!r}; expected an integer in [0, {session.run.k - 1}]")
