@@ -120,7 +120,14 @@ def place(tree, mesh):
         return jax.tree_util.tree_map(lambda a: a if isinstance(a, jax.Array) else jax.device_put(a), tree)
     if not mesh.is_multi_process:
         return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
-    return multihost_utils.host_local_array_to_global_array(_host_local(tree), mesh, PartitionSpec())
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    local = [i for i, leaf in enumerate(leaves) if not (isinstance(leaf, jax.Array) and not leaf.is_fully_addressable)]
+    # multihost_utils keeps global arrays as they are, but not global typed keys (a restored or trained state's key)
+    placed = multihost_utils.host_local_array_to_global_array(_host_local([leaves[i] for i in local]), mesh,
+                                                               PartitionSpec())
+    for i, leaf in zip(local, placed):
+        leaves[i] = leaf
+    return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
 def place_batch(tree, mesh, axis=0):

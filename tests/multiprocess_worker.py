@@ -9,6 +9,7 @@ Each section's results, or its error, go under the section's name.
 """
 
 import json
+import os
 import sys
 import traceback
 
@@ -66,8 +67,41 @@ def sweep():
     }
 
 
+def saving():
+    """Every process saves and loads the same files: process 0 alone writes, and every process reads them back."""
+    from fnnet.saving import container
+
+    writes, atomic_write = [], container.atomic_write
+
+    def counted(path, write_to):
+        writes.append(os.path.basename(path))
+        return atomic_write(path, write_to)
+
+    container.atomic_write = counted
+    state, _ = trainer.fit(params, x, y, epochs=2, batch_size=16, key=jax.random.key(1), mesh=mesh, verbose=0)
+    folder = os.path.dirname(os.path.abspath(out_path))
+    job = f"job_of_{jax.process_count()}"
+    model_path = fn.save_model(os.path.join(folder, f"{job}.safetensors"), model, state.params)
+    checkpoint_path = fn.save_checkpoint(os.path.join(folder, f"{job}_checkpoint.safetensors"), state, model=model,
+                                         epoch=2)
+    loaded_model, loaded = fn.load_model(model_path)
+    checkpoint = fn.load_checkpoint(checkpoint_path, like=state)
+    resumed, _ = trainer.fit(checkpoint.state, x, y, epochs=1, batch_size=16, mesh=mesh, verbose=0)
+    again, _ = trainer.fit(state, x, y, epochs=1, batch_size=16, mesh=mesh, verbose=0)
+    return {
+        "writes": writes,
+        "files": sorted(name for name in os.listdir(folder) if name.startswith(job) or name.endswith(".tmp")),
+        "same_model": loaded_model == model,
+        "kernel": fn.parallel.fetch(loaded)["dense"]["kernel"].tolist(),
+        "predict": loaded_model.apply(fn.parallel.fetch(loaded), x[:8]).tolist(),
+        "step": int(fn.parallel.fetch(checkpoint.state.step)),
+        "resumed_equals_continued": bool(np.array_equal(fn.parallel.fetch(resumed.params)["dense"]["kernel"],
+                                                         fn.parallel.fetch(again.params)["dense"]["kernel"])),
+    }
+
+
 results = {"devices": jax.device_count(), "processes": jax.process_count()}
-for section in (arrays, stream, sweep):
+for section in (arrays, stream, sweep, saving):
     try:
         results[section.__name__] = section()
     except Exception:  # noqa: BLE001 - reported by the test that reads this section

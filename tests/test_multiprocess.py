@@ -132,6 +132,21 @@ def test_a_sweep_splits_its_variants_over_the_processes(results):
     _close(multi, single)
 
 
+@pytest.mark.slow
+def test_on_a_mesh_of_two_processes_process_0_alone_writes_and_both_read_the_files(results):
+    first, second = _section(results, "process0", "saving"), _section(results, "process1", "saving")
+    names = ["job_of_2.safetensors", "job_of_2_checkpoint.safetensors"]
+    assert (first["writes"], second["writes"]) == (names, [])
+    assert first["files"] == second["files"] == names  # both present for both once save returns; no .tmp left
+    assert first["same_model"] and second["same_model"] and first["step"] == second["step"] == 2 * 5  # 76 samples in batches of 16
+    assert first["resumed_equals_continued"] and second["resumed_equals_continued"]
+    single = _section(results, "single", "saving")
+    assert single["writes"] == ["job_of_1.safetensors", "job_of_1_checkpoint.safetensors"]
+    for section in (first, second):
+        _close({"kernel": section["kernel"], "predict": section["predict"]},
+               {"kernel": single["kernel"], "predict": single["predict"]})
+
+
 # --- the one-process behaviour of the multi-process helpers (in this interpreter) ---------------------
 
 
