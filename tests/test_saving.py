@@ -7,8 +7,6 @@ import os
 import pathlib
 import pickle
 import struct
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -337,26 +335,3 @@ def test_an_estimator_saves_its_network_and_still_pickles(tmp_path):
     probabilities = np.asarray(model.apply(params, X.astype(np.float32)), np.float64)
     np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=1e-6, atol=1e-7)
     assert pickle.loads(pickle.dumps(clf)).predict(X).tolist() == clf.predict(X).tolist()
-
-
-FRESH = """
-import sys, jax, numpy as np, fnnet as fn
-(x_train, y_train), (x_test, y_test) = fn.datasets.digits.load_data()
-order = jax.random.permutation(jax.random.key(42), len(x_train))
-x_train, x_test, scaler = fn.data.standardize(x_train[order], x_test)
-model, params = fn.load_model("out/digits.safetensors")
-predictions = fn.compile(model, "categorical_crossentropy", "adam").predict(params, x_test)
-np.testing.assert_array_equal(predictions, np.load("out/digits_test_predictions.npy"))
-print("same predictions", predictions.shape)
-"""
-
-
-@pytest.mark.slow
-def test_the_demos_model_loads_in_a_fresh_process_with_the_same_predictions(tmp_path):
-    demo = subprocess.run([sys.executable, str(ROOT / "experiments" / "demo.py"), "--epochs", "2"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
-    assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "fn.load_model('out/digits.safetensors')" in demo.stdout
-    fresh = subprocess.run([sys.executable, "-c", FRESH], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0, fresh.stderr[-3000:]
-    assert "same predictions (" in fresh.stdout
