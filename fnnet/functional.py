@@ -8,7 +8,10 @@ a dict from layer name to params. Layer ``i`` (in order of first use,
 Inputs not counted) gets ``fold_in(key, i)`` in ``init`` and ``apply``, as
 in ``Sequential``, so a chain-shaped graph equals the ``Sequential`` of its
 layers. Calling one layer object twice shares its params; its ``k``-th call
-(``k >= 1``) gets the key ``fold_in(fold_in(key, i), k)``.
+(``k >= 1``) gets the key ``fold_in(fold_in(key, i), k)``. In ``apply_train``
+each call of a shared layer starts from the moving statistics its previous
+call left (as Keras does), so a shared ``BatchNormalization`` counts every
+call's batch.
 """
 
 from typing import Any, NamedTuple
@@ -33,7 +36,13 @@ class SymbolicTensor:
 
     def __repr__(self):
         source = self.input_layer.name if self.node is None else (self.node.layer.name or self.node.layer.kind)
-        return f"<SymbolicTensor shape={(None, *self.shape)} from {source!r}>"
+        return f"<SymbolicTensor shape={(None, *self.shape)} from {source or 'an unnamed Input'!r}>"
+
+    def __array__(self, *args, **kwargs):
+        """A symbolic tensor holds no values: converting it to an array is a TypeError that says so."""
+        raise TypeError(f"{self!r} is symbolic (an fn.Input or a layer's output in a graph being built) and holds no "
+                        "values; build graphs with layer(tensor) and fn.Model(inputs, outputs), and give arrays "
+                        "to model.apply(params, x), fit, evaluate and predict")
 
 
 class Node(NamedTuple):
@@ -60,12 +69,24 @@ def leaves(tree) -> list:
     return out
 
 
+def check_arrays(x, where):
+    """A TypeError naming ``where`` when ``x`` (an array, or a list or dict of them) holds a symbolic tensor."""
+    found = [t for t in leaves(x) if isinstance(t, SymbolicTensor)]
+    if found:
+        raise TypeError(f"{where} takes arrays, got the symbolic tensor {found[0]!r}; fn.Input and layer outputs "
+                        "only build graphs: call the model on them, model(tensor), or give it arrays")
+
+
 def _is_shape(value):
     return isinstance(value, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in value)
 
 
 def _label(layer_value):
     return f"layer {layer_value.name!r} ({layer_value.kind})" if layer_value.name else f"{layer_value.kind} layer"
+
+
+def _label_of(model_name):
+    return "Model" if model_name is None else f"Model {model_name!r}"
 
 
 def Input(shape, name=None, dtype="float32") -> SymbolicTensor:
@@ -145,22 +166,34 @@ def _build(inputs, outputs) -> Graph:
     given_inputs = leaves(inputs)
     if any(t.node is not None for t in given_inputs):
         raise ValueError("Model inputs must be fn.Input tensors, not layer outputs")
-    order, seen, reached = [], set(), []
+    order, seen, done = [], set(), object()
 
-    def visit(tensor):
-        if tensor.node is None:
-            if all(tensor.input_layer is not t.input_layer for t in given_inputs):
-                raise ValueError(f"the outputs depend on the Input {tensor.input_layer.name or tensor!r} that is "
-                                 "not among the Model's inputs")
-            reached.append(tensor)
-            return
-        key = id(tensor.node)
-        if key in seen:
-            return
-        seen.add(key)
-        for inbound in leaves(tensor.node.inbound):
-            visit(inbound)
-        order.append(tensor.node)
+    def check_input(tensor, consumer):
+        if all(tensor.input_layer is not t.input_layer for t in given_inputs):
+            user = "an output of the Model is" if consumer is None else f"{_label(consumer)} takes"
+            raise ValueError(f"graph disconnected: {user} {tensor!r}, an Input that is not among the Model's inputs "
+                             f"{given_inputs}; give it in fn.Model(inputs=...)")
+
+    def visit(root):
+        """Append the nodes ``root`` depends on, inbound first (a depth-first post-order, without recursion)."""
+        stack = [(root, None, None)]  # (tensor, the layer that takes it, its node's inbound tensors left)
+        while stack:
+            tensor, consumer, inbound = stack[-1]
+            if inbound is None:
+                if tensor.node is None or id(tensor.node) in seen:
+                    if tensor.node is None:
+                        check_input(tensor, consumer)
+                    stack.pop()
+                    continue
+                seen.add(id(tensor.node))
+                inbound = iter(leaves(tensor.node.inbound))
+                stack[-1] = (tensor, consumer, inbound)
+            following = next(inbound, done)
+            if following is done:
+                order.append(tensor.node)
+                stack.pop()
+            else:
+                stack.append((following, tensor.node.layer, None))
 
     for tensor in leaves(outputs):
         visit(tensor)
@@ -215,11 +248,11 @@ def _run(graph, params, x, key, training=False, sample_weight=None, train=False)
             layer_key = jax.random.fold_in(layer_key, call)
         args = map_structure(lambda t: values[id(t)], node.inbound)
         with blame(name):
-            if train:
-                y, layer_updates = node.layer.apply_train(params.get(name, {}), args, key=layer_key,
-                                                          sample_weight=sample_weight)
+            if train:  # a shared layer's next call starts from the statistics its previous call left, as in Keras
+                y, layer_updates = node.layer.apply_train(_updated(params.get(name, {}), updates.get(name, {})),
+                                                          args, key=layer_key, sample_weight=sample_weight)
                 if layer_updates:
-                    updates[name] = layer_updates
+                    updates[name] = _updated(updates.get(name, {}), layer_updates)
             else:
                 y = node.layer.apply(params.get(name, {}), args, key=layer_key, training=training)
         for tensor in leaves(node.outputs):
@@ -228,6 +261,16 @@ def _run(graph, params, x, key, training=False, sample_weight=None, train=False)
                 value = value[step]
             values[id(tensor)] = value
     return map_structure(lambda t: values[id(t)], graph.outputs), updates
+
+
+def _updated(params, updates):
+    """``params`` (a nested dict) with the leaves present in ``updates`` (nested alike) replaced."""
+    if not updates:
+        return params
+    merged = dict(params)
+    for name, value in updates.items():
+        merged[name] = _updated(merged.get(name, {}), value) if isinstance(value, dict) else value
+    return merged
 
 
 def _shapes_of(tree):
@@ -257,9 +300,13 @@ def Model(inputs, outputs, name=None) -> Layer:
     check_shared_params(graph)
     input_shapes = _shapes_of(inputs)
 
-    def check_input_shape(input_shape):
+    def check_input_shape(input_shape, where="init"):
         if input_shape is None:
             return
+        if any(isinstance(t, SymbolicTensor) for t in leaves(input_shape)):
+            raise TypeError(f"{_label_of(name)}.{where} takes a key and, optionally, the input shape without the batch "
+                            f"axis, got the symbolic tensor {input_shape!r}; a Model's shapes come from its Inputs: "
+                            "model.init(key)")
         given = as_shape(input_shape) if _is_shape(tuple(input_shape)) else map_structure(as_shape, input_shape)
         if map_structure(tuple, given) != map_structure(tuple, input_shapes):
             raise ValueError(f"this Model's Inputs have shape {input_shapes}, got input shape {input_shape}")
@@ -277,14 +324,16 @@ def Model(inputs, outputs, name=None) -> Layer:
         return params
 
     def output_shape(input_shape=None):
-        check_input_shape(input_shape)
+        check_input_shape(input_shape, "output_shape")
         return _shapes_of(graph.outputs)
 
     def apply(params, x, *, key=None, training=False):
+        check_arrays(x, f"{_label_of(name)}.apply")
         check_param_names(params, graph.layers)
         return _run(graph, params, x, key, training=training)[0]
 
     def train(params, x, *, key=None, sample_weight=None):
+        check_arrays(x, f"{_label_of(name)}.apply_train")
         check_param_names(params, graph.layers)
         return _run(graph, params, x, key, sample_weight=sample_weight, train=True)
 

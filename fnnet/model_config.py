@@ -59,22 +59,71 @@ def _decode(tree, lookup):
     raise ValueError(f"a Functional config holds {tree!r} where a tensor reference was expected")
 
 
+def _references(tree) -> list:
+    """The ``(layer name, node index)`` pairs a structure of tensor references names, in order."""
+    if isinstance(tree, dict) and tree.get("class_name") == "__keras_tensor__":
+        return _references(tree.get("config", {}).get("keras_history"))
+    if _is_history(tree):
+        return [(tree[0], tree[1])]
+    if isinstance(tree, dict):
+        return [pair for value in tree.values() for pair in _references(value)]
+    if isinstance(tree, list):
+        return [pair for value in tree for pair in _references(value)]
+    return []
+
+
+def _node_label(layer_name, index):
+    return f"layer {layer_name!r} (node {index})"
+
+
+def _why_unordered(waiting, made, counts) -> str:
+    """Why no waiting node can run: it takes a layer or a node the config lacks, or the nodes form a cycle."""
+    waits = {}
+    for layer_name, index, node in waiting:
+        needs = _references(node["args"]) + ([(layer_name, index - 1)] if index else [])
+        for name, node_index in needs:
+            if name not in counts:
+                return f"{_node_label(layer_name, index)} takes a tensor of the unknown layer {name!r}"
+            if not (isinstance(node_index, int) and 0 <= node_index < counts[name]):
+                return (f"{_node_label(layer_name, index)} takes node {node_index!r} of layer {name!r}, which has "
+                        f"{counts[name]} node(s)")
+        waits[(layer_name, index)] = [pair for pair in needs if pair not in made]
+    path, pair = [], next(iter(waits))
+    while pair not in path:  # each waiting node waits on another waiting one: follow them until one repeats
+        path.append(pair)
+        pair = waits[pair][0]
+    cycle = [*path[path.index(pair):], pair]
+    return ("its nodes form a cycle, each taking the output of the next: "
+            + " <- ".join(_node_label(*pair) for pair in cycle) + "; a graph's layers cannot depend on themselves")
+
+
 def functional_from_config(layers, input_layers, output_layers, name=None):
-    """Rebuild a functional ``Model`` from its config: layers from the registry, calls replayed in order."""
+    """Rebuild a functional ``Model`` from its config: layers from the registry, calls replayed in order.
+
+    A config whose nodes cannot be ordered (a cycle, a reference to a layer or
+    node that is not in it) raises a ValueError naming the layers.
+    """
     outputs, pending = {}, []  # (layer name, node index) -> outputs
-    built = {}
+    built, counts = {}, {}
     for entry in layers:
+        if entry["name"] in built:
+            raise ValueError(f"a Functional config lists two layers named {entry['name']!r}")
         layer = from_config({"class_name": entry["class_name"], "config": entry["config"]})
         if entry["class_name"] == "InputLayer":
             outputs[(entry["name"], 0)] = functional.Input(layer.output_shape(None), name=layer.name)
         built[entry["name"]] = layer
+        counts[entry["name"]] = 1 if entry["class_name"] == "InputLayer" else len(entry["inbound_nodes"])
         pending += [(entry["name"], index, node) for index, node in enumerate(entry["inbound_nodes"])]
 
     def lookup(history):
         layer_name, node_index, tensor_index = history
         if (layer_name, node_index) not in outputs:
-            raise KeyError(layer_name)
-        return functional.leaves(outputs[(layer_name, node_index)])[tensor_index]
+            raise KeyError((layer_name, node_index))
+        made = functional.leaves(outputs[(layer_name, node_index)])
+        if not (isinstance(tensor_index, int) and 0 <= tensor_index < len(made)):
+            raise ValueError(f"a Functional config takes output {tensor_index!r} of {_node_label(*history[:2])}, "
+                             f"which has {len(made)} output(s)")
+        return made[tensor_index]
 
     while pending:
         waiting = []
@@ -89,13 +138,17 @@ def functional_from_config(layers, input_layers, output_layers, name=None):
                 continue
             outputs[(layer_name, index)] = built[layer_name](args)
         if len(waiting) == len(pending):
-            raise ValueError(f"a Functional config's nodes cannot be ordered: {[w[0] for w in waiting]} wait on "
-                             "tensors no layer makes")
+            why = _why_unordered(waiting, outputs, counts)
+            raise ValueError(f"a Functional config's nodes cannot be ordered: {why}")
         pending = waiting
     try:
         inputs, model_outputs = _decode(input_layers, lookup), _decode(output_layers, lookup)
     except KeyError as error:
-        raise ValueError(f"a Functional config names the unknown layer {error.args[0]!r}") from None
+        layer_name, node_index = error.args[0]
+        if layer_name not in counts:
+            raise ValueError(f"a Functional config's inputs or outputs name the unknown layer {layer_name!r}") from None
+        raise ValueError(f"a Functional config's inputs or outputs take node {node_index!r} of layer {layer_name!r}, "
+                         f"which has {counts[layer_name]} node(s)") from None
     return functional.Model(inputs, model_outputs, name=name)
 
 

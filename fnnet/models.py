@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, from_config, layer, register, snake_case
 from fnnet.layers.base import check_param_names, trainable_mask
 from fnnet import functional, model_config  # noqa: F401  (model_config registers "Functional")
-from fnnet.functional import Input, Model, SymbolicTensor, call_layer, input_names, output_names
+from fnnet.functional import Input, Model, SymbolicTensor, call_layer, check_arrays, input_names, output_names
 
 __all__ = ["Input", "Model", "Sequential", "SymbolicTensor", "call_layer", "count_params", "input_names",
            "output_names", "summary"]
@@ -51,16 +51,23 @@ def Sequential(layers, *, name=None) -> Layer:
         if not isinstance(child, Layer):
             raise TypeError(f"Sequential takes fnnet layers, got {type(child).__name__}: {child!r}")
     named = tuple(zip(automatic_names(layers), layers))
+    label = "Sequential" if name is None else f"Sequential {name!r}"
+
+    def shape_of(input_shape, where):
+        if isinstance(input_shape, SymbolicTensor):
+            raise TypeError(f"{label}.{where} takes the input shape without the batch axis, e.g. (3,), got the "
+                            f"symbolic tensor {input_shape!r}; to use the model in a graph, call it: model(tensor)")
+        return as_shape(input_shape)
 
     def output_shape(input_shape):
-        shape = as_shape(input_shape)
+        shape = shape_of(input_shape, "output_shape")
         for layer_name, child in named:
             with blame(layer_name):
                 shape = tuple(child.output_shape(shape))
         return shape
 
     def init(key, input_shape, dtype=jnp.float32):
-        shape = as_shape(input_shape)
+        shape = shape_of(input_shape, "init")
         params = {}
         for index, (layer_name, child) in enumerate(named):
             with blame(layer_name):
@@ -71,6 +78,7 @@ def Sequential(layers, *, name=None) -> Layer:
         return params
 
     def apply(params, x, *, key=None, training=False):
+        check_arrays(x, f"{label}.apply")
         check_param_names(params, named)
         for index, (layer_name, child) in enumerate(named):
             layer_key = None if key is None else jax.random.fold_in(key, index)
@@ -79,6 +87,7 @@ def Sequential(layers, *, name=None) -> Layer:
         return x
 
     def train(params, x, *, key=None, sample_weight=None):
+        check_arrays(x, f"{label}.apply_train")
         check_param_names(params, named)
         updates = {}
         for index, (layer_name, child) in enumerate(named):

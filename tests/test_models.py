@@ -127,6 +127,18 @@ def test_a_shared_layer_has_one_params_entry_and_gets_gradient_from_both_uses():
     assert float(jnp.abs(jax.grad(one_side)(params, 1)["encode"]["kernel"]).sum()) > 0
 
 
+def test_a_shared_batch_normalization_moves_its_statistics_once_per_call_in_order():
+    a, b = fn.Input((2,), name="a"), fn.Input((2,), name="b")
+    bn = layers.BatchNormalization(momentum=0.5, name="bn")
+    model = fn.Model([a, b], layers.Add()([bn(a), bn(b)]))
+    params = model.init(jax.random.key(0))
+    xa, xb = jnp.array([[1.0, 2.0], [3.0, 6.0]]), jnp.array([[10.0, 20.0], [30.0, 60.0]])
+    _, updates = model.apply_train(params, [xa, xb])
+    after_a = {"mean": 0.5 * 0 + 0.5 * xa.mean(0), "var": 0.5 * 1 + 0.5 * xa.var(0)}  # as Keras: a's call first,
+    np.testing.assert_allclose(updates["bn"]["moving_mean"], 0.5 * after_a["mean"] + 0.5 * xb.mean(0))  # then b's
+    np.testing.assert_allclose(updates["bn"]["moving_variance"], 0.5 * after_a["var"] + 0.5 * xb.var(0))
+
+
 def test_a_shared_layer_whose_calls_need_different_params_is_rejected():
     a, b = fn.Input((3,)), fn.Input((5,))
     dense = layers.Dense(2, name="shared_dense")
@@ -298,3 +310,38 @@ def test_a_functional_model_trains_with_fit():
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert not np.array_equal(state.params["batch_normalization"]["moving_mean"],
                               params["batch_normalization"]["moving_mean"])
+
+
+def shared_with_batch_normalization():
+    """Two inputs through one shared Dense, then BatchNormalization, a residual block and a sigmoid head."""
+    a, b = fn.Input((3,), name="a"), fn.Input((3,), name="b")
+    encode = layers.Dense(4, "tanh", bias_initializer="normal", name="encode")
+    h = layers.BatchNormalization(name="bn")(layers.Concatenate()([encode(a), encode(b)]))
+    h = layers.Add()([h, layers.Dense(8, "tanh", bias_initializer="normal", kernel_regularizer=regularizers.l2(0.1))(h)])
+    return fn.Model([a, b], layers.Dense(2, "sigmoid", name="out")(h))
+
+
+@pytest.mark.slow
+@settings(max_examples=3)  # each example compiles its finite differences
+@given(data=st.data(), seed=st.integers(0, 2**31 - 1))
+def test_shared_layers_and_batch_normalization_in_training_grad_matches_finite_differences(data, seed):
+    model = shared_with_batch_normalization()
+    params = model.init(jax.random.key(seed))
+    assert sorted(params) == ["bn", "dense", "encode", "out"]  # one entry for the layer used twice
+    params["bn"] = params["bn"] | {"gamma": 1 + jax.random.uniform(jax.random.key(seed + 1), (8,)),
+                                   "beta": jax.random.normal(jax.random.key(seed + 2), (8,))}
+    xa = data.draw(testing.batches((3,), min_size=3, max_size=6))
+    xb = data.draw(testing.batches((3,), min_size=len(xa), max_size=len(xa)))
+    spread = np.random.default_rng(seed).normal(size=(2, *xa.shape))  # no batch of equal rows: BN's output
+    xa, xb = xa + spread[0], xb + spread[1]                           # would be constant, its gradient 0
+    w = np.linspace(0.0, 2.0, len(xa))  # the first sample weighs 0, as padding does
+    y = (np.sin(np.arange(2 * len(xa))).reshape(-1, 2) + 1) / 2
+
+    def objective(p, xa, xb):
+        y_pred, updates = model.apply_train(p, [xa, xb], sample_weight=w)
+        assert sorted(updates) == ["bn"]
+        return fn.losses.binary_crossentropy(y, y_pred, w) + model.penalty(p)
+
+    analytic, _ = check_grads(objective, params, xa, xb)
+    assert np.abs(analytic["encode"]["kernel"]).sum() > 0
+    check_grads(lambda xa, p, xb: objective(p, xa, xb), xa, params, xb)  # through the batch statistics too
