@@ -34,7 +34,23 @@ def layer_cases():
         "alpha_dropout": (layers.AlphaDropout(0.1), (4,)),
         "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
                                       fn.Sequential([layers.Dense(3)], name="inner")]), (2, 3)),
+        # merges take a list of inputs (shapes that broadcast, for the elementwise ones)
+        "add": (layers.Add(), [(4,), (4,), (4,)]),
+        "subtract": (layers.Subtract(name="difference"), [(2, 3), (1, 3)]),
+        "multiply": (layers.Multiply(), [(2, 3), (2, 1)]),
+        "average": (layers.Average(), [(4,), (4,), (4,)]),
+        "maximum": (layers.Maximum(name="larger"), [(4,), (4,)]),
+        "minimum": (layers.Minimum(), [(2, 3), (2, 3)]),
+        "concatenate": (layers.Concatenate(axis=1, name="join"), [(2, 3), (4, 3)]),
+        "input_layer": (fn.Input((4,), name="pixels").input_layer, (4,)),
+        "functional": (two_input_model(), [(3,), (2,)]),
     }
+
+
+def two_input_model():
+    a, b = fn.Input((3,), name="a"), fn.Input((2,), name="b")
+    h = layers.Concatenate()([layers.Dense(4, "tanh")(a), b])
+    return fn.Model([a, b], layers.BatchNormalization(momentum=0.5)(h), name="two_inputs")
 
 
 CASES = layer_cases()
@@ -42,6 +58,18 @@ CASES = layer_cases()
 
 def rebuilt(layer):
     return layers.from_config(json.loads(json.dumps(layer.get_config())))
+
+
+def batch_for(input_shape, key, n=6):
+    """A random batch of ``n`` samples of ``input_shape``, or a list of them for a list of shapes."""
+    if isinstance(input_shape, list):
+        return [jax.random.normal(jax.random.fold_in(key, i), (n, *shape)) for i, shape in enumerate(input_shape)]
+    return jax.random.normal(key, (n, *input_shape))
+
+
+def test_every_kind_of_fnnet_layer_has_a_round_trip_case():
+    own = {kind for kind in layers.registered() if kind in ("Functional", "InputLayer") or hasattr(layers, kind)}
+    assert own - {layer.kind for layer, _ in CASES.values()} == set()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -53,7 +81,7 @@ def test_config_round_trips_through_json_to_an_equal_layer_with_equal_outputs(na
     assert other == layer and hash(other) == hash(layer) and other is not layer
     assert other.get_config() == config
     params = layer.init(jax.random.key(0), input_shape)
-    x = jax.random.normal(jax.random.key(1), (6, *input_shape))
+    x = batch_for(input_shape, jax.random.key(1))
     jax.tree_util.tree_map(np.testing.assert_array_equal, other.init(jax.random.key(0), input_shape), params)
     np.testing.assert_array_equal(other.apply(params, x), layer.apply(params, x))
     np.testing.assert_array_equal(other.penalty(params), layer.penalty(params))

@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -168,3 +169,56 @@ def test_top_k_bad_inputs():
         metrics.check_labels(metrics.SparseTopKCategoricalAccuracy(2), np.array([0, 3]), (3,))
     with pytest.raises(ValueError, match="k must be"):
         metrics.TopKCategoricalAccuracy(0)
+
+
+def padded_case():
+    """A model, params, data of 40 samples (batches of 7: the last one has 5 and is padded) and sample weights.
+
+    The engine pads with copies of sample 0; it is made a false positive of weight 1, so counting the
+    padding would change the precision, the AUC and the loss.
+    """
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    y = (x[:, :1] + x[:, 1:2] + rng.normal(size=(40, 1)) > 0).astype(np.float32)
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0], 40).astype(np.float32)
+    model = fn.Sequential([fn.layers.Dense(4, "tanh"), fn.layers.Dense(1, "sigmoid")])
+    params = model.init(jax.random.key(0), (3,))
+    first = int(np.argmax(np.asarray(model.apply(params, x))[:, 0]))
+    x[[0, first]], y[0], weights[0] = x[[first, 0]], 0.0, 1.0
+    assert model.apply(params, x[:1])[0, 0] > 0.5
+    return model, params, x, y, weights
+
+
+def check_against_scikit_learn(logs, y, p, weights=None):
+    y, p = np.asarray(y)[:, 0], np.asarray(p)[:, 0]
+    for name in ("precision", "recall"):
+        assert 0 < logs[name] < 1
+        assert logs[name] == pytest.approx(reference(name, y, p, weights), abs=1e-6)
+    binned = np.maximum(np.ceil(p.astype(np.float64) * 199), 1) / 199  # the predictions as Keras's AUC bins them
+    assert logs["auc"] == pytest.approx(reference("auc", y, binned, weights), abs=1e-5)
+
+
+def test_evaluate_with_a_padded_last_batch_equals_the_metrics_on_the_unpadded_data_and_scikit_learn():
+    model, params, x, y, _ = padded_case()
+    trainer = fn.compile(model, "binary_crossentropy", "sgd", metrics=["precision", "recall", "auc"])
+    logs = trainer.evaluate(params, x, y, batch_size=7)
+    assert list(logs) == ["loss", "precision", "recall", "auc"]
+    p = model.apply(params, x)
+    one_batch = {"loss": fn.losses.binary_crossentropy(y, p), **{n: metrics.get(n)(y, p) for n in STREAMING[:3]}}
+    assert logs == pytest.approx({name: float(value) for name, value in one_batch.items()}, abs=1e-6)
+    check_against_scikit_learn(logs, y, p)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fit_logs_and_evaluate_with_a_padded_last_batch_equal_one_batch(weighted):
+    model, params, x, y, weights = padded_case()
+    w = weights if weighted else None
+    trainer = fn.compile(model, "binary_crossentropy", optax.sgd(0.0), metrics=["precision", "recall", "auc"])
+    whole = trainer.evaluate(params, x, y, batch_size=len(x), sample_weight=w)
+    assert trainer.evaluate(params, x, y, batch_size=7, sample_weight=w) == pytest.approx(whole, abs=1e-6)
+    check_against_scikit_learn(whole, y, model.apply(params, x), w)
+    # learning rate 0: every step sees the same params, so the epoch's logs are the metrics on all the data
+    _, history = trainer.fit(params, x, y, epochs=1, batch_size=7, key=jax.random.key(1), verbose=0, sample_weight=w)
+    assert list(history.history) == list(whole)
+    assert {name: values[0] for name, values in history.history.items()} == pytest.approx(whole, abs=1e-6)
