@@ -8,13 +8,19 @@ Non-finite numbers (a diverged loss) are written as ``null``.
 """
 
 import argparse
+import functools
 import json
 import math
 import os
 import pathlib
 import platform
+import re
 import sys
 import time
+
+# The clock starts before JAX and fnnet are imported: the seconds written are the whole run's (CPU seconds are
+# the process's own, all threads, since it started).
+_START_WALL, _START_CPU = time.perf_counter(), 0.0
 
 if "--quick" in sys.argv[1:] and "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     # A --quick run is tiny and mostly compiling: compile fast (LLVM at -O0) rather than run fast. XLA reads the
@@ -30,8 +36,13 @@ import fnnet as fn  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
-_START_WALL, _START_CPU = time.perf_counter(), time.process_time()
 plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
+
+
+def restart_clock():
+    """Count the seconds written by ``save`` from now (run_all.py runs several experiments in one process)."""
+    global _START_WALL, _START_CPU
+    _START_WALL, _START_CPU = time.perf_counter(), time.process_time()
 
 
 def parse_args(doc, **options):
@@ -65,6 +76,13 @@ def jsonable(value):
     return value
 
 
+def dumps(record):
+    """JSON with one key per line, and each list of plain numbers on one line (curves stay readable and small)."""
+    text = json.dumps(record, indent=1)
+    return re.sub(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text) + "\n"
+
+
 def save(name, args, fig, *, config, seeds, results):
     """Write ``<out>/<name>.png`` and ``<out>/<name>.json``; print where, and the seconds taken."""
     out = pathlib.Path(args.out)
@@ -83,7 +101,7 @@ def save(name, args, fig, *, config, seeds, results):
         "wall_seconds": time.perf_counter() - _START_WALL,
         "cpu_seconds": time.process_time() - _START_CPU,
     }
-    (out / f"{name}.json").write_text(json.dumps(jsonable(record), indent=1) + "\n")
+    (out / f"{name}.json").write_text(dumps(jsonable(record)))
     print(f"wrote {out / name}.png and {out / name}.json in {record['wall_seconds']:.1f} s")
     return record
 
@@ -98,6 +116,12 @@ def digits(seed=0):
     x_train, y_train = x_train[order], y_train[order]
     x_train, x_test, _ = fn.data.standardize(x_train, x_test)
     return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test)
+
+
+@functools.cache
+def mnist1d():
+    """``fn.datasets.mnist1d.load_data()``, generated once per process (it takes seconds; run_all.py reuses it)."""
+    return fn.datasets.mnist1d.load_data()
 
 
 def mean_std(history, name):

@@ -35,21 +35,21 @@ def as_scalar_function(name):
 
 
 def main():
-    args = _common.parse_args(__doc__, points=(int, 1201, "grid points on [-5, 5]"))
-    z = np.linspace(-5, 5, 201 if args.quick else args.points)
+    args = _common.parse_args(__doc__, points=(int, 1401, "grid points on [-7, 7]"))
+    z = np.linspace(-7, 7, 141 if args.quick else args.points)  # wide enough to show relu6's cap at 6
     names = activation_names()
     curves, facts = {}, {}
     for name in names:
         f = as_scalar_function(name)
         both = jax.jit(lambda points, f=f: (jax.vmap(f)(points), jax.vmap(jax.grad(f))(points)))
-        value, slope = map(np.asarray, both(jnp.asarray(np.append(z, 0.0), jnp.float32)))
-        value, slope, slope_at_0 = value[:-1], slope[:-1], slope[-1]
+        value, slope = map(np.asarray, both(jnp.asarray(np.append(z, [-5.0, 0.0, 5.0]), jnp.float32)))
+        (value, slope), (at_minus_5, at_0, at_5) = (value[:-3], slope[:-3]), slope[-3:]
         curves[name] = {"f": value, "df": slope}
-        facts[name] = {"max_derivative": float(slope.max()), "derivative_at_0": float(slope_at_0),
-                       "derivative_at_-5": float(slope[0]), "derivative_at_5": float(slope[-1]),
+        facts[name] = {"max_derivative": float(slope.max()), "derivative_at_0": float(at_0),
+                       "derivative_at_-5": float(at_minus_5), "derivative_at_5": float(at_5),
                        "range_on_grid": [float(value.min()), float(value.max())]}
-        print(f"{name:>10}: f' at 0 = {facts[name]['derivative_at_0']:.4f}, max f' = {facts[name]['max_derivative']:.4f}, "
-              f"f'(-5) = {slope[0]:.2e}, f'(5) = {slope[-1]:.2e}")
+        print(f"{name:>12}: f'(0) = {at_0:.4f}, max f' = {slope.max():.4f}, f'(-5) = {at_minus_5:.2e}, "
+              f"f'(5) = {at_5:.2e}")
 
     columns = 4
     rows = math.ceil(len(names) / columns)
@@ -62,19 +62,24 @@ def main():
         ax.set_xlabel("z (pre-activation)")
         ax.set_ylabel("value")
         ax.axhline(0, color="gray", linewidth=0.6)
-        ax.set_ylim(-2, 5.5)
-        if max(curves[name]["f"].max(), curves[name]["df"].max()) > 5.5:
-            ax.text(0.97, 0.05, "clipped at 5.5", transform=ax.transAxes, ha="right", fontsize=8, color="gray")
+        low, high = -2.2, 7.5
+        ax.set_ylim(low, high)
+        both_curves = np.concatenate([curves[name]["f"], curves[name]["df"]])
+        if both_curves.max() > high or both_curves.min() < low:
+            ax.text(0.97, 0.05, f"clipped to [{low}, {high}]", transform=ax.transAxes, ha="right", fontsize=8,
+                    color="gray")
         ax.legend(loc="upper left")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    fig.suptitle("fnnet's activations f and their derivatives f' from jax.grad", fontsize=13)
+    fig.suptitle(f"fnnet's activations f and their derivatives f' from jax.grad (every panel: z in [{z[0]:g}, {z[-1]:g}], "
+                 "same y range; max f' is over that grid)", fontsize=13)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     _common.save("activations", args, fig,
                  config={"grid": [float(z[0]), float(z[-1]), len(z)], "names": names,
                          "softmax_panel": "first output of softmax([z, 0])"},
                  seeds=[],
-                 results={"facts": facts, "z": z, "curves": curves if not args.quick else {}})
+                 results={"facts": facts, "z_every_10th": z[::10],  # the curves at every 10th grid point
+                          "curves": {name: {k: v[::10] for k, v in c.items()} for name, c in curves.items()}})
 
 
 if __name__ == "__main__":
