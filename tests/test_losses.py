@@ -22,10 +22,13 @@ def loss_inputs(draw, name, from_logits=False):
                 "mean_absolute_percentage_error", "cosine_similarity"):
         y_true = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
         y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
+        if name == "mean_absolute_percentage_error":  # |y| near 1e-7 makes slopes of 1e9: no finite difference
+            y_true = np.where(np.abs(y_true) < 0.1, np.copysign(0.1, y_true) + y_true, y_true)
         if name in ("mean_absolute_error", "mean_absolute_percentage_error"):
-            assume(np.all(np.abs(y_true - y_pred) > 1e-3))
-        if name == "mean_absolute_percentage_error":
-            assume(np.all(np.abs(y_true) > 0.1))  # |y| near 1e-7 makes slopes of 1e9: no finite difference
+            # kept away from the kink |y_true - y_pred| = 0 by construction (hypothesis draws equal values often:
+            # filtering them out fails its health check)
+            signs = draw(hnp.arrays(np.float64, (n, k), elements=st.sampled_from([-1.0, 1.0])))
+            y_pred = y_true + signs * draw(hnp.arrays(np.float64, (n, k), elements=floats(0.01, 3)))
         if name == "huber":
             assume(np.all(np.abs(np.abs(y_pred - y_true) - 1) > 1e-3))
         if name == "cosine_similarity":
