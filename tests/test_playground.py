@@ -85,6 +85,7 @@ def test_the_cli_serves_loopback_only_unless_told_otherwise(capsys):
 
 
 # ---- engine --------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_run_is_deterministic_and_its_losses_fall():
     config = Config()
     first, second = engine.Run(config), engine.Run(config)
@@ -102,6 +103,7 @@ def test_a_run_is_deterministic_and_its_losses_fall():
     assert not np.array_equal(other.history, first.history[:, :2])
 
 
+@pytest.mark.slow
 def test_variants_train_as_one_program_and_each_equals_its_run_alone():
     config = EXPORTED.replace(compare="seed", compareValues=(4, 0))  # the data come from the config's seed, 0
     run = engine.Run(config)

@@ -47,6 +47,7 @@ def test_float64_without_x64_is_refused():
         fn.compile(model(), "mse", "sgd", dtype_policy="float64")
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_computes_in_bfloat16_and_scores_in_float32(data):
     x, y = data
     net = model()

@@ -29,6 +29,7 @@ def wide_and_deep():
     return fn.Model([wide, deep], [digit, size])
 
 
+@pytest.mark.slow
 def test_several_inputs_and_outputs_train_with_per_output_losses_and_keras_log_names(data):
     wide, deep, digit, size = data
     model = wide_and_deep()

@@ -36,6 +36,7 @@ def assert_trees_close(a, b, atol=1e-6):
         np.testing.assert_allclose(leaf_a, leaf_b, atol=atol, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_integer_sample_weights_train_as_the_samples_repeated(data):
     x, labels, weights = data
     model = net()
