@@ -11,6 +11,7 @@ import struct
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from safetensors import safe_open
 
@@ -22,16 +23,22 @@ from fnnet.saving import container
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def scale_init(key, input_shape, dtype=jnp.float32):
+    base.as_shape(input_shape)
+    return {"alpha": jnp.asarray(1.5, dtype)}
+
+
+def scale_apply(params, x, *, key=None, training=False):
+    return x * params["alpha"]
+
+
 def Scale(name=None):
-    """A user's layer kind with a 0-d parameter: ``y = alpha * x``."""
-    def init(key, input_shape, dtype=jnp.float32):
-        base.as_shape(input_shape)
-        return {"alpha": jnp.asarray(1.5, dtype)}
+    """A user's layer kind with a 0-d parameter: ``y = alpha * x``.
 
-    def apply(params, x, *, key=None, training=False):
-        return x * params["alpha"]
-
-    return base.layer("TestSavingScale", init, apply, base.no_penalty, lambda shape: shape, name=name)
+    Its functions are defined once, at module level, so every Scale (a loaded one too) has the very
+    same functions and equal Scales share compiled programs.
+    """
+    return base.layer("TestSavingScale", scale_init, scale_apply, base.no_penalty, base.as_shape, name=name)
 
 
 fn.layers.register("TestSavingScale", Scale)
@@ -335,3 +342,52 @@ def test_an_estimator_saves_its_network_and_still_pickles(tmp_path):
     probabilities = np.asarray(model.apply(params, X.astype(np.float32)), np.float64)
     np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=1e-6, atol=1e-7)
     assert pickle.loads(pickle.dumps(clf)).predict(X).tolist() == clf.predict(X).tolist()
+
+
+# Issue 18: a header length whose bytes begin like a pickle (640 = 80 02 00.., 896, 1152, 1408) was refused.
+HEADER_LENGTHS = set(range(8, 8193, 8))
+
+
+def header_length(path) -> int:
+    return struct.unpack("<Q", pathlib.Path(path).read_bytes()[:8])[0]
+
+
+def test_every_header_length_the_container_writes_reads_back(tmp_path):
+    path, seen = tmp_path / "c.safetensors", set()
+    for length in sorted(HEADER_LENGTHS):
+        # {} is the 8-byte header; {"__metadata__":{"":"x.."}} is 24 characters plus the x's
+        metadata = {} if length == 8 else {"": "x" * (length - 24)}
+        if length != 8 and length < 24:
+            continue  # no header between {} and the shortest metadata: no writer makes one
+        head, _ = container.encode({}, metadata)
+        path.write_bytes(head)
+        seen.add(header_length(path))
+        assert container.read(path) == ({}, metadata)
+    assert seen == HEADER_LENGTHS - {16}
+
+
+@pytest.mark.slow
+def test_models_and_checkpoints_load_whatever_their_header_length(tmp_path, monkeypatch):
+    """Sequential([Dense(1, name="d" * n)]) for growing n: every 8-byte step of the header up to 8192 loads."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # durability is not what this test is about
+    optimizer = optax.adam(1e-3)
+    seen = {"model": set(), "checkpoint": set()}
+    n = 0
+    while min(max(lengths, default=0) for lengths in seen.values()) <= 8192:
+        n += 1
+        model = fn.Sequential([layers.Dense(1, name="d" * n)])
+        params = {"d" * n: {"kernel": np.full((1, 1), 0.5, np.float32), "bias": np.zeros(1, np.float32)}}
+        model_path = fn.save_model(tmp_path / "m.safetensors", model, params, input_shape=(1,))
+        if header_length(model_path) not in seen["model"]:
+            seen["model"].add(header_length(model_path))
+            assert fn.load_model(model_path)[0] == model
+        state = fn.training.init_state(params, optimizer, jax.random.key(0))
+        checkpoint_path = fn.save_checkpoint(tmp_path / "c.safetensors", state, model=model, epoch=1,
+                                             input_shape=(1,))
+        if header_length(checkpoint_path) not in seen["checkpoint"]:
+            seen["checkpoint"].add(header_length(checkpoint_path))
+            assert fn.load_checkpoint(checkpoint_path, like=state).epoch == 1
+    for kind, lengths in seen.items():
+        every_step = set(range(min(lengths), 8193, 8))
+        assert every_step <= lengths, f"{kind}: header lengths never written: {sorted(every_step - lengths)[:5]}"
+    assert min(seen["model"]) < 640  # the four pickle-like lengths are among those loaded

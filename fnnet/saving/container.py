@@ -185,28 +185,40 @@ def _foreign(start: bytes):
 def read(path) -> tuple:
     """``(tensors, metadata)`` of a safetensors file: ``{name: numpy array}`` and ``{str: str}``.
 
-    Raises ``ValueError`` naming the problem for a file that is not a
-    complete, consistent safetensors file.
+    The file is parsed as safetensors first; only when that fails is it
+    described as a well-known foreign format (a pickle, a zip, HDF5, .npy),
+    so that no header length a writer can produce (640 is ``80 02`` …, a
+    pickle's first bytes) is ever mistaken for one. Raises ``ValueError``
+    naming the problem for a file that is not a complete, consistent
+    safetensors file.
     """
     path = os.fspath(path)
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         start = file.read(8)
-        foreign = _foreign(start)
-        if foreign:
-            raise ValueError(f"{path!r} is not a safetensors file: it is {foreign}")
-        if len(start) < 8:
-            raise ValueError(f"{path!r} is not a safetensors file: {size} bytes, fewer than the 8 of the header length")
-        (length,) = struct.unpack("<Q", start)
-        if length > MAX_HEADER_BYTES:
-            raise ValueError(f"{path!r}: its header length {length:,} bytes is over the {MAX_HEADER_BYTES:,}-byte "
-                             "limit (not a safetensors file, or a tampered one)")
-        if 8 + length > size:
-            raise ValueError(f"{path!r}: its header length {length:,} bytes points past the end of the file "
-                             f"({size:,} bytes): the file is truncated or not a safetensors file")
-        header = parse_header(path, file.read(length))
-        data = file.read()
+        try:
+            header, data = _read_parts(path, file, start, size)
+        except ValueError as error:
+            foreign = _foreign(start)
+            if foreign:
+                raise ValueError(f"{path!r} is not a safetensors file: it is {foreign}") from error
+            raise
     return decode(path, header, data), header.pop(METADATA, {})
+
+
+def _read_parts(path, file, start: bytes, size: int) -> tuple:
+    """``(checked header, data bytes)`` of the open ``file`` whose first 8 bytes were ``start``."""
+    if len(start) < 8:
+        raise ValueError(f"{path!r} is not a safetensors file: {size} bytes, fewer than the 8 of the header length")
+    (length,) = struct.unpack("<Q", start)
+    if length > MAX_HEADER_BYTES:
+        raise ValueError(f"{path!r}: its header length {length:,} bytes is over the {MAX_HEADER_BYTES:,}-byte "
+                         "limit (not a safetensors file, or a tampered one)")
+    if 8 + length > size:
+        raise ValueError(f"{path!r}: its header length {length:,} bytes points past the end of the file "
+                         f"({size:,} bytes): the file is truncated or not a safetensors file")
+    header = parse_header(path, file.read(length))
+    return header, file.read()
 
 
 def parse_header(path, text: bytes) -> dict:
