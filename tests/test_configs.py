@@ -1,5 +1,6 @@
 """Configs: every layer and model round-trips through JSON and from_config; equality and hashing by config."""
 
+import functools
 import json
 
 import jax
@@ -9,6 +10,7 @@ import pytest
 
 import fnnet as fn
 from fnnet import initializers, layers, regularizers
+from fnnet.layers import base
 
 
 def layer_cases():
@@ -141,10 +143,37 @@ def test_register_a_users_own_kind():
     layers.register("Scale", Scale)
     model = fn.Sequential([layers.Dense(2), Scale(3.0)])
     again = rebuilt(model)
-    assert again == model
+    assert again.get_config() == model.get_config()
+    assert again != model  # a user's functions are new objects: equal configs alone do not vouch for them
     params = model.init(jax.random.key(0), (2,))
     np.testing.assert_array_equal(again.apply(params, jnp.ones((1, 2))), model.apply(params, jnp.ones((1, 2))))
     assert "Scale" in layers.registered()
+
+
+def Scaled(factor, name=None):
+    """A user's layer ``y = factor * x`` whose config leaves ``factor`` out (the defect of issue 18)."""
+    def apply(params, x, *, key=None, training=False):
+        return factor * x
+
+    return base.layer("Scaled", base.no_params, apply, base.no_penalty, base.as_shape, name=name)
+
+
+def test_user_layers_closing_over_values_outside_their_config_never_share_a_program():
+    one, hundred = fn.Sequential([Scaled(1.0)]), fn.Sequential([Scaled(100.0)])
+    assert one.get_config() == hundred.get_config() and hash(one) == hash(hundred)
+    assert one != hundred
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    first = fn.compile(one, loss="mse", optimizer="sgd").predict({}, x)
+    second = fn.compile(hundred, loss="mse", optimizer="sgd").predict({}, x)
+    np.testing.assert_array_equal(first, x)
+    np.testing.assert_array_equal(second, 100 * x)
+
+
+def test_a_users_layer_built_from_the_same_functions_shares_programs():
+    cached = functools.lru_cache(Scaled)  # one Layer (one set of functions) per factor: the documented recipe
+    assert cached(2.0) is cached(2.0) and cached(2.0) != cached(3.0)
+    assert fn.Sequential([cached(2.0)]) == fn.Sequential([cached(2.0)])
+    assert layers.Dense(3, "relu") == layers.Dense(3, "relu")  # fnnet's own layers: the config says everything
 
 
 def test_regularizers_are_values_with_configs():

@@ -17,7 +17,10 @@ A ``Layer`` is a NamedTuple of pure functions, in the manner of
 
 ``get_config()`` is ``{"class_name": kind, "config": {Keras's arguments}}``;
 ``config_json`` is its canonical text, made once at construction, and
-layers compare and hash by it. ``from_config`` rebuilds a layer from the
+layers hash by it. Two layers are equal (and share compiled programs) when
+their configs are equal and, for functions defined outside fnnet (a user's
+layer, whose config may leave out what they close over), the functions are
+the very same objects. ``from_config`` rebuilds a layer from the
 registry alone (``register`` adds a user's kind); nothing named in a config
 is ever imported or evaluated.
 """
@@ -79,12 +82,28 @@ class Layer(NamedTuple):
         except TypeError as error:
             raise TypeError(f"{label} has no config: {error}") from None
 
+    def own_functions(self) -> tuple:
+        """The functions of this layer (and its children) that its config cannot vouch for.
+
+        fnnet's own constructors build a layer's functions from its config
+        alone, so equal configs mean equal functions. A user's functions may
+        close over values the config leaves out (a ``factor`` not in
+        ``arguments``), so they are compared by identity: two layers share
+        a compiled program only when these are the same objects.
+        """
+        functions = tuple(f for f in (self.init, self.apply, self.penalty, self.output_shape, self.train)
+                          if f is not None and not _built_by_fnnet(f))
+        return functions + tuple(f for _, child in self.layers for f in child.own_functions())
+
     def __eq__(self, other):
         if not isinstance(other, Layer):
             return NotImplemented
-        if self.config_json is None or other.config_json is None:
-            return self is other
-        return self.config_json == other.config_json
+        if self is other:
+            return True
+        if self.config_json is None or other.config_json is None or self.config_json != other.config_json:
+            return False
+        mine, theirs = self.own_functions(), other.own_functions()
+        return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs))
 
     def __ne__(self, other):
         equal = self.__eq__(other)
@@ -104,6 +123,12 @@ class Layer(NamedTuple):
         from fnnet import models  # summary lives with the models it describes
 
         return models.summary(self, input_shape, print_fn)
+
+
+def _built_by_fnnet(function) -> bool:
+    """Whether ``function`` was defined in fnnet (then the layer's config describes it completely)."""
+    module = getattr(function, "__module__", None) or ""
+    return module == "fnnet" or module.startswith("fnnet.")
 
 
 def layer(kind, init, apply, penalty, output_shape, *, name=None, arguments=None, **fields) -> Layer:
