@@ -4,9 +4,10 @@ Starts uvicorn on a free 127.0.0.1 port in a thread, opens the page, plays,
 and checks that the epoch counter advances and the loss falls, measures the
 epochs per second and the redraws per second the page sees (the default
 network must do >= 20 epochs/s and >= 10 redraws/s), hovers a neuron and a
-weight, checks that a link's configuration is reproduced, and writes a
-screenshot to out/playground.png. Skipped where /usr/bin/chromium is missing
-(CI installs it).
+weight, checks that a link's configuration is reproduced, writes a
+screenshot to out/playground.png, and checks that play pressed before the
+session exists is disabled, never sent to /api/sessions/null/.... Skipped
+where /usr/bin/chromium is missing (CI installs it).
 """
 
 import pathlib
@@ -126,4 +127,37 @@ def test_a_link_reproduces_its_configuration(server, browser):
     page.wait_for_function("window.playground && window.playground.frame", timeout=120_000)
     assert "networkShape" in page.text_content("#message")
     assert page.locator(".node.neuron").count() == 6
+    page.close()
+
+
+def test_play_waits_for_the_session(server, browser):
+    """Regression: play pressed before the first session existed posted to /api/sessions/null/control, got 404
+    and the page said "no such session … reload the page" for good. The session's creation is held back here
+    until play has been pressed, so the race is certain."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    urls, errors, held = [], [], []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/api/sessions", lambda route: held.append(route) if route.request.method == "POST"
+               else route.continue_())
+    page.goto(server, wait_until="domcontentloaded")
+    page.click("#play", force=True)  # as early as a user can: the page has loaded, the session does not exist
+    deadline = time.monotonic() + 30
+    while not held:  # the page asked for its session: held, so it does not exist yet
+        assert time.monotonic() < deadline, "the page did not ask for a session"
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)  # time for a request the click would send, and its answer
+    assert not [url for url in urls if "/null/" in url]
+    assert "no such session" not in page.text_content("#message")
+    for button in ("#play", "#step", "#reset"):
+        assert page.is_disabled(button), f"{button} is enabled before the session exists"
+    assert page.evaluate("window.playground.id") is None
+    for route in held:
+        route.continue_()
+    page.wait_for_function("!document.getElementById('play').disabled", timeout=120_000)
+    page.click("#play")
+    page.wait_for_function("window.playground.stats.epoch > 5", timeout=60_000)
+    assert not [url for url in urls if "/null/" in url]
+    assert "no such session" not in page.text_content("#message")
+    assert not errors, errors
     page.close()

@@ -45,9 +45,8 @@ async function start() {
     message(`The link's configuration was not accepted: ${error.message}. Starting from the defaults.`);
     created = await call("POST", "/api/sessions", {config: ""});
   }
-  app.id = created.id;
+  setSession(created.id);
   setConfig(created.config);
-  setExportLinks();
   connect();
   window.addEventListener("hashchange", () => {
     if (location.hash.slice(1) !== app.config.toString()) send(new URLSearchParams(location.hash.slice(1)));
@@ -65,25 +64,42 @@ function connect() {
 // idle), start a new one with the same configuration.
 async function recover() {
   if (events && events.readyState === EventSource.OPEN) return message("");
-  const response = await fetch(`/api/sessions/${app.id}/control`, {method: "POST",
-    headers: {"Content-Type": "application/json"}, body: "{}"}).catch(() => null);
-  if (!response) return setTimeout(recover, 2000);
-  if (response.status !== 404) return;
-  const created = await call("POST", "/api/sessions", {config: app.config.toString()});
-  app.id = created.id;
+  if (app.id !== null) {                     // null: an earlier try lost the session but could not make a new one
+    const response = await fetch(`/api/sessions/${app.id}/control`, {method: "POST",
+      headers: {"Content-Type": "application/json"}, body: "{}"}).catch(() => null);
+    if (!response) return setTimeout(recover, 2000);
+    if (response.status !== 404) return;
+    setSession(null);
+  }
+  let created;
+  try { created = await call("POST", "/api/sessions", {config: app.config.toString()}); } catch {
+    return setTimeout(recover, 2000);
+  }
+  setSession(created.id);
   setConfig(created.config);
-  setExportLinks();
   connect();
   message("");
 }
 
-function setExportLinks() {
-  for (const [id, path] of [["exportScript", "script"], ["exportModel", "model"], ["exportCsv", "history.csv"]])
-    $(id).href = `/api/sessions/${app.id}/export/${path}`;
+// The session the page drives, null while there is none (before the first exists, while a lost one is replaced).
+// The controls that act on it are disabled while it is null (the page's markup starts them disabled), so no
+// request is ever sent to /api/sessions/null/....
+function setSession(id) {
+  app.id = id;
+  for (const [link, path] of [["exportScript", "script"], ["exportModel", "model"], ["exportCsv", "history.csv"]])
+    if (id === null) $(link).removeAttribute("href"); else $(link).href = `/api/sessions/${id}/export/${path}`;
+  setReady(id !== null);
+}
+
+// Play, step, reset and the speed: enabled only while the session exists and its run is not being rebuilt
+// (the server's status is "compiling" during a reset or a configuration change that restarts the run).
+function setReady(ready) {
+  for (const id of ["play", "step", "reset", "speed"]) $(id).disabled = !ready;
 }
 
 // Send a new configuration; the server validates it and answers with its canonical form.
 async function send(config) {
+  if (app.id === null) return;               // no session yet: setConfig puts the controls back when there is one
   try {
     const answer = await call("PUT", `/api/sessions/${app.id}/config`, {config: config.toString()});
     setConfig(answer.config);
@@ -100,6 +116,7 @@ function change(updates) {
 }
 
 async function control(body) {
+  if (app.id === null) return;               // no session to control (its buttons are disabled meanwhile)
   try { await call("POST", `/api/sessions/${app.id}/control`, body); } catch (error) { message(error.message); }
 }
 
@@ -218,6 +235,7 @@ function receive(payload) {
   app.playing = state.playing;
   document.body.classList.toggle("playing", state.playing);
   $("speed").value = String(state.speed);
+  setReady(app.id !== null && state.status !== "compiling");
   $("status").textContent = state.status === "ready" ? "" : state.status;
   $("status").style.display = state.status === "ready" ? "none" : "block";
   if (payload.meta) {
