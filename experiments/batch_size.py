@@ -66,7 +66,7 @@ def main():
     trainers = {lr: fn.compile(model, loss="sparse_categorical_crossentropy",
                                optimizer=fn.optimizers.get("sgd", learning_rate=lr), metrics=["accuracy"])
                 for lr in (LEARNING_RATE, 32 * LEARNING_RATE)}
-    initial_loss = trainers[LEARNING_RATE].evaluate(params, x, y)["loss"]
+    initial_loss = trainers[LEARNING_RATE].evaluate(params, x, y, return_dict=True)["loss"]
     cases = (("full batch", len(x), LEARNING_RATE), ("SGD, batch 1", 1, LEARNING_RATE),
              ("mini-batch 32", 32, LEARNING_RATE), (f"mini-batch 32, lr {32 * LEARNING_RATE:g}", 32, 32 * LEARNING_RATE))
     cases = cases[:3] if args.quick else cases
@@ -82,7 +82,7 @@ def main():
                                          on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
         state, history = trainer.fit(params, x, y, epochs=epochs, batch_size=batch_size, callbacks=[clock],
                                      key=jax.random.key(1), verbose=0)
-        test = trainer.evaluate(state.params, x_test, y_test)
+        test = trainer.evaluate(state.params, x_test, y_test, return_dict=True)
         seconds = np.asarray(stamps[1:]) - stamps[0]
         runs[label] = {"batch_size": batch_size, "learning_rate": lr, "steps_per_epoch": -(-len(x) // batch_size),
                        "loss": history.history["loss"], "test_accuracy": test["accuracy"],

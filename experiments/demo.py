@@ -59,8 +59,8 @@ seconds = time.perf_counter() - start
 best = history.history["val_loss"].index(min(history.history["val_loss"]))
 print(f"trained {len(history.epoch)} epochs ({policy}) in {seconds:.1f} s; restored the weights of epoch {best + 1}")
 
-scores = trainer.evaluate(state.params, x_test, y_test_1h)
-print(f"test loss {scores['loss']:.4f}, test accuracy {scores['accuracy']:.4f}")
+test_loss, test_accuracy = trainer.evaluate(state.params, x_test, y_test_1h)  # as Keras: [loss, *metrics]
+print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f}")
 
 out = pathlib.Path("out")
 out.mkdir(exist_ok=True)
@@ -87,7 +87,7 @@ else:
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.legend()
-    fig.suptitle(f"digits, Dense 512-512-10: test accuracy {scores['accuracy']:.3f}")
+    fig.suptitle(f"digits, Dense 512-512-10: test accuracy {test_accuracy:.3f}")
     fig.tight_layout()
     fig.savefig(out / "demo_curves.png", dpi=100)
     print(f"curves written to {out / 'demo_curves.png'}")

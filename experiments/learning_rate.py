@@ -36,7 +36,7 @@ def main():
     # the common starting point: every variant starts from the init of fn.sweep.variant_keys(key, 0)
     init_key, _ = fn.sweep.variant_keys(key, 0)
     trainer = fn.compile(model, loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
-    initial_loss = trainer.evaluate(model.init(init_key, x.shape[1:]), x, y)["loss"]
+    initial_loss = trainer.evaluate(model.init(init_key, x.shape[1:]), x, y, return_dict=True)["loss"]
 
     loss = np.asarray(result.history["loss"], np.float64)
     final = loss[:, -1]

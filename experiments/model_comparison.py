@@ -40,7 +40,7 @@ def main():
                                      key=jax.random.key(1), verbose=0)
         h = history.history
         best = int(np.argmin(h["val_loss"]))
-        test = trainer.evaluate(state.params, x_test, y_test)
+        test = trainer.evaluate(state.params, x_test, y_test, return_dict=True)
         runs[label] = {"hidden": hidden, "params": sum(int(np.size(v)) for v in jax.tree_util.tree_leaves(params)),
                        "history": h, "best_epoch": best + 1, "best_val_loss": h["val_loss"][best],
                        "final_val_loss": h["val_loss"][-1], "test_accuracy_final": test["accuracy"],

@@ -63,8 +63,8 @@ def run_case(case, data, inits, k, epochs):
                          epochs=epochs, batch_size=32, validation_data=(x_val, y_val), early_stopping=stopper,
                          initial_params=inits, key=jax.random.key(1), verbose=0)
     trainer = fn.compile(model, loss=CE, optimizer="adam", metrics=["accuracy"])
-    train = np.array([trainer.evaluate(sweep.params(i), x, y)["accuracy"] for i in range(k)])
-    test = np.array([trainer.evaluate(sweep.params(i), x_test, y_test)["accuracy"] for i in range(k)])
+    train = np.array([trainer.evaluate(sweep.params(i), x, y, return_dict=True)["accuracy"] for i in range(k)])
+    test = np.array([trainer.evaluate(sweep.params(i), x_test, y_test, return_dict=True)["accuracy"] for i in range(k)])
     epochs_run = np.sum(np.isfinite(np.asarray(sweep.history["loss"], np.float64)), axis=1)
     # up to the last epoch any seed ran; a seed that stopped earlier has NaN (null in the JSON) after its stop
     history = {name: np.asarray(values, np.float64)[:, :epochs_run.max()] for name, values in sweep.history.items()}

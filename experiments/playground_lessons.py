@@ -76,8 +76,8 @@ def main():
             sweep = fn.sweep.fit(model, fx[:half], y[:half], fn.sweep.seeds(k), loss="binary_crossentropy",
                                  optimizer=fn.optimizers.get("adam", learning_rate=LEARNING_RATE), metrics=["accuracy"],
                                  epochs=epochs, batch_size=10, key=jax.random.key(1), verbose=0)
-            train = np.array([trainer.evaluate(sweep.params(i), fx[:half], y[:half])["accuracy"] for i in range(k)])
-            test = np.array([trainer.evaluate(sweep.params(i), fx[half:], y[half:])["accuracy"] for i in range(k)])
+            train = np.array([trainer.evaluate(sweep.params(i), fx[:half], y[:half], return_dict=True)["accuracy"] for i in range(k)])
+            test = np.array([trainer.evaluate(sweep.params(i), fx[half:], y[half:], return_dict=True)["accuracy"] for i in range(k)])
             results.setdefault(name, {})[case] = {
                 "train_accuracy_per_seed": train, "test_accuracy_per_seed": test,
                 "train_accuracy": float(train.mean()), "test_accuracy": float(test.mean()),

@@ -33,3 +33,10 @@ def hyperparameter(name, value, *, integer=False, low=None, high=None, high_incl
         interval = f"[{lo}, {hi}{']' if high_inclusive and high is not None else ')'}"
         raise ValueError(f"{name} must be {kind} in {interval}, got {value!r}")
     return value
+
+
+def flag(name, value):
+    """Check that ``value`` is a bool (``"no"``, 0 or None would be read as one silently); returns it as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+    return bool(value)

@@ -41,7 +41,7 @@ def arrays():
     return {
         "history": history.history,
         "kernel": fn.parallel.fetch(state.params)["dense"]["kernel"].tolist(),
-        "evaluate": trainer.evaluate(state, x, y, batch_size=8, mesh=mesh),
+        "evaluate": trainer.evaluate(state, x, y, batch_size=8, mesh=mesh, return_dict=True),
         "predict": trainer.predict(state, x, batch_size=8, mesh=mesh).tolist(),
     }
 

@@ -34,7 +34,7 @@ def test_an_equal_compile_and_an_equal_augmentation_reuse_the_compiled_epoch():
     second = fn.compile(MODEL, "mse", "adam", metrics=["mae"])
     assert second == first and hash(second) == hash(first)
     second.fit(params, x, y, epochs=1, batch_size=16, key=jax.random.key(2), verbose=0)
-    second.evaluate(params, x, y)
+    second.evaluate(params, x, y, return_dict=True)
     assert fn.training.TRACES["fit_epoch"] == traces["fit_epoch"]
     third = fn.compile(MODEL, "mse", "adam", metrics=["mse"])  # another metric: another program
     assert third != first
@@ -184,7 +184,7 @@ def test_keras_habits_get_messages_that_say_what_to_do():
     with pytest.raises(ValueError, match="at least one layer"):
         fn.Sequential([])
     one_metric = fn.compile(MODEL, "mse", "sgd", metrics="mae")  # a single name works as a list of one
-    assert list(one_metric.evaluate(params, x, y)) == ["loss", "mae"]
+    assert list(one_metric.evaluate(params, x, y, return_dict=True)) == ["loss", "mae"]
 
 
 def test_params_of_another_architecture_are_rejected_naming_the_layer_or_leaf():
@@ -195,7 +195,7 @@ def test_params_of_another_architecture_are_rejected_naming_the_layer_or_leaf():
         with pytest.raises(ValueError, match=r"layer 'dense': expects a kernel of shape \(inputs, 4\), got \(3, 2\)"):
             run()
     missing = {"dense": MODEL.init(jax.random.key(0), (3,))["dense"]}
-    for run in (lambda: trainer.evaluate(missing, x, y), lambda: MODEL.apply(missing, x)):
+    for run in (lambda: trainer.evaluate(missing, x, y, return_dict=True), lambda: MODEL.apply(missing, x)):
         with pytest.raises(ValueError, match=r"layer 'dense_1': expects params with entries \['bias', 'kernel'\], got \[\]"):
             run()
     # a leaf no layer checks itself is named by the abstract comparison with the model's init

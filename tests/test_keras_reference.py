@@ -14,8 +14,9 @@ Deliberate differences, compared where they are comparable:
 
 - ``F1Score``: fnnet's ``f1_score`` is Keras's ``F1Score(average="micro", threshold=0.5)`` (Keras's default,
   ``average=None, threshold=None``, is a per-class F1 of the argmax) without its ``1e-7`` in the denominator.
-- ``sample_weight``: Keras's losses divide ``sum_i w_i l_i`` by the number of samples, fnnet by ``sum_i w_i``;
-  the weighted losses are compared with weights that average 1, where the two agree.
+- ``sample_weight``: none any more (issue 18). Losses reduce as Keras's, ``sum_i w_i l_i / N``, compared here
+  with weights that do not average 1; metrics are weighted means in both (the weights there average 1, a
+  case the scale does not change). ``tests/test_weights.py`` trains with ``class_weight`` against Keras.
 - ``AUC``: both use Keras's 200 even thresholds and trapezoids, so they agree to float32 rounding.
 """
 
@@ -215,7 +216,7 @@ def case(tmp_path_factory):
     y = ((xa[:, 0] > 1).astype(int) + (xb[:, 0] > 0)).astype(np.int32)
     z = np.concatenate([np.linspace(-8, 8, 161), [-3.0, 3.0, 0.0, 6.0, -1e-3, 1e-3]]).astype(np.float32)
     loss_pairs, metric_pairs = loss_data(rng), metric_data(rng)
-    arrays = {"xa": xa, "xb": xb, "y": y, "z": z, "loss_w": weights_of_mean_one(rng, 12),
+    arrays = {"xa": xa, "xb": xb, "y": y, "z": z, "loss_w": 2.5 * weights_of_mean_one(rng, 12),
               "metric_w": weights_of_mean_one(rng, 40)}
     arrays |= {f"{name}/{leaf}": np.asarray(params[name][leaf]) for name, leaves in LAYERS.items() for leaf in leaves}
     siamese = siamese_model()
@@ -250,7 +251,7 @@ def trained(case):
                                  shuffle=False, key=jax.random.key(1), verbose=0)
     return {"state": state, "history": history.history,
             "predictions": trainer.predict(state, case["x"], batch_size=BATCH),
-            "evaluate": trainer.evaluate(state, case["x"], case["y"], batch_size=BATCH)}
+            "evaluate": trainer.evaluate(state, case["x"], case["y"], batch_size=BATCH, return_dict=True)}
 
 
 def test_the_untrained_model_agrees_with_keras_in_inference_and_training_mode(case):

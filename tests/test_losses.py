@@ -123,12 +123,13 @@ def test_sum_squared_error_sums_features_and_averages_samples():
     assert losses.sse(y, p) == pytest.approx((3 + 4) / 2)
 
 
-def test_sample_weight_is_a_weighted_mean_and_zero_weights_mask_exactly():
+def test_sample_weight_reduces_as_keras_sum_over_batch_size_and_zero_weights_drop_a_sample():
     y = jnp.array([[0.0], [0.0], [0.0]])
     p = jnp.array([[1.0], [2.0], [100.0]])
-    assert losses.mse(y, p, sample_weight=jnp.array([1.0, 1.0, 0.0])) == pytest.approx(2.5)
-    assert losses.mse(y, p, sample_weight=jnp.array([3.0, 1.0, 0.0])) == pytest.approx((3 + 4) / 4)
+    assert losses.mse(y, p, sample_weight=jnp.array([1.0, 1.0, 0.0])) == pytest.approx((1 + 4) / 3)
+    assert losses.mse(y, p, sample_weight=jnp.array([3.0, 1.0, 0.0])) == pytest.approx((3 + 4) / 3)
     assert losses.mse(y, p, sample_weight=jnp.zeros(3)) == 0.0
+    assert losses.weighted_mean(jnp.array([1.0, 4.0, 1e4]), jnp.array([3.0, 1.0, 0.0])) == pytest.approx(7 / 4)
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(3,\).*got \(2,\)"):
         losses.mse(y, p, sample_weight=jnp.ones(2))
 

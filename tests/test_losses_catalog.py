@@ -125,7 +125,7 @@ def test_registry_names_and_aliases():
                        ("cosine_similarity", losses.cosine_similarity), ("mape", losses.mape),
                        ("mean_absolute_percentage_error", losses.mape), ("msle", losses.msle),
                        ("mean_squared_logarithmic_error", losses.msle)]:
-        assert losses.get(name) is loss and fn.metrics.get(name) is loss
+        assert losses.get(name) is loss and fn.metrics.get(name) == fn.metrics.LossMetric(loss)
 
 
 def test_configured_losses_are_values():

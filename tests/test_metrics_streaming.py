@@ -201,7 +201,7 @@ def check_against_scikit_learn(logs, y, p, weights=None):
 def test_evaluate_with_a_padded_last_batch_equals_the_metrics_on_the_unpadded_data_and_scikit_learn():
     model, params, x, y, _ = padded_case()
     trainer = fn.compile(model, "binary_crossentropy", "sgd", metrics=["precision", "recall", "auc"])
-    logs = trainer.evaluate(params, x, y, batch_size=7)
+    logs = trainer.evaluate(params, x, y, batch_size=7, return_dict=True)
     assert list(logs) == ["loss", "precision", "recall", "auc"]
     p = model.apply(params, x)
     one_batch = {"loss": fn.losses.binary_crossentropy(y, p), **{n: metrics.get(n)(y, p) for n in STREAMING[:3]}}
@@ -215,8 +215,8 @@ def test_fit_logs_and_evaluate_with_a_padded_last_batch_equal_one_batch(weighted
     model, params, x, y, weights = padded_case()
     w = weights if weighted else None
     trainer = fn.compile(model, "binary_crossentropy", optax.sgd(0.0), metrics=["precision", "recall", "auc"])
-    whole = trainer.evaluate(params, x, y, batch_size=len(x), sample_weight=w)
-    assert trainer.evaluate(params, x, y, batch_size=7, sample_weight=w) == pytest.approx(whole, abs=1e-6)
+    whole = trainer.evaluate(params, x, y, batch_size=len(x), sample_weight=w, return_dict=True)
+    assert trainer.evaluate(params, x, y, batch_size=7, sample_weight=w, return_dict=True) == pytest.approx(whole, abs=1e-6)
     check_against_scikit_learn(whole, y, model.apply(params, x), w)
     # learning rate 0: every step sees the same params, so the epoch's logs are the metrics on all the data
     _, history = trainer.fit(params, x, y, epochs=1, batch_size=7, key=jax.random.key(1), verbose=0, sample_weight=w)

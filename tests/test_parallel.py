@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent("""
         results[name] = {
             "history": history.history,
             "kernel": np.asarray(state.params["dense"]["kernel"]).tolist(),
-            "evaluate": trainer.evaluate(state, x, y, batch_size=16, mesh=mesh),
+            "evaluate": trainer.evaluate(state, x, y, batch_size=16, mesh=mesh, return_dict=True),
             "predict": trainer.predict(state, x, batch_size=8, mesh=mesh).tolist(),
             "sharding": str(state.params["dense"]["kernel"].sharding),
             "replicated": all(leaf.is_fully_replicated for leaf in jax.tree_util.tree_leaves(state.params)),

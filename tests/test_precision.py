@@ -65,8 +65,8 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_scores_in_float32(data):
     assert dtypes(state.params) == {"float32"} and dtypes(state.opt_state) == {"float32"}
     assert np.all(np.isfinite(history.history["loss"])) and history.history["loss"][-1] < history.history["loss"][0]
     float32 = fn.compile(net, "binary_crossentropy", "adam", metrics=["accuracy"])
-    reference = float32.evaluate(state, x, y)["loss"]
-    assert trainer.evaluate(state, x, y)["loss"] == pytest.approx(reference, rel=2e-2)
+    reference = float32.evaluate(state, x, y, return_dict=True)["loss"]
+    assert trainer.evaluate(state, x, y, return_dict=True)["loss"] == pytest.approx(reference, rel=2e-2)
     assert trainer.predict(state, x).dtype == np.float32
 
 

@@ -92,8 +92,10 @@ def test_objective_with_a_users_loss_and_sample_weight():
     x, y = jnp.ones((3, 2)), jnp.zeros((3, 1))
     J = fn.objective(model, lambda y_true, y_pred: jnp.mean(jnp.abs(y_pred - y_true)))
     assert J(params, x, y) == pytest.approx(fn.losses.mae(y, model.apply(params, x)))
-    J = fn.objective(model, "mse")
+    J = fn.objective(model, "mse", weighted_loss="mean")
     assert J(params, x, y, sample_weight=jnp.array([1.0, 0.0, 0.0])) == pytest.approx(J(params, x[:1], y[:1]))
+    J = fn.objective(model, "mse")  # Keras's sum_i w_i l_i / N: the zero-weight samples still count in N
+    assert J(params, x, y, sample_weight=jnp.array([1.0, 0.0, 0.0])) == pytest.approx(J(params, x[:1], y[:1]) / 3)
 
 
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))

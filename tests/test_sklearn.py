@@ -137,7 +137,7 @@ def test_early_stopping_stops_patience_epochs_after_the_best_val_loss():
     ("hyperparameters", "error", "message"),
     [
         ({"activation": "relux"}, ValueError, "unknown activation 'relux'; valid names: .*relu"),
-        ({"optimizer": "adamw"}, ValueError, "unknown optimizer 'adamw'; valid names: adadelta, .*sgd"),
+        ({"optimizer": "adamx"}, ValueError, "unknown optimizer 'adamx'; valid names: adadelta, .*sgd"),
         ({"hidden_layer_sizes": (8, 0)}, ValueError, r"hidden_layer_sizes must be positive .*got \(8, 0\)"),
         ({"hidden_layer_sizes": "8"}, TypeError, "hidden_layer_sizes must be a tuple of ints, .*got '8'"),
         ({"dropout": 1.0}, ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),

@@ -95,7 +95,7 @@ def test_partial_batches_weigh_each_sample_once(data, batch_size):
     """With a zero learning rate the epoch's loss is the exact mean over all samples."""
     x, y, _ = data
     trainer, state, history = fit(classifier(), x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=batch_size)
-    expected = trainer.evaluate(state.params, x, y, batch_size=len(x))
+    expected = trainer.evaluate(state.params, x, y, batch_size=len(x), return_dict=True)
     assert history.history["loss"][0] == pytest.approx(expected["loss"], rel=1e-5)
     assert history.history["accuracy"][0] == pytest.approx(expected["accuracy"], rel=1e-6)
     assert int(state.step) == -(-len(x) // min(batch_size, len(x)))
@@ -127,7 +127,7 @@ def test_full_batch_and_stochastic_gradient_descent(data):
 def test_validation_split_holds_out_the_tail_before_shuffling(data):
     x, y, _ = data
     trainer, state, history = fit(classifier(), x, y, epochs=1, batch_size=8, validation_split=0.25)
-    tail = trainer.evaluate(state.params, x[30:], y[30:])
+    tail = trainer.evaluate(state.params, x[30:], y[30:], return_dict=True)
     assert history.history["val_loss"][0] == pytest.approx(tail["loss"], rel=1e-5)
     assert int(state.step) == 4  # trained on the first 30 only
     _, _, with_data = fit(classifier(), x[:30], y[:30], epochs=1, batch_size=8, validation_data=(x[30:], y[30:]))
@@ -144,7 +144,7 @@ def test_reported_loss_includes_the_penalty_and_metrics_do_not(data):
     penalty = 0.5 * jnp.sum(state.params["dense"]["kernel"] ** 2)
     assert history.history["loss"][0] == pytest.approx(float(data_loss + penalty), rel=1e-5)
     assert history.history["categorical_crossentropy"][0] == pytest.approx(float(data_loss), rel=1e-5)
-    assert trainer.evaluate(state, x, y)["loss"] == pytest.approx(float(data_loss + penalty), rel=1e-5)
+    assert trainer.evaluate(state, x, y, return_dict=True)["loss"] == pytest.approx(float(data_loss + penalty), rel=1e-5)
 
 
 @pytest.mark.slow
@@ -156,7 +156,7 @@ def test_extra_regularizers_over_the_whole_tree(data):
     params = model.init(jax.random.key(0), (4,))
     expected = fn.losses.categorical_crossentropy(y, model.apply(params, x)) + regularizers.l1(
         0.1, where=regularizers.every_leaf)(params)
-    assert trainer.evaluate(params, x, y)["loss"] == pytest.approx(float(expected), rel=1e-5)
+    assert trainer.evaluate(params, x, y, return_dict=True)["loss"] == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_a_users_loss_without_sample_weight_is_evaluated_per_sample(data):
@@ -211,7 +211,7 @@ def test_evaluate_predict_and_classes_are_exact_over_partial_batches(data):
     expected = classifier().apply(state.params, x)
     for batch_size in (1, 7, 40):
         np.testing.assert_allclose(trainer.predict(state, x, batch_size=batch_size), expected, rtol=1e-5, atol=1e-6)
-        scores = trainer.evaluate(state, x, y, batch_size=batch_size)
+        scores = trainer.evaluate(state, x, y, batch_size=batch_size, return_dict=True)
         assert scores["loss"] == pytest.approx(float(fn.losses.categorical_crossentropy(y, expected)), rel=1e-5)
         assert scores["accuracy"] == pytest.approx(float(np.mean(np.argmax(expected, 1) == labels)), rel=1e-6)
     np.testing.assert_array_equal(trainer.predict_classes(state, x), np.argmax(expected, axis=1))
@@ -229,7 +229,7 @@ def test_augment_runs_inside_the_step(data):
     zeroed = lambda key, xb: jnp.zeros_like(xb)  # noqa: E731
     trainer, state, history = fit(classifier(), x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=8,
                                   augment=zeroed)
-    assert history.history["loss"][0] == pytest.approx(trainer.evaluate(state, np.zeros_like(x), y)["loss"], rel=1e-5)
+    assert history.history["loss"][0] == pytest.approx(trainer.evaluate(state, np.zeros_like(x), y, return_dict=True)["loss"], rel=1e-5)
 
 
 @pytest.mark.slow
@@ -294,7 +294,7 @@ def test_early_stopping_in_fit_stops_and_restores(data):
                                   optimizer=optax.sgd(3.0), callbacks=[stop])
     assert len(history.epoch) < 300
     best = int(np.argmin(history.history["val_loss"]))
-    assert trainer.evaluate(state, x[20:], y[20:])["loss"] == pytest.approx(history.history["val_loss"][best], rel=1e-5)
+    assert trainer.evaluate(state, x[20:], y[20:], return_dict=True)["loss"] == pytest.approx(history.history["val_loss"][best], rel=1e-5)
 
 
 @pytest.mark.slow
@@ -399,3 +399,20 @@ def test_concurrent_fits_of_one_trainer_keep_their_own_progress(data):
         thread.join()
     assert errors == [] and len(results) == 2
     assert results[1][1].history["loss"] != results[2][1].history["loss"]
+
+
+def test_evaluate_returns_what_keras_returns():
+    """Issue 18: ``loss, acc = trainer.evaluate(...)`` bound the strings 'loss' and 'accuracy'."""
+    x = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    y = fn.data.to_categorical(np.arange(10) % 3, 3)
+    model = fn.Sequential([layers.Dense(3, "softmax")])
+    params = model.init(jax.random.key(0), (4,))
+    with_metrics = fn.compile(model, "categorical_crossentropy", "sgd", metrics=["accuracy", "mse"])
+    logs = with_metrics.evaluate(params, x, y, return_dict=True)
+    assert list(logs) == ["loss", "accuracy", "mse"]
+    loss, accuracy, mse = with_metrics.evaluate(params, x, y, verbose=0)
+    assert [loss, accuracy, mse] == list(logs.values()) and all(isinstance(v, float) for v in (loss, accuracy, mse))
+    alone = fn.compile(model, "categorical_crossentropy", "sgd").evaluate(params, x, y)
+    assert isinstance(alone, float) and alone == logs["loss"]
+    with pytest.raises(TypeError, match="return_dict must be True or False, got 'yes'"):
+        with_metrics.evaluate(params, x, y, return_dict="yes")

@@ -57,7 +57,7 @@ def test_inference_uses_the_moving_statistics_and_summary_counts_them_non_traina
                                  key=jax.random.key(1), verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     np.testing.assert_allclose(trainer.predict(state, x), model.apply(state.params, x), rtol=1e-6)
-    assert trainer.evaluate(state, x, y)["accuracy"] > 0.8
+    assert trainer.evaluate(state, x, y, return_dict=True)["accuracy"] > 0.8
     text = model.summary((3,))
     assert "Non-trainable params: 8" in text
 

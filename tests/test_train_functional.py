@@ -42,7 +42,7 @@ def test_several_inputs_and_outputs_train_with_per_output_losses_and_keras_log_n
     assert list(history.history) == ["loss", "digit_loss", "size_loss", "digit_accuracy", "size_mae",
                                      "val_loss", "val_digit_loss", "val_size_loss", "val_digit_accuracy",
                                      "val_size_mae"]
-    logs = trainer.evaluate(state, [wide, deep], [digit, size])
+    logs = trainer.evaluate(state, [wide, deep], [digit, size], return_dict=True)
     assert logs["loss"] == pytest.approx(logs["digit_loss"] + 0.5 * logs["size_loss"], rel=1e-5)
     assert history.history["loss"][-1] < history.history["loss"][0]
     digit_out, size_out = trainer.predict(state, [wide, deep])

@@ -33,7 +33,7 @@ def test_fit_evaluate_predict_and_sweeps_train_float32_data_in_float32_under_x64
                                      key=jax.random.key(1), verbose=0)
         assert all(leaf.dtype == np.float32 for leaf in jax.tree_util.tree_leaves(state.params))
         assert np.all(np.isfinite(history.history["loss"])) and history.history["loss"][-1] < history.history["loss"][0]
-        assert set(trainer.evaluate(state, x, y)) == {"loss", "accuracy"}
+        assert set(trainer.evaluate(state, x, y, return_dict=True)) == {"loss", "accuracy"}
         assert trainer.predict(state, x).dtype == np.float32
         result = fn.sweep.fit(net, x, y, fn.sweep.grid(learning_rate=[0.01, 0.1]), loss="binary_crossentropy",
                               epochs=2, batch_size=8, key=jax.random.key(0), verbose=0)

@@ -2,8 +2,10 @@
 
 The first axis of ``y_true`` and ``y_pred`` is the batch; each loss first
 computes one value ``l_i`` per sample (over its output features), then
-returns the weighted mean ``sum_i w_i l_i / sum_i w_i`` (the plain mean when
-``sample_weight`` is None). Labels of shape ``(N,)`` and predictions of shape
+reduces as Keras 3 does, ``sum_i w_i l_i / N`` over the ``N`` samples (the
+plain mean when ``sample_weight`` is None): a weight of 10 makes a sample
+count, and pull the gradient, ten times as much. ``compile(...,
+weighted_loss="mean")`` divides by ``sum_i w_i`` instead. Labels of shape ``(N,)`` and predictions of shape
 ``(N, 1)`` are aligned; any other shape mismatch is a ``ValueError``.
 Formulas, clipping and epsilons (``EPSILON = 1e-7``) are Keras 3's.
 
@@ -47,6 +49,7 @@ from fnnet._checks import hyperparameter
 from fnnet._registry import lookup
 from fnnet.losses.core import (
     EPSILON,
+    WEIGHTED_LOSS_REDUCTIONS,
     WithOptions,
     as_float_pair,
     check_binary,
@@ -57,6 +60,7 @@ from fnnet.losses.core import (
     check_signs,
     configure,
     integer_labels,
+    sum_over_batch_size,
     unconfigured,
     weighted_mean,
 )
@@ -138,11 +142,11 @@ def get(name_or_callable) -> Loss:
 
 
 __all__ = [
-    "BY_NAME", "EPSILON", "Huber", "Loss", "WithOptions", "as_float_pair", "binary_crossentropy",
+    "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "WithOptions", "as_float_pair", "binary_crossentropy",
     "categorical_crossentropy", "categorical_hinge", "check_binary", "check_class_labels", "check_labels",
     "check_non_negative", "check_one_hot", "check_probabilities", "check_signs", "configure",
     "cosine_similarity", "get", "hinge", "huber", "integer_labels", "kl_divergence", "kld", "log_cosh", "mae",
     "mape", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
     "mean_squared_logarithmic_error", "mse", "msle", "poisson", "sparse_categorical_crossentropy", "sse",
-    "squared_hinge", "sum_squared_error", "unconfigured", "weighted_mean",
+    "squared_hinge", "sum_over_batch_size", "sum_squared_error", "unconfigured", "weighted_mean",
 ]

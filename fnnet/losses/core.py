@@ -15,22 +15,43 @@ EPSILON = 1e-7
 """Keras's fuzz factor: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``."""
 
 
-def weighted_mean(per_sample, sample_weight=None):
-    """``sum_i w_i l_i / sum_i w_i`` of per-sample values ``l`` of shape ``(N,)``.
+WEIGHTED_LOSS_REDUCTIONS = ("sum_over_batch_size", "mean")
+"""How a weighted loss is reduced: Keras's ``sum_i w_i l_i / N`` (the default) or ``sum_i w_i l_i / sum_i w_i``."""
 
-    With ``sample_weight=None`` it is the plain mean; a batch whose weights
-    are all zero has mean 0. Weights 0/1 mask out padded samples exactly.
-    """
-    if sample_weight is None:
-        return jnp.mean(per_sample)
+
+def _weights(per_sample, sample_weight):
     sample_weight = jnp.asarray(sample_weight, per_sample.dtype)
     if sample_weight.shape != per_sample.shape:
         raise ValueError(
             f"sample_weight must have shape {per_sample.shape} (one weight per sample), "
             f"got {sample_weight.shape}"
         )
+    return sample_weight
+
+
+def weighted_mean(per_sample, sample_weight=None):
+    """``sum_i w_i l_i / sum_i w_i`` of per-sample values ``l`` of shape ``(N,)``: how metrics average.
+
+    With ``sample_weight=None`` it is the plain mean; a batch whose weights
+    are all zero has mean 0. Weights 0/1 mask out padded samples exactly.
+    """
+    if sample_weight is None:
+        return jnp.mean(per_sample)
+    sample_weight = _weights(per_sample, sample_weight)
     total = jnp.sum(sample_weight)
     return jnp.sum(sample_weight * per_sample) / jnp.where(total == 0, 1, total)
+
+
+def sum_over_batch_size(per_sample, sample_weight=None):
+    """``sum_i w_i l_i / N`` of per-sample values ``l`` of shape ``(N,)``: how every loss reduces, as Keras 3.
+
+    With ``sample_weight=None`` it is the plain mean. Weights scale the loss
+    and its gradient (``class_weight={1: 10}`` trains as in Keras); training
+    divides by the real samples only (``Objective.batch_loss``).
+    """
+    if sample_weight is None:
+        return jnp.mean(per_sample)
+    return jnp.sum(_weights(per_sample, sample_weight) * per_sample) / per_sample.shape[0]
 
 
 def as_float_pair(name, y_true, y_pred):
@@ -67,7 +88,7 @@ def features_axes(x):
 
 def mean_over_features(elementwise, sample_weight):
     """Weighted mean over samples of the per-sample mean over all output features."""
-    return weighted_mean(jnp.mean(elementwise, axis=features_axes(elementwise)), sample_weight)
+    return sum_over_batch_size(jnp.mean(elementwise, axis=features_axes(elementwise)), sample_weight)
 
 
 def flatten_samples(per_position):

@@ -2,7 +2,7 @@
 
 import jax.numpy as jnp
 
-from fnnet.losses.core import as_float_pair, flatten_samples, mean_over_features, weighted_mean
+from fnnet.losses.core import as_float_pair, flatten_samples, mean_over_features, sum_over_batch_size
 
 
 def as_signs(y_true):
@@ -34,4 +34,4 @@ def categorical_hinge(y_true, y_pred, sample_weight=None):
                          f"got {y_pred.shape}")
     pos = jnp.sum(y_true * y_pred, axis=-1)
     neg = jnp.max((1 - y_true) * y_pred, axis=-1)
-    return weighted_mean(flatten_samples(jnp.maximum(neg - pos + 1, 0)), sample_weight)
+    return sum_over_batch_size(flatten_samples(jnp.maximum(neg - pos + 1, 0)), sample_weight)

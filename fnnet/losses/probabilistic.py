@@ -14,7 +14,7 @@ from fnnet.losses.core import (
     flatten_samples,
     integer_labels,
     mean_over_features,
-    weighted_mean,
+    sum_over_batch_size,
     with_feature_axis,
 )
 
@@ -58,7 +58,7 @@ def categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=
     else:
         p = jnp.clip(y_pred / jnp.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
         per_sample = -jnp.sum(y_true * jnp.log(p), axis=-1)
-    return weighted_mean(flatten_samples(per_sample), sample_weight)
+    return sum_over_batch_size(flatten_samples(per_sample), sample_weight)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False):
@@ -77,7 +77,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_
         p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
         p_true = jnp.take_along_axis(p, labels[..., None], axis=-1)[..., 0]
         per_sample = -jnp.log(jnp.clip(p_true, EPSILON, 1 - EPSILON))
-    return weighted_mean(flatten_samples(per_sample), sample_weight)
+    return sum_over_batch_size(flatten_samples(per_sample), sample_weight)
 
 
 def kl_divergence(y_true, y_pred, sample_weight=None):
@@ -90,7 +90,7 @@ def kl_divergence(y_true, y_pred, sample_weight=None):
     y_true, y_pred = with_feature_axis(*as_float_pair("kl_divergence", y_true, y_pred))
     y_true, y_pred = jnp.clip(y_true, EPSILON, 1), jnp.clip(y_pred, EPSILON, 1)
     per_position = jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
-    return weighted_mean(flatten_samples(per_position), sample_weight)
+    return sum_over_batch_size(flatten_samples(per_position), sample_weight)
 
 
 def poisson(y_true, y_pred, sample_weight=None):

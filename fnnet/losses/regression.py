@@ -13,7 +13,7 @@ from fnnet.losses.core import (
     as_float_pair,
     flatten_samples,
     mean_over_features,
-    weighted_mean,
+    sum_over_batch_size,
     with_feature_axis,
 )
 
@@ -34,7 +34,7 @@ def sum_squared_error(y_true, y_pred, sample_weight=None):
     """Mean over samples of ``sum_k (y_k - p_k)^2``: the lessons' SSE, per sample."""
     y_true, y_pred = as_float_pair("sum_squared_error", y_true, y_pred)
     per_sample = jnp.sum(jnp.square(y_pred - y_true), axis=tuple(range(1, y_pred.ndim)))
-    return weighted_mean(per_sample, sample_weight)
+    return sum_over_batch_size(per_sample, sample_weight)
 
 
 def huber(y_true, y_pred, sample_weight=None, *, delta=1.0):
@@ -95,4 +95,4 @@ def cosine_similarity(y_true, y_pred, sample_weight=None):
     """
     y_true, y_pred = with_feature_axis(*as_float_pair("cosine_similarity", y_true, y_pred))
     per_position = -jnp.sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=-1)
-    return weighted_mean(flatten_samples(per_position), sample_weight)
+    return sum_over_batch_size(flatten_samples(per_position), sample_weight)

@@ -15,7 +15,8 @@ an epoch:
   (integer ``y``): the true class's score is among the ``k = 5`` largest (ties count
   as in, as Keras's ``in_top_k``); ``TopKCategoricalAccuracy(k)`` and
   ``SparseTopKCategoricalAccuracy(k)`` fix another ``k``.
-- ``mae``, ``mse``, and every other loss by name (``"categorical_crossentropy"``, ...).
+- ``mae``, ``mse``, and every other loss by name (``"categorical_crossentropy"``, ...), as a
+  ``LossMetric``: the weighted mean ``sum_i w_i l_i / sum_i w_i`` of its per-sample values.
 
 ``precision``, ``recall``, ``auc`` and ``f1_score`` are not means of
 per-sample values: they are ratios of counts over the whole data. They are
@@ -26,6 +27,7 @@ value, so batches fed one after another give exactly the value on all the
 data (see ``fnnet.metrics.streaming``).
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import jax
@@ -136,11 +138,34 @@ def SparseTopKCategoricalAccuracy(k=5):  # noqa: N802 - Keras's class name
     return losses.configure(sparse_top_k_categorical_accuracy, k=int(k))
 
 
-mae = mean_absolute_error = losses.mean_absolute_error
-mse = mean_squared_error = losses.mean_squared_error
+@dataclasses.dataclass(frozen=True)
+class LossMetric:
+    """A loss watched as a metric, as Keras's ``MeanMetricWrapper``: ``sum_i w_i l_i / sum_i w_i``.
+
+    A loss reduces as ``sum_i w_i l_i / N`` (Keras's loss reduction); a
+    metric is a weighted mean, so this rescales by ``N / sum_i w_i``
+    (a batch whose weights are all 0 gives 0). A frozen dataclass, not a
+    tuple: equal ones hash equal, ``jax.jit`` takes it, and ``compile``
+    never mistakes it for a list of metrics.
+    """
+
+    loss: Callable
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        value = self.loss(y_true, y_pred, sample_weight)
+        if sample_weight is None:
+            return value
+        total = jnp.sum(jnp.asarray(sample_weight, value.dtype))
+        return value * (jnp.shape(sample_weight)[0] / jnp.where(total == 0, 1, total))
+
+
+_LOSSES = frozenset(losses.BY_NAME.values())
+
+mae = mean_absolute_error = LossMetric(losses.mean_absolute_error)
+mse = mean_squared_error = LossMetric(losses.mean_squared_error)
 
 BY_NAME = {
-    **losses.BY_NAME,  # every loss is a metric too, as in Keras
+    **{name: LossMetric(loss) for name, loss in losses.BY_NAME.items()},  # every loss is a metric too, as in Keras
     "accuracy": accuracy,
     "acc": accuracy,
     "binary_accuracy": binary_accuracy,
@@ -173,6 +198,9 @@ def check_labels(metric, y_true, output_shape):
         if metric.counts in (binary_confusion, confusion_curve):
             losses.check_binary(metric.name, y_true)
         return
+    if isinstance(metric, LossMetric):
+        losses.check_labels(metric.loss, y_true, output_shape)
+        return
     metric = losses.unconfigured(metric)
     if metric is accuracy:
         single = len(output_shape) == 0 or output_shape[-1] == 1
@@ -187,5 +215,13 @@ def check_labels(metric, y_true, output_shape):
 
 
 def get(name_or_callable) -> Metric:
-    """Return the metric called ``name`` (Keras names), or a callable as is."""
-    return lookup("metric", BY_NAME, name_or_callable)
+    """Return the metric called ``name`` (Keras names), or a callable as is (a loss as its ``LossMetric``)."""
+    metric = lookup("metric", BY_NAME, name_or_callable)
+    return LossMetric(metric) if _is_loss(metric) else metric
+
+
+def _is_loss(fn) -> bool:
+    try:
+        return losses.unconfigured(fn) in _LOSSES
+    except TypeError:  # an unhashable callable is no fnnet loss
+        return False

@@ -169,7 +169,7 @@ def chunk_program(architecture):
                 else:
                     index, weight = batch
                     size = jnp.sum(weight)
-                state, logs = step(state, x_train[index], y_train[index], weight)
+                state, logs = step(state, x_train[index], y_train[index], weight, weight)
                 return (state, total + logs["loss"] * size, count + size), None
 
             zero = jnp.zeros((), jnp.float32)

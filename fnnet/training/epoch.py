@@ -4,8 +4,9 @@ The batch order is drawn on the host (``batch_order``) and copied in, so a
 shuffle costs the same on every backend; the data stay on the device and
 each step gathers its rows. When the batch size does not divide the number
 of samples, the order is padded with sample 0 and every step gets 0/1 sample
-weights, so the loss, the gradient and the metrics are exact means over real
-samples; otherwise the steps are unweighted. Validation runs in the same
+weights and the same 0/1 ``mask`` of its real rows, so the loss (Keras's
+``sum_i w_i l_i / n`` over the ``n`` real rows), its gradient and the metrics
+are exact over real samples; otherwise the steps are unweighted. Validation runs in the same
 program. Python runs only between epochs.
 
 The compiled programs (``fit_epoch``, ``fit_chunk``, ``evaluate``,
@@ -67,9 +68,9 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
         state, stats, done = carry
         index, pad = batch if padding is not None else (batch, None)
         weight = pad if sample_weight is None else sample_weight[index] * (1 if pad is None else pad)
-        xb, yb, wb = parallel.shard_batch((inputs.take(x, index), inputs.take(y, index), weight), mesh)
-        new, loss, y_pred = update(state, xb, yb, wb)
-        stats = objective.update_logs(stats, yb, y_pred, loss, wb)
+        xb, yb, wb, mb = parallel.shard_batch((inputs.take(x, index), inputs.take(y, index), weight, pad), mesh)
+        new, loss, y_pred = update(state, xb, yb, wb, mb)
+        stats = objective.update_logs(stats, yb, y_pred, loss, wb, mb)
         if report_every:
             done = done + 1
             jax.lax.cond(done % report_every == 0, lambda: report(done, objective.logs(stats)), lambda: None)
@@ -84,18 +85,19 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
 def evaluate_batches(objective, params, x, y, sample_weight=None, *, batch_size, mesh=None):
     """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact weighted means."""
     padding = padding_weights(inputs.count(x), batch_size)
+    weights = padding
     if sample_weight is not None:
-        padding = _in_batches(sample_weight, batch_size) * (1 if padding is None else padding)
+        weights = _in_batches(sample_weight, batch_size) * (1 if padding is None else padding)
     xs, ys = (_in_batches(a, batch_size) for a in (x, y))
     penalty = objective.penalty(params)
 
     def body(stats, batch):
-        xb, yb, weight = parallel.shard_batch(batch, mesh)
+        xb, yb, weight, mask = parallel.shard_batch(batch, mesh)
         y_pred = objective.apply(params, xb)
-        loss = objective.loss(yb, y_pred, weight) + penalty
-        return objective.update_logs(stats, yb, y_pred, loss, weight), None
+        loss = objective.batch_loss(yb, y_pred, weight, mask) + penalty
+        return objective.update_logs(stats, yb, y_pred, loss, weight, mask), None
 
-    stats, _ = jax.lax.scan(body, objective.init_logs(), (xs, ys, padding))
+    stats, _ = jax.lax.scan(body, objective.init_logs(), (xs, ys, weights, padding))
     return objective.logs(stats)
 
 
@@ -138,9 +140,9 @@ def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, m
 
     def body(carry, batch):
         state, stats = carry
-        xb, yb, wb = parallel.shard_batch(batch, mesh)
-        new, loss, y_pred = update(state, xb, yb, wb)
-        return (new, objective.update_logs(stats, yb, y_pred, loss, wb)), None
+        xb, yb, wb = parallel.shard_batch(batch, mesh)  # the weights are the padding's 0/1: the real rows
+        new, loss, y_pred = update(state, xb, yb, wb, wb)
+        return (new, objective.update_logs(stats, yb, y_pred, loss, wb, wb)), None
 
     if stats is None:
         stats = objective.init_logs()

@@ -17,10 +17,15 @@ from fnnet import functional, losses, metrics as metrics_lib
 
 
 class OutputMetric(NamedTuple):
-    """``fn`` applied to one output: ``fn(y[where], p[where], sample_weight)`` (``where``: a key or an index)."""
+    """``fn`` applied to one output: ``fn(y[where], p[where], sample_weight)`` (``where``: a key or an index).
+
+    ``is_loss`` marks an output's loss (logged as ``<name>_loss``): it is
+    reduced and averaged over batches as the total loss is, not as a metric.
+    """
 
     where: Any
     fn: Any
+    is_loss: bool = False
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         return self.fn(y_true[self.where], y_pred[self.where], sample_weight)
@@ -103,7 +108,7 @@ def per_output(places, value, what):
 def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
     """``(loss, named metrics)`` for ``Objective``: plain for one output, per output for several.
 
-    ``weighted(fn)`` makes a user's callable take sample weights; ``metric_name``
+    ``weighted(fn, reduce)`` makes a user's callable take sample weights; ``metric_name``
     names a metric. With several outputs, ``loss`` is a dict or list per output
     (or one loss for all), ``loss_weights`` likewise (default 1), and
     ``metrics`` a dict or list per output of metric lists.
@@ -116,7 +121,8 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
         if isinstance(metrics, dict):
             raise ValueError("metrics per output need a model with several outputs; pass a list of metrics")
         metrics = [metrics] if isinstance(metrics, str) else metrics
-        return weighted(losses.get(loss)), tuple((metric_name(m), weighted(metrics_lib.get(m))) for m in metrics)
+        return (weighted(losses.get(loss), losses.sum_over_batch_size),
+                tuple((metric_name(m), weighted(metrics_lib.get(m))) for m in metrics))
     given = per_output(places, loss, "loss")
     missing = [name for name in places if name not in given]
     if missing:
@@ -124,9 +130,9 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
     factors = per_output(places, 1.0 if loss_weights is None else loss_weights, "loss_weights")
     parts, named = [], []
     for name, where in places.items():
-        fn = weighted(losses.get(given[name]))
+        fn = weighted(losses.get(given[name]), losses.sum_over_batch_size)
         parts.append((where, fn, float(factors.get(name, 1.0))))
-        named.append((f"{name}_loss", OutputMetric(where, fn)))
+        named.append((f"{name}_loss", OutputMetric(where, fn, is_loss=True)))
     if isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
                                      and all(isinstance(m, (list, tuple)) for m in metrics)):
         by_output = per_output(places, metrics, "metrics")

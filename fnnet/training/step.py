@@ -19,25 +19,27 @@ from fnnet.training.state import TrainState, step_key
 
 
 class PerSample(NamedTuple):
-    """A user's ``(y_true, y_pred) -> scalar`` made weighted: evaluated per sample, then averaged.
+    """A user's ``(y_true, y_pred) -> scalar`` made weighted: evaluated per sample, then reduced.
 
-    ``PerSample(fn)(y_true, y_pred, w) = sum_i w_i fn(y_i, p_i) / sum_i w_i``.
+    ``PerSample(fn, reduce)(y_true, y_pred, w) = reduce([fn(y_i, p_i)]_i, w)``:
+    ``losses.sum_over_batch_size`` for a loss, ``losses.weighted_mean`` for a metric.
     """
 
     fn: Any
+    reduce: Any = losses.weighted_mean
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         values = jax.vmap(lambda t, p: self.fn(t[None], p[None]))(y_true, y_pred)
-        return losses.weighted_mean(values, sample_weight)
+        return self.reduce(values, sample_weight)
 
 
-def weighted(fn):
-    """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn)``."""
+def weighted(fn, reduce=losses.weighted_mean):
+    """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn, reduce)``."""
     try:
         takes_weights = "sample_weight" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         takes_weights = False
-    return fn if takes_weights else PerSample(fn)
+    return fn if takes_weights else PerSample(fn, reduce)
 
 
 class Objective(NamedTuple):
@@ -45,9 +47,12 @@ class Objective(NamedTuple):
 
     Calling it is ``J(params, x, y, *, key=None, training=False,
     sample_weight=None) = loss(y, model(x)) + penalty(params)``, the forward
-    pass under ``policy`` (see ``fnnet.precision``). Equal parts make equal,
-    equally hashing objectives, so compiled programs keyed by an objective
-    are shared.
+    pass under ``policy`` (see ``fnnet.precision``). ``weighted_loss`` says
+    how sample weights reduce the loss (``batch_loss``): Keras's
+    ``"sum_over_batch_size"``, ``sum_i w_i l_i / n`` over the batch's ``n``
+    real samples, or ``"mean"``, ``sum_i w_i l_i / sum_i w_i``. Equal parts
+    make equal, equally hashing objectives, so compiled programs keyed by an
+    objective are shared.
     """
 
     model: Any
@@ -55,10 +60,36 @@ class Objective(NamedTuple):
     metrics: tuple = ()  # ((name, weighted metric), ...)
     regularizers: tuple = ()
     policy: precision.Policy = precision.POLICIES["float32"]
+    weighted_loss: str = "sum_over_batch_size"
 
     def __call__(self, params, x, y, *, key=None, training=False, sample_weight=None):
         y_pred = self.apply(params, x, key=key, training=training)
-        return self.loss(y, y_pred, sample_weight) + self.penalty(params)
+        return self.batch_loss(y, y_pred, sample_weight) + self.penalty(params)
+
+    def batch_loss(self, y, y_pred, sample_weight=None, mask=None):
+        """The loss of one batch (without the penalty), reduced as ``weighted_loss`` says.
+
+        ``mask`` marks the real rows of a padded batch with 1 (None: every
+        row is real); ``sample_weight`` is already 0 on the others.
+        """
+        return self.loss(y, y_pred, sample_weight) * self.loss_factor(sample_weight, mask)
+
+    def loss_factor(self, sample_weight=None, mask=None):
+        """What turns a loss's ``sum_i w_i l_i / rows`` (every loss reduces as Keras) into ``weighted_loss``'s.
+
+        ``rows / n`` for the ``n`` real rows (``"sum_over_batch_size"``) or
+        ``rows / sum_i w_i`` (``"mean"``); 1 for an unweighted batch.
+        """
+        if sample_weight is None or (mask is None and self.weighted_loss == "sum_over_batch_size"):
+            return 1.0
+        divisor = jnp.sum(sample_weight if self.weighted_loss == "mean" else mask)
+        return jnp.shape(sample_weight)[0] / jnp.where(divisor == 0, 1, divisor)
+
+    def loss_weight(self, rows, sample_weight=None, mask=None):
+        """What one batch's loss weighs in the epoch's mean: its real rows (Keras), or its total weight (``"mean"``)."""
+        if self.weighted_loss == "mean" and sample_weight is not None:
+            return jnp.sum(sample_weight)
+        return jnp.asarray(rows, jnp.float32) if mask is None else jnp.sum(mask)
 
     def apply(self, params, x, *, key=None, training=False):
         """The model's outputs under the policy: computed in its compute dtype, returned in at least float32."""
@@ -82,11 +113,13 @@ class Objective(NamedTuple):
         """The logged names in Keras's order: ``loss``, then the metrics as given."""
         return ("loss", *(name for name, _ in self.metrics))
 
-    def scores(self, params, y, y_pred, sample_weight=None, loss=None):
+    def scores(self, params, y, y_pred, sample_weight=None, loss=None, mask=None):
         """The loss (with penalty; computed unless given) and every metric on one batch."""
         if loss is None:
-            loss = self.loss(y, y_pred, sample_weight) + self.penalty(params)
-        return {"loss": loss, **{name: m(y, y_pred, sample_weight) for name, m in self.metrics}}
+            loss = self.batch_loss(y, y_pred, sample_weight, mask) + self.penalty(params)
+        factor = self.loss_factor(sample_weight, mask)
+        return {"loss": loss, **{name: m(y, y_pred, sample_weight) * (factor if _is_loss_part(m) else 1)
+                                 for name, m in self.metrics}}
 
     def init_logs(self):
         """Running statistics of the logs before the first batch (float32, float64 under ``float64``).
@@ -101,21 +134,31 @@ class Objective(NamedTuple):
             stats[name] = metric.init(zero.dtype) if _is_streaming(metric) else (zero, zero)
         return stats
 
-    def update_logs(self, stats, y, y_pred, loss, sample_weight=None):
-        """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable."""
-        weight = (jnp.asarray(jax.tree_util.tree_leaves(y_pred)[0].shape[0], loss.dtype) if sample_weight is None
+    def update_logs(self, stats, y, y_pred, loss, sample_weight=None, mask=None):
+        """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable.
+
+        The loss and each output's loss weigh ``loss_weight`` (Keras: the
+        real rows), each mean metric the batch's total sample weight (the
+        rows when unweighted).
+        """
+        rows = jax.tree_util.tree_leaves(y_pred)[0].shape[0]
+        weight = (jnp.asarray(rows, loss.dtype) if sample_weight is None
                   else jnp.sum(sample_weight).astype(loss.dtype))
 
-        def add(pair, value):
+        def add(pair, value, weight):
             total, count = pair
             return total + (value * weight).astype(total.dtype), count + weight.astype(count.dtype)
 
-        new = {"loss": add(stats["loss"], loss)}
+        loss_weight = self.loss_weight(rows, sample_weight, mask).astype(loss.dtype)
+        new = {"loss": add(stats["loss"], loss, loss_weight)}
         for name, metric in self.metrics:
             if _is_streaming(metric):
                 new[name] = metric.update(stats[name], y, y_pred, sample_weight)
+            elif _is_loss_part(metric):
+                value = metric(y, y_pred, sample_weight) * self.loss_factor(sample_weight, mask)
+                new[name] = add(stats[name], value, loss_weight)
             else:
-                new[name] = add(stats[name], metric(y, y_pred, sample_weight))
+                new[name] = add(stats[name], metric(y, y_pred, sample_weight), weight)
         return new
 
     def logs(self, stats):
@@ -130,6 +173,10 @@ class Objective(NamedTuple):
         return out
 
 
+def _is_loss_part(metric):
+    return isinstance(metric, outputs.OutputMetric) and metric.is_loss
+
+
 def _is_streaming(metric):
     if isinstance(metric, outputs.OutputMetric):
         return metric.streaming
@@ -141,11 +188,14 @@ def metric_name(metric) -> str:
     return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
 
 
-def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_policy="float32") -> Objective:
+def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_policy="float32",
+              weighted_loss="sum_over_batch_size") -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
 
     For a model with several outputs, ``loss``, ``loss_weights`` and
     ``metrics`` may be given per output (see ``fnnet.training.outputs``).
+    ``weighted_loss`` is ``"sum_over_batch_size"`` (Keras: ``sum_i w_i l_i / n``)
+    or ``"mean"`` (``sum_i w_i l_i / sum_i w_i``); see ``Objective.batch_loss``.
 
     Example:
         >>> import jax, jax.numpy as jnp, fnnet as fn
@@ -158,12 +208,17 @@ def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_p
     for r in regularizers:
         if not callable(r):
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
+    if weighted_loss == "mean_with_sample_weight":  # Keras's name for the same reduction
+        weighted_loss = "mean"
+    if weighted_loss not in losses.WEIGHTED_LOSS_REDUCTIONS:
+        raise ValueError(f"weighted_loss must be one of {list(losses.WEIGHTED_LOSS_REDUCTIONS)} "
+                         f"(Keras's sum_i w_i l_i / n, or sum_i w_i l_i / sum_i w_i), got {weighted_loss!r}")
     loss, named = outputs.objective_parts(model, loss, loss_weights, metrics, weighted, metric_name)
     names = [name for name, _ in named]
     duplicates = sorted({n for n in names if names.count(n) > 1} | ({"loss"} & set(names)))
     if duplicates:
         raise ValueError(f"metrics must have distinct names other than 'loss', got {duplicates}")
-    return Objective(model, loss, named, tuple(regularizers), precision.get(dtype_policy))
+    return Objective(model, loss, named, tuple(regularizers), precision.get(dtype_policy), weighted_loss)
 
 
 def merge_updates(params, updates):
@@ -175,21 +230,24 @@ def merge_updates(params, updates):
 
 
 def make_update(objective: Objective, optimizer, augment=None):
-    """``(state, x, y, sample_weight=None) -> (state, loss, y_pred)``: one optimizer step of ``objective``.
+    """``(state, x, y, sample_weight=None, mask=None) -> (state, loss, y_pred)``: one step of ``objective``.
+
+    ``mask`` marks a padded batch's real rows (see ``Objective.batch_loss``).
 
     The model's training pass (``apply_train``) gives the outputs and the new
     values of its non-trainable leaves; the optimizer's updates of those
     leaves are dropped (AdamW's decay included) and the new values put in.
     """
 
-    def update(state, x, y, sample_weight=None):
+    def update(state, x, y, sample_weight=None, mask=None):
         dropout_key, augment_key = jax.random.split(step_key(state))
         if augment is not None:
             x = augment(augment_key, x)
 
         def total_loss(params):
             y_pred, moving = objective.apply_train(params, x, key=dropout_key, sample_weight=sample_weight)
-            return objective.loss(y, y_pred, sample_weight) + objective.penalty(params), (y_pred, moving)
+            loss = objective.batch_loss(y, y_pred, sample_weight, mask)
+            return loss + objective.penalty(params), (y_pred, moving)
 
         (loss, (y_pred, moving)), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
@@ -207,20 +265,23 @@ def make_step(objective: Objective, optimizer, augment=None):
     """The train step of ``objective`` under an optax ``optimizer``; see ``train_step``."""
     update = make_update(objective, optimizer, augment)
 
-    def step(state, x, y, sample_weight=None):
-        new, loss, y_pred = update(state, x, y, sample_weight)
-        return new, objective.scores(state.params, y, y_pred, sample_weight, loss=loss)
+    def step(state, x, y, sample_weight=None, mask=None):
+        new, loss, y_pred = update(state, x, y, sample_weight, mask)
+        return new, objective.scores(state.params, y, y_pred, sample_weight, loss=loss, mask=mask)
 
     return step
 
 
-def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None, dtype_policy="float32"):
-    """The pure train step ``(state, x, y, sample_weight=None) -> (state, metrics)``.
+def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None, dtype_policy="float32",
+               weighted_loss="sum_over_batch_size"):
+    """The pure train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``.
 
     One ``jax.value_and_grad`` of ``J = loss(y, model(x)) + penalties`` and
     one optax update; ``metrics`` holds the batch's loss (with penalty) and
     each metric, before the update. ``augment(key, x)`` transforms the batch
-    first. Jit it, scan it, or vmap it over stacked states.
+    first. Jit it, scan it, or vmap it over stacked states. A batch padded
+    to a fixed size passes its 0/1 real rows as ``mask`` (and 0 weights on
+    the padding): the loss then divides by the real rows, as ``fit`` does.
 
     Args:
         model: a fnnet ``Layer`` (``Sequential``, ...).
@@ -230,6 +291,8 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         regularizers: extra ``(params) -> scalar`` penalties.
         augment: an optional ``(key, x) -> x`` augmentation.
         dtype_policy: ``"float32"``, ``"mixed_bfloat16"`` or ``"float64"`` (``fnnet.precision``).
+        weighted_loss: ``"sum_over_batch_size"`` (Keras: ``sum_i w_i l_i / N``) or
+            ``"mean"`` (``sum_i w_i l_i / sum_i w_i``).
 
     Returns:
         The step function ``(state, x, y, sample_weight=None) -> (state, metrics)``.
@@ -244,5 +307,5 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         >>> int(state.step), sorted(logs)
         (1, ['loss'])
     """
-    obj = objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy)
+    obj = objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy, weighted_loss=weighted_loss)
     return make_step(obj, optimizers.get(optimizer), augment)

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from fnnet import callbacks as callbacks_lib, optimizers, parallel, progress as progress_lib
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.training import epoch as programs, inputs
 from fnnet.training.state import TrainState, as_key, init_state, key_data_of, params_of
 from fnnet.training.step import Objective, objective as make_objective
@@ -254,26 +254,40 @@ class Trainer:
 
         return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
 
-    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None, sample_weight=None):
-        """Loss (with penalty) and metrics over ``(x, y)``, exact means over partial batches.
+    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None, sample_weight=None, return_dict=False,
+                 verbose=0):
+        """Loss (with penalty) and metrics over ``(x, y)``, exact over partial batches; what Keras's returns.
 
         Args:
             params_or_state: params or a ``TrainState``.
             x, y: inputs and targets, one sample per row.
             batch_size: samples per compiled batch (the result does not depend on it).
             mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
-            sample_weight: ``(N,)`` non-negative weights: weighted means, as in ``fit``.
+            sample_weight: ``(N,)`` non-negative weights, as in ``fit`` (the loss
+                reduced as ``compile``'s ``weighted_loss`` says, metrics weighted means).
+            return_dict: False (Keras's default): the loss alone when there are
+                no metrics, else the list ``[loss, *metrics]`` in the order of
+                ``history.history``, so ``loss, accuracy = trainer.evaluate(...)``
+                works as in Keras; True: ``{"loss": ..., metric: ...}``.
+            verbose: accepted for Keras scripts; ``evaluate`` prints nothing.
 
         Returns:
-            ``{"loss": ..., metric: ...}`` as floats, in Keras's order.
+            A float, a list of floats, or a dict of floats (``return_dict=True``).
 
         Example:
             >>> import jax, numpy as np, fnnet as fn
             >>> model = fn.Sequential([fn.layers.Dense(1, kernel_initializer="zeros")])
             >>> trainer = fn.compile(model, "mse", "sgd", metrics=["mae"])
-            >>> trainer.evaluate(model.init(jax.random.key(0), (2,)), np.ones((3, 2)), np.full((3, 1), 2.0))
+            >>> params = model.init(jax.random.key(0), (2,))
+            >>> loss, mae = trainer.evaluate(params, np.ones((3, 2)), np.full((3, 1), 2.0))
+            >>> loss, mae
+            (4.0, 2.0)
+            >>> trainer.evaluate(params, np.ones((3, 2)), np.full((3, 1), 2.0), return_dict=True)
             {'loss': 4.0, 'mae': 2.0}
         """
+        flag("return_dict", return_dict)
+        if verbose not in (0, 1, 2, "auto") or isinstance(verbose, float):
+            raise ValueError(f"verbose must be 0, 1, 2 or 'auto' (Keras's values), got {verbose!r}")
         hyperparameter("batch_size", batch_size, integer=True, low=1)
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
@@ -283,8 +297,12 @@ class Trainer:
         batch_size = min(batch_size, inputs.count(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x, y, weight = parallel.place((params, x, y, weight), mesh)
-        logs = programs.evaluate(params, x, y, weight, objective=self.objective, batch_size=batch_size, mesh=mesh)
-        return self._ordered_floats(logs)
+        logs = self._ordered_floats(programs.evaluate(params, x, y, weight, objective=self.objective,
+                                                      batch_size=batch_size, mesh=mesh))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
 
     def predict(self, params_or_state, x, *, batch_size=32, mesh=None):
         """The model's outputs for ``x`` in inference mode, batched and jitted.
@@ -335,7 +353,7 @@ class Trainer:
 
 
 def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights=None,  # noqa: A001
-            dtype_policy="float32") -> Trainer:
+            dtype_policy="float32", weighted_loss="sum_over_batch_size") -> Trainer:
     """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
 
     Args:
@@ -355,6 +373,11 @@ def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights
             params and optimizer state, bfloat16 forward and backward pass,
             float32 loss and metrics) or ``"float64"`` (needs x64); see
             ``fnnet.precision``.
+        weighted_loss: how ``sample_weight``/``class_weight`` reduce the loss:
+            ``"sum_over_batch_size"`` (default, Keras 3's: ``sum_i w_i l_i / n``
+            over the ``n`` real samples, so weights scale the loss and its
+            gradient) or ``"mean"`` (``sum_i w_i l_i / sum_i w_i``, the weighted
+            mean; Keras's ``"mean_with_sample_weight"`` is accepted for it).
 
     Returns:
         A ``Trainer``. Equal arguments give equal trainers, which share
@@ -368,4 +391,4 @@ def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights
         True
     """
     return Trainer(make_objective(model, loss, *regularizers, metrics=metrics, loss_weights=loss_weights,
-                                  dtype_policy=dtype_policy), optimizer)
+                                  dtype_policy=dtype_policy, weighted_loss=weighted_loss), optimizer)
