@@ -35,6 +35,7 @@ import jax.numpy as jnp
 from jax.scipy.ndimage import map_coordinates
 
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 
 __all__ = [
     "Augmentation",
@@ -96,7 +97,7 @@ class Augmentation:
 
     def __call__(self, key, images):
         _check_image(images, leading=("N",))
-        keys = jax.random.split(key, jnp.shape(images)[0])
+        keys = jax.random.split(as_key(key), jnp.shape(images)[0])
         return jax.vmap(self.sample)(keys, images)
 
     def __repr__(self):

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 
 __all__ = [
     "Scaler",
@@ -235,7 +236,7 @@ def train_val_test_split(x, y, fractions=(0.6, 0.2, 0.2), *, key, stratify=False
     fractions = [hyperparameter("fractions", f, low=0.0, high=1.0) for f in fractions]
     if not fractions or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions must sum to 1, got {fractions} (sum {sum(fractions)})")
-    order = np.asarray(jax.random.permutation(key, len(x)))
+    order = np.asarray(jax.random.permutation(as_key(key), len(x)))
     # Positions in the shuffled order, grouped by class when stratifying.
     if stratify:
         ids = _class_ids(y)[order]
@@ -268,6 +269,6 @@ def batches(*arrays, batch_size, key=None, drop_remainder=False):
     hyperparameter("batch_size", batch_size, integer=True, low=1)
     n = len(arrays[0])
     batch_size = min(batch_size, n)
-    order = np.arange(n) if key is None else np.asarray(jax.random.permutation(key, n))
+    order = np.arange(n) if key is None else np.asarray(jax.random.permutation(as_key(key), n))
     stop = n - n % batch_size if drop_remainder else n
     return (tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, stop, batch_size))

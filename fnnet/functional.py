@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from fnnet.keys import as_key, optional_key
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, check_param_names, layer, register
 
 
@@ -242,6 +243,7 @@ def _run(graph, params, x, key, training=False, sample_weight=None, train=False)
     indices = {name: i for i, (name, _) in enumerate(graph.layers)}
     values = {id(t): v for t, v in zip(leaves(graph.inputs), _input_arrays(graph, x))}
     updates = {}
+    key = optional_key(key)
     for node, name, call in graph.nodes:
         layer_key = None if key is None else jax.random.fold_in(key, indices[name])
         if layer_key is not None and call:
@@ -313,6 +315,7 @@ def Model(inputs, outputs, name=None) -> Layer:
 
     def init(key, input_shape=None, dtype=jnp.float32):
         check_input_shape(input_shape)
+        key = as_key(key)
         params, first = {}, {}
         for node, layer_name, call in graph.nodes:
             first.setdefault(layer_name, node)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, from_config, layer, register, snake_case
 from fnnet.layers.base import check_param_names, trainable_mask
+from fnnet.keys import as_key, optional_key
 from fnnet import functional, model_config  # noqa: F401  (model_config registers "Functional")
 from fnnet.functional import Input, Model, SymbolicTensor, call_layer, check_arrays, input_names, output_names
 
@@ -68,6 +69,7 @@ def Sequential(layers, *, name=None) -> Layer:
 
     def init(key, input_shape, dtype=jnp.float32):
         shape = shape_of(input_shape, "init")
+        key = as_key(key)
         params = {}
         for index, (layer_name, child) in enumerate(named):
             with blame(layer_name):
@@ -80,6 +82,7 @@ def Sequential(layers, *, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         check_arrays(x, f"{label}.apply")
         check_param_names(params, named)
+        key = optional_key(key)
         for index, (layer_name, child) in enumerate(named):
             layer_key = None if key is None else jax.random.fold_in(key, index)
             with blame(layer_name):
@@ -89,6 +92,7 @@ def Sequential(layers, *, name=None) -> Layer:
     def train(params, x, *, key=None, sample_weight=None):
         check_arrays(x, f"{label}.apply_train")
         check_param_names(params, named)
+        key = optional_key(key)
         updates = {}
         for index, (layer_name, child) in enumerate(named):
             layer_key = None if key is None else jax.random.fold_in(key, index)

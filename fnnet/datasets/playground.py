@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 
 __all__ = ["CLASSIFICATION", "REGRESSION", "make"]
 
@@ -131,7 +132,7 @@ def make(name, n, *, noise=0.0, key):
         raise ValueError(f"unknown playground dataset {name!r}; valid names: {', '.join(_GENERATORS)}")
     hyperparameter("n", n, integer=True, low=1)
     hyperparameter("noise", noise, low=0.0, high=0.5)
-    x, y = _sample(name, int(n), key, float(noise))
+    x, y = _sample(name, int(n), as_key(key), float(noise))
     return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
 
 

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from fnnet import activations, initializers, regularizers
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, check_features, feature_count, layer, no_params, no_penalty, register
 
 
@@ -83,7 +84,7 @@ def Dense(
     bias_regularizer = _regularizer("bias_regularizer", bias_regularizer)
 
     def init(key, input_shape, dtype=jnp.float32):
-        kernel_key, bias_key = jax.random.split(key)
+        kernel_key, bias_key = jax.random.split(as_key(key))
         params = {"kernel": kernel_init(kernel_key, (feature_count(input_shape), units), dtype)}
         if use_bias:
             params["bias"] = bias_init(bias_key, (units,), dtype)
@@ -159,7 +160,7 @@ def Dropout(rate, *, name=None) -> Layer:
                 "Dropout with training=True needs a random key: "
                 "apply(params, x, key=jax.random.key(...), training=True)"
             )
-        keep = jax.random.bernoulli(key, 1 - rate, jnp.shape(x))
+        keep = jax.random.bernoulli(as_key(key), 1 - rate, jnp.shape(x))
         return jnp.where(keep, x / (1 - rate), 0)
 
     return layer("Dropout", no_params, apply, no_penalty, as_shape, name=name, arguments={"rate": rate})

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, layer, no_params, no_penalty, register
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -21,9 +22,11 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _needs_key(kind, key):
+    """``key`` as a typed key (an int seed works); ValueError when there is none."""
     if key is None:
         raise ValueError(f"{kind} with training=True needs a random key: "
                          "apply(params, x, key=jax.random.key(...), training=True)")
+    return as_key(key)
 
 
 def _is_zero(value):
@@ -37,7 +40,7 @@ def GaussianNoise(stddev, *, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         if not training or _is_zero(stddev):
             return x
-        _needs_key("GaussianNoise", key)
+        key = _needs_key("GaussianNoise", key)
         return x + stddev * jax.random.normal(key, jnp.shape(x), jnp.result_type(x))
 
     return layer("GaussianNoise", no_params, apply, no_penalty, as_shape, name=name,
@@ -51,7 +54,7 @@ def GaussianDropout(rate, *, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         if not training or _is_zero(rate):
             return x
-        _needs_key("GaussianDropout", key)
+        key = _needs_key("GaussianDropout", key)
         stddev = jnp.sqrt(rate / (1.0 - rate))
         return x * (1 + stddev * jax.random.normal(key, jnp.shape(x), jnp.result_type(x)))
 
@@ -71,7 +74,7 @@ def AlphaDropout(rate, *, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         if not training or _is_zero(rate):
             return x
-        _needs_key("AlphaDropout", key)
+        key = _needs_key("AlphaDropout", key)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         keep = jax.random.bernoulli(key, 1 - rate, jnp.shape(x))
         a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5

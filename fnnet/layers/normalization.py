@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from fnnet import initializers, regularizers
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, layer, register
 
 
@@ -39,7 +40,7 @@ def _check_regularizer(name, value):
 
 
 def _affine_params(key, size, dtype, center, scale, gamma_init, beta_init):
-    gamma_key, beta_key = jax.random.split(key)
+    gamma_key, beta_key = jax.random.split(as_key(key))
     params = {}
     if scale:
         params["gamma"] = gamma_init(gamma_key, (size,), dtype)
@@ -129,7 +130,7 @@ def BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=
     def init(key, input_shape, dtype=jnp.float32):
         shape = as_shape(input_shape)
         size = shape[_feature_axis(axis, shape, kind) - 1]
-        affine_key, mean_key, var_key = jax.random.split(key, 3)
+        affine_key, mean_key, var_key = jax.random.split(as_key(key), 3)
         params = _affine_params(affine_key, size, dtype, center, scale, gamma_init, beta_init)
         params["moving_mean"] = mean_init(mean_key, (size,), dtype)
         params["moving_variance"] = var_init(var_key, (size,), dtype)

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from fnnet._checks import hyperparameter
+from fnnet.keys import as_key
 
 DISTRIBUTIONS = ("uniform", "log_uniform")
 
@@ -42,7 +43,7 @@ def random_search(key, k, **distributions) -> dict:
         raise ValueError(f"random_search needs k >= 1 variants, got {k!r}")
     out = {}
     for index, (name, dist) in enumerate(distributions.items()):
-        draw_key = jax.random.fold_in(key, index)
+        draw_key = jax.random.fold_in(as_key(key), index)
         if isinstance(dist, tuple) and dist and isinstance(dist[0], str):
             kind, low, high = _distribution(name, dist)
             if kind == "log_uniform":

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fnnet.keys import as_key
+
 DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
 
 
@@ -26,15 +28,6 @@ class TrainState(NamedTuple):
     key: jax.Array
 
 
-def as_key(key) -> jax.Array:
-    """A typed PRNG key: ``jax.random.key(seed)`` as is, or legacy ``PRNGKey`` data wrapped."""
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if isinstance(key, (jax.Array, np.ndarray)) and key.shape == (2,) and key.dtype == np.uint32:
-        return jax.random.wrap_key_data(key)
-    raise TypeError(f"key must be a jax.random.key(seed), got {key!r}")
-
-
 def init_state(params, optimizer, key) -> TrainState:
     """A fresh ``TrainState``: the optimizer's initial state, step 0, and the run's key.
 
@@ -44,7 +37,7 @@ def init_state(params, optimizer, key) -> TrainState:
         >>> int(state.step)
         0
     """
-    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), as_key(key))
+    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), as_key(key, "init_state's key"))
 
 
 def params_of(params_or_state):
