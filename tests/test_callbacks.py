@@ -82,7 +82,7 @@ def test_bad_early_stopping_arguments():
         callbacks.EarlyStopping(patience=-1)
     stop = callbacks.EarlyStopping(monitor="val_accuracy")
     stop.on_train_begin(None)
-    with pytest.raises(ValueError, match=r"monitors 'val_accuracy', which is not recorded; recorded: \['loss'"):
+    with pytest.raises(ValueError, match=r"monitors 'val_accuracy', which no log has; the logs are \['loss'"):
         stop.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0}, None)
 
 

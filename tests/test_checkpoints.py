@@ -189,7 +189,8 @@ def test_model_checkpoint_save_best_only_with_a_threshold_and_weights_only(tmp_p
                                       initial_value_threshold=1.5)
     fit([never], epochs=2)
     assert not (tmp_path / "never.safetensors").exists()
-    with pytest.warns(RuntimeWarning, match="only with val_auc in the logs"):
+    with pytest.raises(ValueError, match=r"ModelCheckpoint monitors 'val_auc', which no log has.*"
+                                         r"did you mean 'val_accuracy'"):
         fit([callbacks.ModelCheckpoint(tmp_path / "x.safetensors", monitor="val_auc", save_best_only=True)],
             epochs=1)
     with pytest.raises(ValueError, match="names 'val_f1', which is not in the logs"):

@@ -18,13 +18,16 @@ Early stopping's decision is a pure pytree, ``EarlyStoppingState`` with
 per variant inside a vmapped sweep; the ``EarlyStopping`` callback is a thin
 layer over it; so is ``ReduceLROnPlateauState`` for ``ReduceLROnPlateau``.
 ``run_hooks`` is how ``fit`` calls a hook on every callback.
+``monitored_value(callback_name, monitor, logs)`` is how ``EarlyStopping``,
+``ReduceLROnPlateau`` and ``ModelCheckpoint`` read their ``monitor``: a name
+that the first epoch's logs lack raises, listing the logs and the closest one.
 
 A stateful callback's counters come out with ``get_state()`` (a
 JSON-serializable dict) and go back with ``set_state(dict)``, so that a
 checkpoint restores them exactly; stateless callbacks return ``{}``.
 """
 
-from fnnet.callbacks.base import Callback, History, Resume, resume, run_hooks
+from fnnet.callbacks.base import Callback, History, Resume, as_list, monitored_value, resume, run_hooks
 from fnnet.callbacks.checkpoints import BackupAndRestore, ModelCheckpoint
 from fnnet.callbacks.custom import LambdaCallback
 from fnnet.callbacks.early_stopping import (
@@ -39,6 +42,7 @@ from fnnet.callbacks.tensorboard import TensorBoard
 from fnnet.callbacks.training import CSVLogger, LearningRateScheduler, TerminateOnNaN
 
 __all__ = [
+    "as_list",
     "BackupAndRestore",
     "ModelCheckpoint",
     "CSVLogger",
@@ -57,6 +61,7 @@ __all__ = [
     "TerminateOnNaN",
     "keep_best",
     "monitor_sign",
+    "monitored_value",
     "resume",
     "run_hooks",
 ]

@@ -6,19 +6,36 @@ callbacks' states), then the ``on_train_begin`` hooks, then ``resume(state)``:
 the first callback that returns a ``Resume`` (``BackupAndRestore`` after a
 crash) sets the state, the epoch to continue from, the history so far and the
 callbacks' states.
+
+``monitored_value`` is how a callback with a ``monitor=`` reads it from an
+epoch's logs. The first epoch decides: a monitor that the first epoch's logs
+lack is a typo (or a ``val_`` log without validation data), so it raises a
+ValueError there, before the callback does anything, listing the logs and
+the closest name; it never silently disables the callback.
 """
 
+from __future__ import annotations
+
+import difflib
 import math
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from fnnet._checks import hyperparameter
+from fnnet.protocols import CallbackLike, Logs
+
+if TYPE_CHECKING:  # training builds on the callbacks: its types are for the checker only
+    from fnnet.training import Trainer, TrainState
 
 
 class Resume(NamedTuple):
     """Where a resumed run continues: its state, the number of epochs done, the history and callback states."""
 
-    state: Any
+    state: TrainState
     epoch: int
-    history: dict
-    callback_states: list  # one get_state() dict per callback fit was given, in order (History not included)
+    history: dict[str, list[float]]
+    # one get_state() dict per callback fit was given, in order (History not included)
+    callback_states: list[dict[str, Any]]
 
 
 class Callback:
@@ -37,35 +54,35 @@ class Callback:
     stores those as tensors. The defaults: ``{}`` and a no-op.
     """
 
-    stop_training = False
-    trainer = None
-    callbacks = ()
+    stop_training: bool = False
+    trainer: Trainer | None = None
+    callbacks: Sequence[Callback] = ()
 
-    def set_training(self, trainer, callbacks):
+    def set_training(self, trainer: Trainer, callbacks: Sequence[Callback]) -> None:
         """Called by ``fit`` first: the ``Trainer`` and the user's callbacks, in order (``History`` last)."""
         self.trainer, self.callbacks = trainer, callbacks
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         return None
 
-    def resume(self, state):
+    def resume(self, state: TrainState) -> Resume | None:
         """A ``Resume`` to continue an interrupted run from, or None (the default)."""
         return None
 
-    def on_epoch_begin(self, epoch, state):
+    def on_epoch_begin(self, epoch: int, state: TrainState) -> TrainState | None:
         return None
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         return None
 
-    def on_train_end(self, state):
+    def on_train_end(self, state: TrainState) -> TrainState | None:
         return None
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """What this callback counts, as a JSON-serializable dict (``{}``: nothing)."""
         return {}
 
-    def set_state(self, state: dict):
+    def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore what ``get_state`` returned (the default keeps nothing)."""
         return None
 
@@ -73,26 +90,42 @@ class Callback:
 class History(Callback):
     """Records every epoch's logs: ``history[name]`` lists the values, ``epoch`` the epoch indices."""
 
-    def __init__(self):
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.history, self.epoch = {}, []
 
-    def on_train_begin(self, state):
-        self.history, self.epoch = {}, []
-
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         return {"history": self.history, "epoch": self.epoch}
 
-    def set_state(self, state):
+    def set_state(self, state: Mapping[str, Any]) -> None:
         self.history = {name: list(values) for name, values in state["history"].items()}
         self.epoch = list(state["epoch"])
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         self.epoch.append(epoch)
         for name, value in logs.items():
             self.history.setdefault(name, []).append(value)
 
 
-def run_hooks(callbacks, hook, state, *args):
+def as_list(callbacks: Callback | Iterable[Callback] | None) -> list[Callback]:
+    """``callbacks`` as a list: one ``Callback`` alone is ``[callback]`` (Keras users pass one); others are named."""
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, Iterable) or isinstance(callbacks, (str, bytes, dict)):
+        raise TypeError(f"callbacks must be a list of fnnet.callbacks.Callback, got {callbacks!r}")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
+    return callbacks
+
+
+def run_hooks(callbacks: Iterable[CallbackLike], hook: str, state: TrainState, *args: Any) -> TrainState:
     """Call ``hook`` on every callback in order; a hook returning a state replaces the current one."""
     for callback in callbacks:
         new = getattr(callback, hook)(*args, state)
@@ -100,7 +133,7 @@ def run_hooks(callbacks, hook, state, *args):
     return state
 
 
-def resume(callbacks, history, state):
+def resume(callbacks: Sequence[Callback], history: History, state: TrainState) -> tuple[TrainState, int]:
     """``(state, first epoch)`` after the first callback's ``Resume``, applied to ``callbacks`` and ``history``.
 
     Without one, ``(state, 0)``. ``callbacks`` are the user's, in order; the
@@ -119,12 +152,59 @@ def resume(callbacks, history, state):
     return state, 0
 
 
-def json_number(value):
+def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float], *,
+                    required: bool = True) -> Any:
+    """``logs[monitor]``; for a monitor no log has, a ValueError (``required``) or None.
+
+    The error names the callback, the monitor and the logs, with the closest
+    log name (``difflib.get_close_matches``) or, for a ``val_`` monitor when
+    no log is a ``val_`` one, that validation data is needed::
+
+        EarlyStopping monitors 'val_los', which no log has; the logs are
+        ['loss', 'accuracy', 'val_loss', 'val_accuracy'] (did you mean 'val_loss'?)
+
+    The rule every monitoring callback follows: the first epoch decides. In
+    the first epoch of a ``fit`` the monitor is required (a missing one is a
+    typo, raised before the callback acts). After that, a callback may pass
+    ``required=False`` and get None for an epoch whose logs lack it, then act
+    as Keras does (``ModelCheckpoint`` warns and skips the epoch);
+    ``EarlyStopping`` and ``ReduceLROnPlateau`` always require it.
+    """
+    if monitor in logs:
+        return logs[monitor]
+    if not required:
+        return None
+    names = list(logs)
+    if monitor.startswith("val_") and not any(name.startswith("val_") for name in names):
+        hint = " (val_ logs need validation data: pass validation_split or validation_data to fit)"
+    else:
+        close = difflib.get_close_matches(monitor, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"{callback_name} monitors {monitor!r}, which no log has; the logs are {names}{hint}")
+
+
+def check_monitor(monitor: object) -> str:
+    """A constructor's check of ``monitor``: a non-empty str (TypeError for another type). Returns it."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a log name (a str such as 'val_loss'), got {monitor!r} of type "
+                        f"{type(monitor).__name__}")
+    if not monitor:
+        raise ValueError("monitor must be a log name such as 'val_loss', got ''")
+    return monitor
+
+
+def check_verbose(verbose: int) -> int:
+    """A constructor's check of ``verbose``: 0 or 1 (True and False too, as 1 and 0). Returns it as an int."""
+    return int(hyperparameter("verbose", int(verbose) if isinstance(verbose, bool) else verbose, integer=True,
+                              low=0, high=1))
+
+
+def json_number(value: Any) -> float | None:
     """A float for JSON: ``None`` for an infinite or NaN value (strict JSON has neither)."""
     value = float(value)
     return value if math.isfinite(value) else None
 
 
-def from_json_number(value, default):
+def from_json_number(value: float | None, default: float) -> float:
     """The float ``json_number`` wrote, or ``default`` for ``None``."""
     return default if value is None else float(value)

@@ -1,8 +1,16 @@
 """``LambdaCallback``: a callback made of plain functions, in Keras's form or with the state."""
 
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fnnet.callbacks.base import Callback
+from fnnet.protocols import Logs
+
+if TYPE_CHECKING:
+    from fnnet.training import TrainState
 
 # Keras's arguments per hook; fnnet's hooks also get the TrainState.
 _KERAS_ARGUMENTS = {
@@ -14,7 +22,7 @@ _KERAS_ARGUMENTS = {
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
 
 
-def _positional_count(fn):
+def _positional_count(fn: Callable[..., Any]) -> int | None:
     """How many positional arguments ``fn`` takes (``None`` for ``*args`` or an unreadable signature)."""
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -43,8 +51,9 @@ class LambdaCallback(Callback):
     error rather than a function that is never called.
     """
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
-                 **batch_hooks):
+    def __init__(self, on_epoch_begin: Callable[..., Any] | None = None, on_epoch_end: Callable[..., Any] | None = None,
+                 on_train_begin: Callable[..., Any] | None = None, on_train_end: Callable[..., Any] | None = None,
+                 **batch_hooks: Callable[..., Any]) -> None:
         unknown = sorted(set(batch_hooks) - set(_BATCH_HOOKS))
         if unknown:
             raise TypeError(f"LambdaCallback got unexpected arguments {unknown}")
@@ -71,7 +80,7 @@ class LambdaCallback(Callback):
             self.hooks[hook] = (fn, count == len(arguments) + 1)
         self.last_logs = {}
 
-    def _run(self, hook, state, *arguments):
+    def _run(self, hook: str, state: TrainState, *arguments: Any) -> TrainState | None:
         if hook not in self.hooks:
             return None
         fn, takes_state = self.hooks[hook]
@@ -80,16 +89,16 @@ class LambdaCallback(Callback):
         fn(*arguments)
         return None
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.last_logs = {}
         return self._run("on_train_begin", state, {})
 
-    def on_epoch_begin(self, epoch, state):
+    def on_epoch_begin(self, epoch: int, state: TrainState) -> TrainState | None:
         return self._run("on_epoch_begin", state, epoch, {})
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         self.last_logs = logs
         return self._run("on_epoch_end", state, epoch, logs)
 
-    def on_train_end(self, state):
+    def on_train_end(self, state: TrainState) -> TrainState | None:
         return self._run("on_train_end", state, self.last_logs)

@@ -1,16 +1,32 @@
 """Early stopping: a pure pytree rule (``EarlyStoppingState``), and the Keras callback over it."""
 
+from __future__ import annotations
+
 import dataclasses
+import difflib
 import functools
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from fnnet import losses
-from fnnet._checks import hyperparameter
-from fnnet.callbacks.base import Callback, from_json_number, json_number
+from fnnet._checks import flag, hyperparameter
+from fnnet.callbacks.base import (
+    Callback,
+    check_monitor,
+    check_verbose,
+    from_json_number,
+    json_number,
+    monitored_value,
+)
+from fnnet.protocols import Logs, Mode, Params
+
+if TYPE_CHECKING:
+    from fnnet.training import TrainState
 
 MAXIMISED = ("precision", "recall", "auc", "f1_score")
 """Metric names (besides any with ``acc``) that improve upwards; losses and errors improve downwards."""
@@ -50,7 +66,7 @@ class EarlyStoppingState:
         return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), best_epoch=jnp.asarray(0, jnp.int32),
                    wait=jnp.asarray(0, jnp.int32), stop=jnp.asarray(False))
 
-    def update(self, value, epoch) -> "EarlyStoppingState":
+    def update(self, value: float | jax.Array, epoch: int | jax.Array) -> EarlyStoppingState:
         """Keras's rule after epoch ``epoch`` with monitored ``value``.
 
         ``value`` improves on ``best`` when ``sign * value - min_delta > sign * best``.
@@ -61,7 +77,7 @@ class EarlyStoppingState:
         """
         rule = self.rule
 
-        def beats(reference):
+        def beats(reference: float | jax.Array) -> Any:
             return rule.sign * value - rule.min_delta > rule.sign * reference
 
         value = jnp.asarray(value, jnp.float32)
@@ -79,7 +95,7 @@ class EarlyStoppingState:
         )
 
 
-def monitor_sign(monitor, mode="auto") -> float:
+def monitor_sign(monitor: str, mode: Mode = "auto") -> float:
     """+1 if ``monitor`` is maximised, -1 if minimised; ``"auto"`` reads it from the name as Keras does."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
@@ -87,19 +103,21 @@ def monitor_sign(monitor, mode="auto") -> float:
         return 1.0 if mode == "max" else -1.0
     name = monitor.removeprefix("val_")
 
-    def named(names):  # the name itself, or an output's (``digit_auc``)
+    def named(names: Iterable[str]) -> bool:  # the name itself, or an output's (``digit_auc``)
         return any(name == known or name.endswith("_" + known) for known in names)
 
     if "acc" in name or named(MAXIMISED):
         return 1.0
     if name.endswith("loss") or named(losses.BY_NAME):
         return -1.0
+    close = difflib.get_close_matches(name, ["loss", "accuracy", *MAXIMISED, *losses.BY_NAME], n=1)
+    typo = f" (a typo of {monitor.removesuffix(name) + close[0]!r}?)" if close else ""
     raise ValueError(
-        f"cannot tell whether {monitor!r} should be maximised or minimised; pass mode='max' or mode='min'"
+        f"cannot tell whether {monitor!r} should be maximised or minimised{typo}; pass mode='max' or mode='min'"
     )
 
 
-def keep_best(stopping: EarlyStoppingState, epoch, params, best_params):
+def keep_best(stopping: EarlyStoppingState, epoch: ArrayLike, params: Params, best_params: Params) -> Params:
     """``params`` where ``epoch`` is the best epoch so far, else ``best_params`` (traceable, vmappable)."""
     return optax.tree_utils.tree_where(stopping.best_epoch == epoch, params, best_params)
 
@@ -114,6 +132,14 @@ class EarlyStopping(Callback):
     put back at the end of training (as Keras 3 does), whether or not
     training stopped early. ``verbose=1`` prints when it stops and restores.
 
+    A ``monitor`` that the epoch's logs lack raises a ValueError listing the
+    logs and the closest name (``monitored_value``), in the first epoch
+    before anything else, even before ``start_from_epoch``. The arguments are
+    checked when it is made: ``monitor`` a non-empty str, ``mode`` one of
+    ``"auto"``, ``"min"``, ``"max"``, ``patience`` and ``start_from_epoch``
+    non-negative ints, ``min_delta`` and ``baseline`` finite numbers,
+    ``restore_best_weights`` a bool and ``verbose`` 0 or 1.
+
     ``get_state()`` holds the counters only (``best``, ``best_epoch``,
     ``wait``, ``stop``, ``stopped_epoch``), JSON-serializable;
     ``best_params``, the parameters of the best epoch, is an attribute of
@@ -123,19 +149,21 @@ class EarlyStopping(Callback):
     instead of starting afresh.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0, *, verbose=0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: Mode = "auto",
+                 baseline: float | None = None, restore_best_weights: bool = False, start_from_epoch: int = 0, *,
+                 verbose: int = 0) -> None:
+        check_monitor(monitor)
         hyperparameter("min_delta", min_delta)
         hyperparameter("patience", patience, integer=True, low=0)
         hyperparameter("start_from_epoch", start_from_epoch, integer=True, low=0)
         if baseline is not None:
             hyperparameter("baseline", baseline)
-        self.monitor, self.verbose = monitor, verbose
-        self.restore_best_weights = restore_best_weights
+        self.monitor, self.verbose = monitor, check_verbose(verbose)
+        self.restore_best_weights = flag("restore_best_weights", restore_best_weights)
         self.rule = EarlyStoppingRule(monitor_sign(monitor, mode), abs(min_delta), patience, baseline,
                                       start_from_epoch)
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.stop_training = False
         restored, self._restored = getattr(self, "_restored", False), False
         if restored:
@@ -146,14 +174,14 @@ class EarlyStopping(Callback):
         self.best_params = state.params if state is not None else None
         self.stopped_epoch = None
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """The counters: ``{"best", "best_epoch", "wait", "stop", "stopped_epoch"}`` (best None while infinite)."""
         stopping = getattr(self, "state", None) or EarlyStoppingState.start(self.rule)
         return {"best": json_number(stopping.best), "best_epoch": int(stopping.best_epoch),
                 "wait": int(stopping.wait), "stop": bool(stopping.stop),
                 "stopped_epoch": getattr(self, "stopped_epoch", None)}
 
-    def set_state(self, state: dict) -> None:
+    def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore the counters of ``get_state``; ``best_params`` is set separately (it holds arrays)."""
         start = EarlyStoppingState.start(self.rule)
         self.state = EarlyStoppingState(
@@ -164,15 +192,12 @@ class EarlyStopping(Callback):
         self.best_params = getattr(self, "best_params", None)
         self._restored = True
 
-    def on_epoch_end(self, epoch, logs, state):
-        if self.monitor not in logs:
-            raise ValueError(
-                f"EarlyStopping monitors {self.monitor!r}, which is not recorded; recorded: {sorted(logs)}"
-            )
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
+        value = monitored_value("EarlyStopping", self.monitor, logs)
         self._restored = False
         if epoch < self.rule.start_from_epoch:
             return
-        self.state = self.state.update(logs[self.monitor], epoch)
+        self.state = self.state.update(value, epoch)
         if self.restore_best_weights:
             self.best_params = keep_best(self.state, epoch, state.params, self.best_params)
         if bool(self.state.stop):
@@ -181,7 +206,7 @@ class EarlyStopping(Callback):
             if self.verbose:
                 print(f"Epoch {epoch + 1}: early stopping")
 
-    def on_train_end(self, state):
+    def on_train_end(self, state: TrainState) -> TrainState | None:
         if self.restore_best_weights and self.best_params is not None:
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: {int(self.state.best_epoch) + 1}.")

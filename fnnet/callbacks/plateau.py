@@ -1,17 +1,32 @@
 """Reducing the learning rate on a plateau: a pure pytree rule, and Keras's callback over it."""
 
+from __future__ import annotations
+
 import dataclasses
 import functools
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from fnnet import optimizers
 from fnnet._checks import hyperparameter
-from fnnet.callbacks.base import Callback, from_json_number, json_number
+from fnnet.callbacks.base import (
+    Callback,
+    check_monitor,
+    check_verbose,
+    from_json_number,
+    json_number,
+    monitored_value,
+)
 from fnnet.callbacks.early_stopping import monitor_sign
+from fnnet.protocols import Logs, Mode, PyTree
+
+if TYPE_CHECKING:
+    from fnnet.training import TrainState
 
 
 class ReduceLROnPlateauRule(NamedTuple):
@@ -48,7 +63,7 @@ class ReduceLROnPlateauState:
         return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), wait=jnp.asarray(0, jnp.int32),
                    cooldown_counter=jnp.asarray(0, jnp.int32))
 
-    def update(self, value, learning_rate):
+    def update(self, value: ArrayLike, learning_rate: ArrayLike) -> tuple[ReduceLROnPlateauState, jax.Array]:
         """Keras's rule after an epoch whose monitored value is ``value``; returns ``(state, learning_rate)``.
 
         In cooldown (``cooldown_counter > 0``) the counter drops by one and
@@ -80,7 +95,7 @@ class ReduceLROnPlateauState:
         return state, jnp.where(reduce, reduced, learning_rate)
 
 
-def learning_rate_of(opt_state, who):
+def learning_rate_of(opt_state: PyTree, who: str) -> jax.Array:
     """The learning rate held in ``opt_state``, or a ValueError saying how to put it there."""
     if "learning_rate" not in optimizers.hyperparameter_names(opt_state):
         raise ValueError(
@@ -105,46 +120,54 @@ class ReduceLROnPlateau(Callback):
     read and set at the end of each epoch, and the epoch's rate (before any
     reduction) is added to the logs as ``learning_rate``, as in Keras.
     ``get_state()`` holds ``best``, ``wait`` and ``cooldown_counter``.
+
+    A ``monitor`` that the epoch's logs lack raises a ValueError listing the
+    logs and the closest name (``monitored_value``), in the first epoch
+    before the rate changes. The arguments are checked when it is made:
+    ``monitor`` a non-empty str, ``mode`` one of ``"auto"``, ``"min"``,
+    ``"max"``, ``factor`` in (0, 1), ``patience`` and ``cooldown``
+    non-negative ints, ``min_delta`` and ``min_lr`` (>= 0) finite numbers,
+    ``verbose`` 0 or 1.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0):
-        hyperparameter("factor", factor, low=0, high=1, high_inclusive=False)
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: Mode = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        check_monitor(monitor)
+        hyperparameter("factor", factor)
+        if not 0 < factor < 1:  # 0 would drop the rate to min_lr at once; 1 and above never reduce it
+            raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
         hyperparameter("patience", patience, integer=True, low=0)
         hyperparameter("min_delta", min_delta)
         hyperparameter("cooldown", cooldown, integer=True, low=0)
         hyperparameter("min_lr", min_lr, low=0)
-        self.monitor, self.verbose = monitor, verbose
+        self.monitor, self.verbose = monitor, check_verbose(verbose)
         self.rule = ReduceLROnPlateauRule(monitor_sign(monitor, mode), float(factor), patience, abs(min_delta),
                                           cooldown, float(min_lr))
         self.state = ReduceLROnPlateauState.start(self.rule)
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         restored, self._restored = getattr(self, "_restored", False), False
         if not restored:
             self.state = ReduceLROnPlateauState.start(self.rule)
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         self._restored = False
         current = learning_rate_of(state.opt_state, "ReduceLROnPlateau")
         logs["learning_rate"] = float(current)
-        if self.monitor not in logs:
-            raise ValueError(
-                f"ReduceLROnPlateau monitors {self.monitor!r}, which is not recorded; recorded: {sorted(logs)}"
-            )
-        self.state, new = self.state.update(logs[self.monitor], current)
+        value = monitored_value("ReduceLROnPlateau", self.monitor, logs)
+        self.state, new = self.state.update(value, current)
         if float(new) == float(current):
             return None
         if self.verbose:
             print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {float(new):g}.")
         return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """``{"best", "wait", "cooldown_counter"}`` (best None while infinite)."""
         return {"best": json_number(self.state.best), "wait": int(self.state.wait),
                 "cooldown_counter": int(self.state.cooldown_counter)}
 
-    def set_state(self, state: dict) -> None:
+    def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore the counters of ``get_state``; the next ``on_train_begin`` keeps them."""
         start = ReduceLROnPlateauState.start(self.rule)
         self.state = ReduceLROnPlateauState(

@@ -1,11 +1,18 @@
 """``TensorBoard``: each epoch's logs as TensorBoard scalars, written by tensorboardX (an optional extra)."""
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from fnnet.callbacks.base import Callback
+from fnnet.protocols import Logs
+
+if TYPE_CHECKING:
+    from fnnet.training import TrainState
 
 
-def _summary_writer_class():
+def _summary_writer_class() -> Any:
     try:
         from tensorboardX import SummaryWriter
     except ImportError as error:
@@ -32,7 +39,7 @@ class TensorBoard(Callback):
     profiles are not written.
     """
 
-    def __init__(self, log_dir="logs", update_freq="epoch"):
+    def __init__(self, log_dir: str | os.PathLike[str] = "logs", update_freq: str = "epoch") -> None:
         if update_freq != "epoch":
             raise ValueError(
                 f"TensorBoard writes once per epoch (update_freq='epoch'), got update_freq={update_freq!r}: "
@@ -40,17 +47,17 @@ class TensorBoard(Callback):
             )
         self.writer_class = _summary_writer_class()
         self.log_dir = os.fspath(log_dir)
-        self.writers = {}
+        self.writers: dict[str, Any] = {}
 
-    def _writer(self, run):
+    def _writer(self, run: str) -> Any:
         if run not in self.writers:
             self.writers[run] = self.writer_class(os.path.join(self.log_dir, run))
         return self.writers[run]
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.close()
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         runs = set()
         for name, value in logs.items():
             run, tag = ("validation", name.removeprefix("val_")) if name.startswith("val_") else ("train", name)
@@ -59,10 +66,10 @@ class TensorBoard(Callback):
         for run in runs:
             self.writers[run].flush()
 
-    def on_train_end(self, state):
+    def on_train_end(self, state: TrainState) -> TrainState | None:
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         """Close the event files written so far (training ends with it)."""
         for writer in self.writers.values():
             writer.close()

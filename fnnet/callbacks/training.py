@@ -1,7 +1,12 @@
 """Callbacks that watch or steer training between epochs: NaN guard, learning-rate schedule, CSV log."""
 
+from __future__ import annotations
+
 import csv
 import math
+import os
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +16,10 @@ import optax
 from fnnet import optimizers
 from fnnet._checks import hyperparameter
 from fnnet.callbacks.base import Callback
+from fnnet.protocols import Logs
+
+if TYPE_CHECKING:
+    from fnnet.training import TrainState
 
 
 class TerminateOnNaN(Callback):
@@ -21,11 +30,11 @@ class TerminateOnNaN(Callback):
     initial one.
     """
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.stop_training = False
         self.last_finite = state
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         finite = math.isfinite(logs["loss"]) and all(
             bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(state.params)
         )
@@ -44,12 +53,12 @@ class LearningRateScheduler(Callback):
     recompile. The epoch's rate is added to the logs as ``learning_rate``.
     """
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
         if not callable(schedule):
             raise TypeError(f"schedule must be a callable (epoch, lr) -> lr, got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
 
-    def on_epoch_begin(self, epoch, state):
+    def on_epoch_begin(self, epoch: int, state: TrainState) -> TrainState | None:
         if "learning_rate" not in optimizers.hyperparameter_names(state.opt_state):
             raise ValueError(
                 "LearningRateScheduler needs the learning rate in the optimizer state: use an optimizer "
@@ -62,7 +71,7 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {self.learning_rate:g}.")
         return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         logs["learning_rate"] = self.learning_rate
 
 
@@ -73,14 +82,14 @@ class CSVLogger(Callback):
     with ``append=True`` rows are added to it.
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         self.filename, self.separator, self.append = filename, separator, append
 
-    def on_train_begin(self, state):
+    def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer = None
 
-    def on_epoch_end(self, epoch, logs, state):
+    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         if self.writer is None:
             self.writer = csv.DictWriter(self.file, ["epoch", *logs], delimiter=self.separator)
             if not self.append or self.file.tell() == 0:
@@ -88,9 +97,9 @@ class CSVLogger(Callback):
         self.writer.writerow({"epoch": epoch, **{k: _plain(v) for k, v in logs.items()}})
         self.file.flush()
 
-    def on_train_end(self, state):
+    def on_train_end(self, state: TrainState) -> TrainState | None:
         self.file.close()
 
 
-def _plain(value):
+def _plain(value: Any) -> float:
     return float(np.asarray(value))
