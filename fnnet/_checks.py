@@ -2,12 +2,17 @@
 
 import math
 import numbers
+from typing import TypeVar, cast
 
 import jax
+import jax.core
 import numpy as np
 
+T = TypeVar("T")
 
-def hyperparameter(name, value, *, integer=False, low=None, high=None, high_inclusive=True):
+
+def hyperparameter(name: str, value: T, *, integer: bool = False, low: float | None = None, high: float | None = None,
+                   high_inclusive: bool = True) -> T:
     """Check that ``value`` is a finite (integer) number in ``[low, high]`` (or ``[low, high)``).
 
     A traced value (a hyperparameter swept under ``vmap``) cannot be checked
@@ -25,8 +30,9 @@ def hyperparameter(name, value, *, integer=False, low=None, high=None, high_incl
         raise TypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}")
     if not math.isfinite(scalar):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    too_low = low is not None and scalar < low
-    too_high = high is not None and (scalar > high if high_inclusive else scalar >= high)
+    number = cast(float, scalar)  # an Integral or a Real: it compares with floats
+    too_low = low is not None and number < low
+    too_high = high is not None and (number > high if high_inclusive else number >= high)
     if too_low or too_high:
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
@@ -35,8 +41,24 @@ def hyperparameter(name, value, *, integer=False, low=None, high=None, high_incl
     return value
 
 
-def flag(name, value):
+def flag(name: str, value: object) -> bool:
     """Check that ``value`` is a bool (``"no"``, 0 or None would be read as one silently); returns it as a bool."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
     return bool(value)
+
+
+def as_tuple(value, name) -> tuple:
+    """A tuple of ``value``'s items; one callable or string alone is ``(value,)``, None is ``()``.
+
+    Keras users pass a single regularizer or metric where a list goes; a
+    value that is neither one item nor an iterable is a ``TypeError`` naming
+    ``name``.
+    """
+    if value is None:
+        return ()
+    if callable(value) or isinstance(value, str):
+        return (value,)
+    if isinstance(value, (dict, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a list (or one item), got {value!r} of type {type(value).__name__}")
+    return tuple(value)

@@ -11,12 +11,15 @@ hyperparameter) has no canonical text: the object then compares by identity.
 import json
 import math
 import numbers
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 import jax
+import jax.core
 import numpy as np
 
 
-def to_json(value, argument):
+def to_json(value: Any, argument: str) -> Any:
     """``value`` as JSON data, or a TypeError naming ``argument`` when it cannot be written.
 
     NumPy and concrete 0-d JAX scalars become Python numbers, tuples lists;
@@ -53,12 +56,12 @@ def to_json(value, argument):
     raise TypeError(f"argument {argument!r} holds {type(value).__name__} {value!r}, which has no config")
 
 
-def make_config(class_name, arguments) -> dict:
+def make_config(class_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """``{"class_name": class_name, "config": arguments as JSON}``; TypeError naming a bad argument."""
     return {"class_name": class_name, "config": {k: to_json(v, k) for k, v in arguments.items()}}
 
 
-def canonical(class_name, arguments) -> str | None:
+def canonical(class_name: str, arguments: Mapping[str, Any]) -> str | None:
     """The canonical JSON text of the config, or None when an argument cannot be written."""
     try:
         return json.dumps(make_config(class_name, arguments), sort_keys=True)
@@ -66,7 +69,7 @@ def canonical(class_name, arguments) -> str | None:
         return None
 
 
-def is_config(value) -> bool:
+def is_config(value: object) -> TypeGuard[dict[str, Any]]:
     """Whether ``value`` looks like ``{"class_name": str, "config": dict}``."""
     return (isinstance(value, dict) and set(value) == {"class_name", "config"}
             and isinstance(value["class_name"], str) and isinstance(value["config"], dict))

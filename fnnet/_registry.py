@@ -1,7 +1,10 @@
 """Keras-style lookup of a concept by its string name, shared by every ``get``."""
 
+from collections.abc import Mapping
+from typing import Any
 
-def lookup(kind: str, table: dict, name_or_value):
+
+def lookup(kind: str, table: Mapping[str, Any], name_or_value: object) -> Any:
     """Return ``table[name]`` for a string, or a callable unchanged.
 
     Raises ``ValueError`` listing the valid names for an unknown string and

@@ -9,18 +9,19 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from fnnet._registry import lookup
 
 Activation = Callable[[jax.Array], jax.Array]
 
 
-def linear(x):
+def linear(x: ArrayLike) -> jax.Array:
     """Identity, ``f(x) = x`` (Keras ``"linear"``, the default of ``Dense``)."""
     return jnp.asarray(x)
 
 
-def step(x):
+def step(x: ArrayLike) -> jax.Array:
     """Heaviside threshold of the perceptron: ``f(x) = 1 if x >= 0 else 0``.
 
     Its derivative is zero wherever it exists, so it cannot be trained by
@@ -30,32 +31,32 @@ def step(x):
     return jnp.where(x >= 0, 1, 0).astype(x.dtype)
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> jax.Array:
     """Logistic function ``f(x) = 1 / (1 + exp(-x))``, with range (0, 1)."""
     return jax.nn.sigmoid(x)
 
 
-def tanh(x):
+def tanh(x: ArrayLike) -> jax.Array:
     """Hyperbolic tangent ``f(x) = (e^x - e^-x) / (e^x + e^-x)``, range (-1, 1)."""
     return jnp.tanh(x)
 
 
-def relu(x):
+def relu(x: ArrayLike) -> jax.Array:
     """Rectified linear unit ``f(x) = max(x, 0)``."""
     return jax.nn.relu(x)
 
 
-def leaky_relu(x, negative_slope=0.2):
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.2) -> jax.Array:
     """``f(x) = x if x >= 0 else negative_slope * x``; Keras's default slope 0.2."""
     return jax.nn.leaky_relu(x, negative_slope)
 
 
-def elu(x, alpha=1.0):
+def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
     """Exponential linear unit ``f(x) = x if x > 0 else alpha * (exp(x) - 1)``."""
     return jax.nn.elu(x, alpha)
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: int = -1) -> jax.Array:
     """``f(x)_i = exp(x_i) / sum_j exp(x_j)`` along ``axis``.
 
     Computed as ``exp(x_i - max x)`` over its sum, so it is finite for logits
@@ -64,7 +65,7 @@ def softmax(x, axis=-1):
     return jax.nn.softmax(x, axis=axis)
 
 
-def selu(x):
+def selu(x: ArrayLike) -> jax.Array:
     """Scaled ELU ``f(x) = scale * (x if x > 0 else alpha * (exp(x) - 1))``.
 
     ``alpha = 1.6732632423543772``, ``scale = 1.0507009873554805`` (Klambauer
@@ -73,7 +74,7 @@ def selu(x):
     return jax.nn.selu(x)
 
 
-def gelu(x, approximate=False):
+def gelu(x: ArrayLike, approximate: bool = False) -> jax.Array:
     """Gaussian error linear unit ``f(x) = x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2``.
 
     Exact by default, as Keras 3; ``approximate=True`` is the tanh form
@@ -82,7 +83,7 @@ def gelu(x, approximate=False):
     return jax.nn.gelu(x, approximate=approximate)
 
 
-def swish(x):
+def swish(x: ArrayLike) -> jax.Array:
     """Swish, also called SiLU: ``f(x) = x * sigmoid(x) = x / (1 + exp(-x))``."""
     return jax.nn.silu(x)
 
@@ -90,17 +91,17 @@ def swish(x):
 silu = swish
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> jax.Array:
     """``f(x) = log(1 + exp(x))``, a smooth ReLU, computed stably for large ``|x|``."""
     return jax.nn.softplus(x)
 
 
-def softsign(x):
+def softsign(x: ArrayLike) -> jax.Array:
     """``f(x) = x / (|x| + 1)``, range (-1, 1)."""
     return jax.nn.soft_sign(x)
 
 
-def hard_sigmoid(x):
+def hard_sigmoid(x: ArrayLike) -> jax.Array:
     """Keras 3's piecewise-linear sigmoid ``f(x) = relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)``.
 
     0 for ``x <= -3``, 1 for ``x >= 3``, linear in between (Keras 2 used
@@ -109,17 +110,17 @@ def hard_sigmoid(x):
     return jax.nn.hard_sigmoid(x)
 
 
-def exponential(x):
+def exponential(x: ArrayLike) -> jax.Array:
     """``f(x) = exp(x)``."""
     return jnp.exp(x)
 
 
-def relu6(x):
+def relu6(x: ArrayLike) -> jax.Array:
     """ReLU capped at 6: ``f(x) = min(max(x, 0), 6)``."""
     return jax.nn.relu6(x)
 
 
-def mish(x):
+def mish(x: ArrayLike) -> jax.Array:
     """Mish ``f(x) = x * tanh(softplus(x)) = x tanh(log(1 + exp(x)))`` (Misra 2019)."""
     return jax.nn.mish(x)
 
@@ -135,12 +136,12 @@ _NAME_OF = {id(f): name for name, f in _BY_NAME.items()}  # canonical names: swi
 _BY_NAME["silu"] = silu
 
 
-def name_of(activation) -> str | None:
+def name_of(activation: object) -> str | None:
     """The registry name of one of this module's activations (``fn.activations.relu`` -> ``"relu"``), else None."""
     return _NAME_OF.get(id(activation)) if callable(activation) else None
 
 
-def serialize(activation):
+def serialize(activation: str | Activation | None) -> str | Activation:
     """An activation as a config value: its name (None is ``"linear"``), or a bare callable as is."""
     if activation is None:
         return "linear"
@@ -149,7 +150,7 @@ def serialize(activation):
     return name_of(activation) or activation
 
 
-def get(name_or_callable) -> Activation:
+def get(name_or_callable: str | Activation | None) -> Activation:
     """Return the activation called ``name`` (``None`` means ``linear``), or a callable as is."""
     if name_or_callable is None:
         return linear

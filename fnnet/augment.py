@@ -28,14 +28,18 @@ compiled program instead of retracing.
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import Any, Literal
 
 import jax
+import jax.core
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 from jax.scipy.ndimage import map_coordinates
 
 from fnnet._checks import hyperparameter
 from fnnet.keys import as_key
+from fnnet.protocols import KeyLike
 
 __all__ = [
     "Augmentation",
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 
-def _check_image(image, leading=()):
+def _check_image(image: ArrayLike, leading: tuple[str, ...] = ()) -> None:
     """Raise unless ``image`` is ``leading + (H, W)`` or ``leading + (H, W, C)``."""
     shape = jnp.shape(image)
     if len(shape) - len(leading) not in (2, 3):
@@ -82,37 +86,37 @@ class Augmentation:
     ``args`` must be hashable to use the augmentation as a static argument.
     """
 
-    fn: Callable
-    args: tuple = ()
+    fn: Callable[..., jax.Array]
+    args: tuple[Any, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not callable(self.fn):
             raise TypeError("Augmentation wraps a per-sample function (key, image) -> image, "
                             f"got {type(self.fn).__name__}")
         object.__setattr__(self, "args", tuple(self.args))
 
-    def sample(self, key, image):
+    def sample(self, key: jax.Array, image: ArrayLike) -> jax.Array:
         """Transform one image with ``key``: ``fn(key, image, *args)``."""
         return self.fn(key, image, *self.args)
 
-    def __call__(self, key, images):
+    def __call__(self, key: KeyLike, images: ArrayLike) -> jax.Array:
         _check_image(images, leading=("N",))
         keys = jax.random.split(as_key(key), jnp.shape(images)[0])
         return jax.vmap(self.sample)(keys, images)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         return f"Augmentation({name}, {self.args!r})"
 
 
-def _compose(key, image, *augmentations):
+def _compose(key: jax.Array, image: jax.Array, *augmentations: "Augmentation") -> jax.Array:
     keys = jax.random.split(key, len(augmentations))
     for aug, k in zip(augmentations, keys, strict=True):
         image = aug.sample(k, image)
     return image
 
 
-def compose(*augmentations):
+def compose(*augmentations: Augmentation) -> Augmentation:
     """Chain augmentations into one that applies them in order, each with its own key.
 
     The composed ``sample(key, image)`` splits ``key`` into one key per
@@ -132,19 +136,19 @@ def compose(*augmentations):
 # --- deterministic transforms of one image -----------------------------------
 
 
-def flip_left_right(image):
+def flip_left_right(image: ArrayLike) -> jax.Array:
     """Mirror an image horizontally: column ``j`` becomes column ``W - 1 - j``."""
     _check_image(image)
     return jnp.flip(image, axis=1)
 
 
-def flip_up_down(image):
+def flip_up_down(image: ArrayLike) -> jax.Array:
     """Mirror an image vertically: row ``i`` becomes row ``H - 1 - i``."""
     _check_image(image)
     return jnp.flip(image, axis=0)
 
 
-def _resample(image, source):
+def _resample(image: ArrayLike, source: Callable[[jax.Array, jax.Array], Any]) -> jax.Array:
     """``out[i, j] = image[source(i, j)]``, bilinear, 0 outside the image.
 
     ``source`` maps the output's row and column grids to the (fractional)
@@ -154,7 +158,7 @@ def _resample(image, source):
     rows, cols = jnp.meshgrid(jnp.arange(height), jnp.arange(width), indexing="ij")
     coordinates = source(rows.astype(jnp.float32), cols.astype(jnp.float32))
 
-    def one_channel(channel):
+    def one_channel(channel: ArrayLike) -> jax.Array:
         return map_coordinates(channel, coordinates, order=1, mode="constant", cval=0)
 
     if jnp.ndim(image) == 2:
@@ -162,7 +166,7 @@ def _resample(image, source):
     return jax.vmap(one_channel, in_axes=2, out_axes=2)(image)
 
 
-def rotate(image, angle):
+def rotate(image: ArrayLike, angle: ArrayLike) -> jax.Array:
     """Rotate an image by ``angle`` radians counter-clockwise about its center.
 
     Output pixel ``(i, j)`` takes the bilinear value of the input at
@@ -176,14 +180,14 @@ def rotate(image, angle):
     center_row, center_col = (height - 1) / 2, (width - 1) / 2
     cos, sin = jnp.cos(angle), jnp.sin(angle)
 
-    def source(rows, cols):
+    def source(rows: jax.Array, cols: jax.Array) -> tuple[jax.Array, jax.Array]:
         di, dj = rows - center_row, cols - center_col
         return center_row + cos * di + sin * dj, center_col + cos * dj - sin * di
 
     return _resample(image, source)
 
 
-def translate(image, dy, dx):
+def translate(image: ArrayLike, dy: ArrayLike, dx: ArrayLike) -> jax.Array:
     """Shift an image ``dy`` pixels down and ``dx`` pixels right (fractions interpolate).
 
     ``out[i, j] = image[i - dy, j - dx]``, bilinear; pixels shifted in from
@@ -197,8 +201,11 @@ def translate(image, dy, dx):
 
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
+Factor = float | tuple[float, float] | list[float]
+"""Keras's factor: ``f`` means ``(-f, f)``, a pair ``(lower, upper)`` itself."""
 
-def _random_flip(key, image, mode):
+
+def _random_flip(key: jax.Array, image: jax.Array, mode: str) -> jax.Array:
     flips = {"horizontal": [flip_left_right], "vertical": [flip_up_down],
              "horizontal_and_vertical": [flip_left_right, flip_up_down]}[mode]
     for flip, k in zip(flips, jax.random.split(key, len(flips)), strict=True):
@@ -206,7 +213,7 @@ def _random_flip(key, image, mode):
     return image
 
 
-def random_flip(mode="horizontal"):
+def random_flip(mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = "horizontal") -> Augmentation:
     """Flip each image with probability 1/2, as Keras ``RandomFlip(mode)``.
 
     ``"horizontal"`` mirrors left-right, ``"vertical"`` up-down, and
@@ -217,7 +224,7 @@ def random_flip(mode="horizontal"):
     return Augmentation(_random_flip, (mode,))
 
 
-def _factor_range(name, factor, scale=1.0):
+def _factor_range(name: str, factor: Factor, scale: float = 1.0) -> tuple[Any, ...]:
     """Keras's factor convention, times ``scale``: ``f`` means ``(-f, f)``, a pair ``(lo, hi)`` itself.
 
     Concrete bounds come back as Python floats (exactly the scaled values), so
@@ -235,15 +242,15 @@ def _factor_range(name, factor, scale=1.0):
     return tuple(b if isinstance(b, jax.core.Tracer) else float(b) for b in (scale * low, scale * high))
 
 
-def _uniform(key, low, high):
+def _uniform(key: jax.Array, low: ArrayLike, high: ArrayLike) -> jax.Array:
     return jax.random.uniform(key, minval=low, maxval=high)
 
 
-def _random_rotation(key, image, low, high):
+def _random_rotation(key: jax.Array, image: jax.Array, low: float, high: float) -> jax.Array:
     return rotate(image, _uniform(key, low, high))
 
 
-def random_rotation(factor):
+def random_rotation(factor: Factor) -> Augmentation:
     """Rotate each image by a random angle, as Keras ``RandomRotation(factor)`` with zero fill.
 
     The angle is uniform in ``[lower, upper] * 2 pi`` radians, counter-clockwise
@@ -253,14 +260,15 @@ def random_rotation(factor):
     return Augmentation(_random_rotation, _factor_range("factor", factor, scale=2 * math.pi))
 
 
-def _random_translation(key, image, rows, cols):
+def _random_translation(key: jax.Array, image: jax.Array, rows: tuple[float, float],
+                        cols: tuple[float, float]) -> jax.Array:
     _check_image(image)
     height, width = jnp.shape(image)[:2]
     key_rows, key_cols = jax.random.split(key)
     return translate(image, _uniform(key_rows, *rows) * height, _uniform(key_cols, *cols) * width)
 
 
-def random_translation(height_factor, width_factor):
+def random_translation(height_factor: Factor, width_factor: Factor) -> Augmentation:
     """Shift each image randomly, as Keras ``RandomTranslation`` with zero fill.
 
     The vertical shift is uniform in ``[lower, upper] * H`` pixels (positive

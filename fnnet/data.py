@@ -7,13 +7,16 @@ same result. Inside ``jit`` use ``jax.nn.one_hot`` and a fitted
 :class:`Scaler`, which are traceable.
 """
 
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.keys import as_key
+from fnnet.protocols import KeyLike
 
 __all__ = [
     "Scaler",
@@ -26,7 +29,7 @@ __all__ = [
 ]
 
 
-def _numeric(name, x):
+def _numeric(name: str, x: ArrayLike) -> np.ndarray:
     """``x`` as a non-empty NumPy array of booleans, integers or floats."""
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
@@ -36,7 +39,7 @@ def _numeric(name, x):
     return x
 
 
-def _samples(name, x):
+def _samples(name: str, x: ArrayLike) -> np.ndarray:
     """``x`` as a numeric array with a leading sample axis."""
     x = _numeric(name, x)
     if x.ndim == 0:
@@ -44,14 +47,14 @@ def _samples(name, x):
     return x
 
 
-def _same_length(**arrays):
+def _same_length(**arrays: np.ndarray) -> None:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         given = ", ".join(f"len({name}) = {n}" for name, n in lengths.items())
         raise ValueError(f"expected the same number of samples, got {given}")
 
 
-def _finite(name, x):
+def _finite(name: str, x: np.ndarray) -> None:
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} holds NaN or infinite values")
 
@@ -59,7 +62,7 @@ def _finite(name, x):
 # --- one-hot labels ----------------------------------------------------------
 
 
-def to_categorical(labels, num_classes=None, dtype="float32"):
+def to_categorical(labels: ArrayLike, num_classes: int | None = None, dtype: DTypeLike = "float32") -> np.ndarray:
     """One-hot encode class labels, as ``keras.utils.to_categorical``.
 
     ``labels`` of shape ``S`` (a trailing axis of size 1 is dropped, as in
@@ -88,7 +91,7 @@ def to_categorical(labels, num_classes=None, dtype="float32"):
     return np.eye(num_classes, dtype=dtype)[labels]
 
 
-def from_categorical(one_hot):
+def from_categorical(one_hot: ArrayLike) -> np.ndarray:
     """Class labels from one-hot rows (or class scores): ``argmax`` over the last axis.
 
     The inverse of :func:`to_categorical`: shape ``S + (k,)`` becomes ``S``,
@@ -114,34 +117,35 @@ class Scaler(NamedTuple):
     shift: np.ndarray
     scale: np.ndarray
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Any:
         self._check_features(x)
         shift, scale = self._aligned(x)
         return (x - shift) / scale
 
-    def inverse(self, y):
+    def inverse(self, y: Any) -> Any:
         """``y * scale + shift``: back to the original units."""
         self._check_features(y)
         shift, scale = self._aligned(y)
         return y * scale + shift
 
-    def _aligned(self, x):
+    def _aligned(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """``shift`` and ``scale`` with ``x``'s leading axes as explicit 1s (no implicit rank promotion)."""
         lead = (1,) * (np.ndim(x) - np.ndim(self.shift))
         shift = np.reshape(self.shift, lead + np.shape(self.shift))
         return shift, np.reshape(self.scale, lead + np.shape(self.scale))
 
-    def _check_features(self, x):
+    def _check_features(self, x: ArrayLike) -> None:
         shape = np.shape(self.shift)
         if np.ndim(x) < len(shape) or np.shape(x)[np.ndim(x) - len(shape):] != shape:
             raise ValueError(
                 f"the scaler was fitted on samples of shape {shape}, got an array of shape {np.shape(x)}")
 
 
-def _fit(train, others, statistics):
+def _fit(train: ArrayLike, others: Sequence[ArrayLike],
+         statistics: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> tuple[Any, ...]:
     """Fit ``Scaler(*statistics(train as float64))`` and apply it to train and others."""
     named = {"train": train, **{f"others[{i}]": x for i, x in enumerate(others)}}
-    arrays = []
+    arrays: list[np.ndarray] = []
     for name, x in named.items():
         x = _samples(name, x)
         _finite(name, x)
@@ -149,14 +153,14 @@ def _fit(train, others, statistics):
             raise ValueError(
                 f"{name} has samples of shape {x.shape[1:]}, expected {arrays[0].shape[1:]} as in train")
         arrays.append(x)
-    train = arrays[0]
-    dtype = train.dtype if train.dtype.kind == "f" else np.dtype(np.float32)
-    shift, scale = statistics(train.astype(np.float64))
+    first = arrays[0]
+    dtype = first.dtype if first.dtype.kind == "f" else np.dtype(np.float32)
+    shift, scale = statistics(first.astype(np.float64))
     scaler = Scaler(shift.astype(dtype), scale.astype(dtype))
     return (*(scaler(x.astype(dtype)) for x in arrays), scaler)
 
 
-def standardize(train, *others):
+def standardize(train: ArrayLike, *others: ArrayLike) -> tuple[Any, ...]:
     """Scale every feature to zero mean and unit variance, as scikit-learn's ``StandardScaler``.
 
     The mean and the (population) standard deviation of each feature are
@@ -169,7 +173,7 @@ def standardize(train, *others):
     their dtype; others become float32.
     """
 
-    def statistics(x):
+    def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n, mean, var = len(x), x.mean(axis=0), x.var(axis=0)
         eps = np.finfo(np.float64).eps
         constant = var <= n * eps * var + (n * mean * eps) ** 2  # scikit-learn's rule
@@ -178,7 +182,7 @@ def standardize(train, *others):
     return _fit(train, others, statistics)
 
 
-def minmax_scale(train, *others, feature_range=(-1, 1)):
+def minmax_scale(train: ArrayLike, *others: ArrayLike, feature_range: tuple[float, float] = (-1, 1)) -> tuple[Any, ...]:
     """Map every feature of ``train`` linearly onto ``feature_range = (a, b)``, as ``MinMaxScaler``.
 
     ``x -> a + (x - min) * (b - a) / (max - min)`` with ``min`` and ``max``
@@ -195,7 +199,7 @@ def minmax_scale(train, *others, feature_range=(-1, 1)):
     if not low < high:
         raise ValueError(f"feature_range must have low < high, got {feature_range!r}")
 
-    def statistics(x):
+    def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         data_min, data_range = x.min(axis=0), np.ptp(x, axis=0)
         data_range = np.where(data_range < 10 * np.finfo(np.float64).eps, 1.0, data_range)
         scale = data_range / (high - low)
@@ -207,7 +211,7 @@ def minmax_scale(train, *others, feature_range=(-1, 1)):
 # --- splits and minibatches --------------------------------------------------
 
 
-def _class_ids(y):
+def _class_ids(y: np.ndarray) -> np.ndarray:
     """An integer class per sample: the index of its distinct row of ``y``."""
     rows = y.reshape(len(y), -1)
     classes, ids, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
@@ -219,7 +223,8 @@ def _class_ids(y):
     return ids.reshape(-1)
 
 
-def train_val_test_split(x, y, fractions=(0.6, 0.2, 0.2), *, key, stratify=False):
+def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] = (0.6, 0.2, 0.2), *, key: KeyLike,
+                         stratify: bool = False) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Shuffle ``(x, y)`` with ``key`` and cut it into parts of the given fractions.
 
     Returns one ``(x_part, y_part)`` pair per fraction, in order: by default
@@ -233,6 +238,7 @@ def train_val_test_split(x, y, fractions=(0.6, 0.2, 0.2), *, key, stratify=False
     """
     x, y = _samples("x", x), _samples("y", y)
     _same_length(x=x, y=y)
+    stratify = flag("stratify", stratify)
     fractions = [hyperparameter("fractions", f, low=0.0, high=1.0) for f in fractions]
     if not fractions or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions must sum to 1, got {fractions} (sum {sum(fractions)})")
@@ -252,7 +258,8 @@ def train_val_test_split(x, y, fractions=(0.6, 0.2, 0.2), *, key, stratify=False
     return tuple((x[i], y[i]) for i in indices)
 
 
-def batches(*arrays, batch_size, key=None, drop_remainder=False):
+def batches(*arrays: ArrayLike, batch_size: int, key: KeyLike | None = None,
+            drop_remainder: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """One pass over minibatches of ``arrays``, which share their first axis.
 
     Yields tuples ``(a[idx] for a in arrays)`` of ``batch_size`` samples, the
@@ -264,11 +271,11 @@ def batches(*arrays, batch_size, key=None, drop_remainder=False):
     """
     if not arrays:
         raise TypeError("batches needs at least one array")
-    arrays = [_samples(f"arrays[{i}]", a) for i, a in enumerate(arrays)]
-    _same_length(**{f"arrays[{i}]": a for i, a in enumerate(arrays)})
+    samples = [_samples(f"arrays[{i}]", a) for i, a in enumerate(arrays)]
+    _same_length(**{f"arrays[{i}]": a for i, a in enumerate(samples)})
     hyperparameter("batch_size", batch_size, integer=True, low=1)
-    n = len(arrays[0])
+    n = len(samples[0])
     batch_size = min(batch_size, n)
     order = np.arange(n) if key is None else np.asarray(jax.random.permutation(as_key(key), n))
-    stop = n - n % batch_size if drop_remainder else n
-    return (tuple(a[order[i:i + batch_size]] for a in arrays) for i in range(0, stop, batch_size))
+    stop = n - n % batch_size if flag("drop_remainder", drop_remainder) else n
+    return (tuple(a[order[i:i + batch_size]] for a in samples) for i in range(0, stop, batch_size))

@@ -14,13 +14,17 @@ call left (as Keras does), so a shared ``BatchNormalization`` counts every
 call's batch.
 """
 
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
 
+from fnnet._checks import flag
 from fnnet.keys import as_key, optional_key
-from fnnet.layers.base import Layer, as_shape, automatic_names, blame, check_param_names, layer, register
+from fnnet.layers.base import Layer, ModelLayer, as_shape, automatic_names, blame, check_param_names, layer, register
+from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 
 class SymbolicTensor:
@@ -32,18 +36,26 @@ class SymbolicTensor:
 
     __slots__ = ("shape", "node", "path", "input_layer")
 
-    def __init__(self, shape, node=None, path=(), input_layer=None):
+    def __init__(self, shape: tuple[int, ...], node: "Node | None" = None, path: tuple[Any, ...] = (),
+                 input_layer: Layer | None = None) -> None:
         self.shape, self.node, self.path, self.input_layer = shape, node, path, input_layer
 
-    def __repr__(self):
-        source = self.input_layer.name if self.node is None else (self.node.layer.name or self.node.layer.kind)
+    def __repr__(self) -> str:
+        if self.node is None:
+            source = None if self.input_layer is None else self.input_layer.name
+        else:
+            source = self.node.layer.name or self.node.layer.kind
         return f"<SymbolicTensor shape={(None, *self.shape)} from {source or 'an unnamed Input'!r}>"
 
-    def __array__(self, *args, **kwargs):
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
         """A symbolic tensor holds no values: converting it to an array is a TypeError that says so."""
         raise TypeError(f"{self!r} is symbolic (an fn.Input or a layer's output in a graph being built) and holds no "
                         "values; build graphs with layer(tensor) and fn.Model(inputs, outputs), and give arrays "
                         "to model.apply(params, x), fit, evaluate and predict")
+
+
+Tensors = SymbolicTensor | Sequence[SymbolicTensor] | Mapping[str, SymbolicTensor]
+"""A ``Model``'s inputs or outputs: one symbolic tensor, a list or a dict of them."""
 
 
 class Node(NamedTuple):
@@ -54,7 +66,7 @@ class Node(NamedTuple):
     outputs: Any  # a SymbolicTensor, or a list/dict of them for a multi-output model
 
 
-def map_structure(fn, tree):
+def map_structure(fn: Callable[[Any], Any], tree: Any) -> Any:
     """Apply ``fn`` to each leaf of a nest of lists, tuples and dicts (symbolic tensors are leaves)."""
     if isinstance(tree, dict):
         return {k: map_structure(fn, v) for k, v in tree.items()}
@@ -63,14 +75,14 @@ def map_structure(fn, tree):
     return fn(tree)
 
 
-def leaves(tree) -> list:
+def leaves(tree: Any) -> list[Any]:
     """The leaves of a nest of lists, tuples and dicts, in order (dicts by insertion)."""
     out = []
     map_structure(out.append, tree)
     return out
 
 
-def check_arrays(x, where):
+def check_arrays(x: Any, where: str) -> None:
     """A TypeError naming ``where`` when ``x`` (an array, or a list or dict of them) holds a symbolic tensor."""
     found = [t for t in leaves(x) if isinstance(t, SymbolicTensor)]
     if found:
@@ -78,25 +90,26 @@ def check_arrays(x, where):
                         "only build graphs: call the model on them, model(tensor), or give it arrays")
 
 
-def _is_shape(value):
+def _is_shape(value: object) -> bool:
     return isinstance(value, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in value)
 
 
-def _label(layer_value):
+def _label(layer_value: Layer) -> str:
     return f"layer {layer_value.name!r} ({layer_value.kind})" if layer_value.name else f"{layer_value.kind} layer"
 
 
-def _label_of(model_name):
+def _label_of(model_name: str | None) -> str:
     return "Model" if model_name is None else f"Model {model_name!r}"
 
 
-def Input(shape, name=None, dtype="float32") -> SymbolicTensor:
+def Input(shape: ShapeLike, name: str | None = None, dtype: DTypeLike = "float32") -> SymbolicTensor:
     """A symbolic input of samples of ``shape`` (without the batch axis), as Keras's ``Input``."""
     shape = as_shape(shape)
     return SymbolicTensor(shape, input_layer=InputLayer(shape, name=name, dtype=dtype))
 
 
-def InputLayer(batch_shape=None, name=None, dtype="float32", shape=None) -> Layer:
+def InputLayer(batch_shape: Sequence[Any] | None = None, name: str | None = None, dtype: DTypeLike = "float32",
+               shape: ShapeLike | None = None) -> Layer:
     """The layer behind an ``Input``: no params, ``y = x``; config ``{"batch_shape": [None, ...], "name"}``."""
     if shape is None:
         if not isinstance(batch_shape, (list, tuple)) or not batch_shape:
@@ -114,7 +127,7 @@ def InputLayer(batch_shape=None, name=None, dtype="float32", shape=None) -> Laye
                  arguments={"batch_shape": [None, *shape], "dtype": str(dtype)})
 
 
-def call_layer(layer_value, inputs):
+def call_layer(layer_value: Layer, inputs: Any) -> Any:
     """``layer(inputs)`` on symbolic tensors: the output tensor(s), after checking the shapes."""
     given = leaves(inputs)
     if not given or not all(isinstance(t, SymbolicTensor) for t in given):
@@ -138,7 +151,7 @@ def call_layer(layer_value, inputs):
     return outputs
 
 
-def _tensors(shapes, path):
+def _tensors(shapes: Any, path: tuple[Any, ...]) -> Any:
     """Symbolic tensors for a structure of output shapes, each knowing its path in it."""
     if isinstance(shapes, dict):
         return {k: _tensors(v, (*path, k)) for k, v in shapes.items()}
@@ -152,13 +165,13 @@ class Graph(NamedTuple):
 
     inputs: Any
     outputs: Any
-    input_layers: tuple  # ((name, InputLayer), ...)
-    layers: tuple  # ((name, layer), ...) in order of first use: layer i gets fold_in(key, i)
-    nodes: tuple  # (node, name, call number) in an order that runs
-    names: dict  # id(layer) -> name (Inputs included)
+    input_layers: tuple[tuple[str, Layer], ...]  # ((name, InputLayer), ...)
+    layers: tuple[tuple[str, Layer], ...]  # ((name, layer), ...) in order of first use: layer i gets fold_in(key, i)
+    nodes: tuple[tuple[Node, str, int], ...]  # (node, name, call number) in an order that runs
+    names: dict[int, str]  # id(layer) -> name (Inputs included)
 
 
-def _build(inputs, outputs) -> Graph:
+def _build(inputs: Any, outputs: Any) -> Graph:
     for what, tree in (("inputs", inputs), ("outputs", outputs)):
         found = leaves(tree)
         if not found or not all(isinstance(t, SymbolicTensor) for t in found):
@@ -169,15 +182,16 @@ def _build(inputs, outputs) -> Graph:
         raise ValueError("Model inputs must be fn.Input tensors, not layer outputs")
     order, seen, done = [], set(), object()
 
-    def check_input(tensor, consumer):
+    def check_input(tensor: SymbolicTensor, consumer: Layer | None) -> None:
         if all(tensor.input_layer is not t.input_layer for t in given_inputs):
             user = "an output of the Model is" if consumer is None else f"{_label(consumer)} takes"
             raise ValueError(f"graph disconnected: {user} {tensor!r}, an Input that is not among the Model's inputs "
                              f"{given_inputs}; give it in fn.Model(inputs=...)")
 
-    def visit(root):
+    def visit(root: SymbolicTensor) -> None:
         """Append the nodes ``root`` depends on, inbound first (a depth-first post-order, without recursion)."""
-        stack = [(root, None, None)]  # (tensor, the layer that takes it, its node's inbound tensors left)
+        # (tensor, the layer that takes it, its node's inbound tensors left)
+        stack: list[tuple[SymbolicTensor, Layer | None, Iterator[Any] | None]] = [(root, None, None)]
         while stack:
             tensor, consumer, inbound = stack[-1]
             if inbound is None:
@@ -194,7 +208,8 @@ def _build(inputs, outputs) -> Graph:
                 order.append(tensor.node)
                 stack.pop()
             else:
-                stack.append((following, tensor.node.layer, None))
+                assert tensor.node is not None  # only a layer's output has inbound tensors
+                stack.append((cast(SymbolicTensor, following), tensor.node.layer, None))
 
     for tensor in leaves(outputs):
         visit(tensor)
@@ -217,7 +232,7 @@ def _build(inputs, outputs) -> Graph:
                  tuple((by_id[id(x)], x) for x in unique), tuple(nodes), by_id)
 
 
-def _input_arrays(graph, x):
+def _input_arrays(graph: Graph, x: Any) -> list[Any]:
     """The arrays given for the graph's Inputs, in their order: from one array, a list or a dict."""
     names = [n for n, _ in graph.input_layers]
     keys = list(graph.inputs) if isinstance(graph.inputs, dict) else names
@@ -238,7 +253,8 @@ def _input_arrays(graph, x):
     return [x]
 
 
-def _run(graph, params, x, key, training=False, sample_weight=None, train=False):
+def _run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: bool = False,
+         sample_weight: ArrayLike | None = None, train: bool = False) -> tuple[Any, Params]:
     """Run the graph's nodes in order; ``(outputs, updates)``."""
     indices = {name: i for i, (name, _) in enumerate(graph.layers)}
     values = {id(t): v for t, v in zip(leaves(graph.inputs), _input_arrays(graph, x))}
@@ -265,7 +281,7 @@ def _run(graph, params, x, key, training=False, sample_weight=None, train=False)
     return map_structure(lambda t: values[id(t)], graph.outputs), updates
 
 
-def _updated(params, updates):
+def _updated(params: Params, updates: Params) -> Params:
     """``params`` (a nested dict) with the leaves present in ``updates`` (nested alike) replaced."""
     if not updates:
         return params
@@ -275,12 +291,12 @@ def _updated(params, updates):
     return merged
 
 
-def _shapes_of(tree):
+def _shapes_of(tree: Any) -> Any:
     shapes = map_structure(lambda t: t.shape, tree)
     return shapes if isinstance(shapes, dict) or not isinstance(shapes, list) else list(shapes)
 
 
-def Model(inputs, outputs, name=None) -> Layer:
+def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLayer:
     """A functional graph from its ``inputs`` to its ``outputs`` (each a tensor, a list or a dict), as a ``Layer``.
 
     ``init(key, input_shape=None, dtype=float32)`` takes the shapes from the
@@ -333,7 +349,7 @@ def Model(inputs, outputs, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         check_arrays(x, f"{_label_of(name)}.apply")
         check_param_names(params, graph.layers)
-        return _run(graph, params, x, key, training=training)[0]
+        return _run(graph, params, x, key, training=flag("training", training))[0]
 
     def train(params, x, *, key=None, sample_weight=None):
         check_arrays(x, f"{_label_of(name)}.apply_train")
@@ -346,12 +362,12 @@ def Model(inputs, outputs, name=None) -> Layer:
     from fnnet import model_config  # the config layout of graphs lives on its own
 
     stateless = all(child.train is None for _, child in graph.layers)
-    return layer("Functional", init, apply, penalty, output_shape, name=name,
-                 arguments=model_config.graph_arguments(graph), layers=graph.layers,
-                 train=None if stateless else train, graph=graph)
+    return ModelLayer(layer("Functional", init, apply, penalty, output_shape, name=name,
+                            arguments=model_config.graph_arguments(graph), layers=graph.layers,
+                            train=None if stateless else train, graph=graph))
 
 
-def check_shared_params(graph):
+def check_shared_params(graph: Graph) -> None:
     """A layer called more than once builds the same params for every call, else a ValueError naming it."""
     calls = {}
     for node, name, call in graph.nodes:
@@ -365,11 +381,11 @@ def check_shared_params(graph):
             raise ValueError(f"layer {name!r} is shared, but its calls need different params: {shapes}")
 
 
-def history(graph):
+def history(graph: Graph) -> Callable[[SymbolicTensor], list[Any]]:
     """``tensor -> [layer name, node index, flat tensor index]`` (Keras's ``keras_history``) in ``graph``."""
     calls = {id(node): call for node, _, call in graph.nodes}
 
-    def of(tensor):
+    def of(tensor: SymbolicTensor) -> list[Any]:
         if tensor.node is None:
             return [graph.names[id(tensor.input_layer)], 0, 0]
         flat = [id(t) for t in leaves(tensor.node.outputs)]
@@ -378,7 +394,7 @@ def history(graph):
     return of
 
 
-def output_names(model) -> tuple | None:
+def output_names(model: Layer) -> tuple[str, ...] | None:
     """A functional model's output names: the dict's keys, else the producing layers' names; None otherwise."""
     graph = model.graph
     if graph is None:
@@ -389,7 +405,7 @@ def output_names(model) -> tuple | None:
                  for t in leaves(graph.outputs))
 
 
-def input_names(model) -> tuple | None:
+def input_names(model: Layer) -> tuple[str, ...] | None:
     """A functional model's Input names, in order; None for other layers."""
     return None if model.graph is None else tuple(n for n, _ in model.graph.input_layers)
 

@@ -23,10 +23,12 @@ Keras random initializers with other bounds.
 """
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 
 from fnnet._registry import lookup
 
@@ -40,10 +42,10 @@ class RandomUniform:
     minval: float = -0.05
     maxval: float = 0.05
 
-    def __call__(self, key, shape, dtype=jnp.float32):
+    def __call__(self, key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
         return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": "RandomUniform", "config": {"minval": self.minval, "maxval": self.maxval}}
 
 
@@ -54,31 +56,31 @@ class RandomNormal:
     mean: float = 0.0
     stddev: float = 0.05
 
-    def __call__(self, key, shape, dtype=jnp.float32):
+    def __call__(self, key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
         return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": "RandomNormal", "config": {"mean": self.mean, "stddev": self.stddev}}
 
 
-def random_uniform(minval=-0.05, maxval=0.05) -> Initializer:
+def random_uniform(minval: float = -0.05, maxval: float = 0.05) -> Initializer:
     """Initializer drawing from U(minval, maxval) (Keras ``RandomUniform``)."""
     if not minval < maxval:
         raise ValueError(f"random_uniform needs minval < maxval, got {minval} and {maxval}")
     return RandomUniform(float(minval), float(maxval))
 
 
-def random_normal(mean=0.0, stddev=0.05) -> Initializer:
+def random_normal(mean: float = 0.0, stddev: float = 0.05) -> Initializer:
     """Initializer drawing from N(mean, stddev^2) (Keras ``RandomNormal``)."""
     if not stddev >= 0:
         raise ValueError(f"random_normal needs stddev >= 0, got {stddev}")
     return RandomNormal(float(mean), float(stddev))
 
 
-def _float32_default(jax_initializer, name, doc) -> Initializer:
+def _float32_default(jax_initializer: Callable[..., jax.Array], name: str, doc: str) -> Initializer:
     """Give a ``jax.nn.initializers`` function Keras's float32 default dtype."""
 
-    def init(key, shape, dtype=jnp.float32):
+    def init(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
         return jax_initializer(key, shape, dtype)
 
     init.__name__ = init.__qualname__ = name
@@ -118,19 +120,19 @@ _NAME_OF = {id(f): name for name, f in _BY_NAME.items() if name not in ("random_
 _BY_CLASS = {"RandomUniform": random_uniform, "RandomNormal": random_normal}
 
 
-def get(name_or_callable) -> Initializer:
+def get(name_or_callable: str | Mapping[str, Any] | Initializer) -> Initializer:
     """Return the initializer called ``name`` (Keras names) or built from a config, or a callable as is."""
     if isinstance(name_or_callable, dict) and name_or_callable.get("class_name") in _BY_CLASS:
         return _BY_CLASS[name_or_callable["class_name"]](**name_or_callable.get("config", {}))
     return lookup("initializer", _BY_NAME, name_or_callable)
 
 
-def name_of(initializer) -> str | None:
+def name_of(initializer: object) -> str | None:
     """The registry name of one of this module's initializers (``glorot_uniform``), else None."""
     return _NAME_OF.get(id(initializer)) if callable(initializer) else None
 
 
-def serialize(initializer):
+def serialize(initializer: str | Mapping[str, Any] | Initializer) -> str | Mapping[str, Any] | Initializer:
     """An initializer as a config value: its name, or the initializer itself (configs come from ``get_config()``)."""
     if isinstance(initializer, str):
         return initializer

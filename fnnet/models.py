@@ -7,21 +7,25 @@ gets the key ``fold_in(key, i)`` in ``init`` and in ``apply``.
 """
 
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, from_config, layer, register, snake_case
-from fnnet.layers.base import check_param_names, trainable_mask
+from fnnet.layers.base import ModelLayer, check_param_names, trainable_mask
+from fnnet.protocols import Params, ShapeLike
+from fnnet._checks import flag
 from fnnet.keys import as_key, optional_key
 from fnnet import functional, model_config  # noqa: F401  (model_config registers "Functional")
 from fnnet.functional import Input, Model, SymbolicTensor, call_layer, check_arrays, input_names, output_names
 
-__all__ = ["Input", "Model", "Sequential", "SymbolicTensor", "call_layer", "count_params", "input_names",
-           "output_names", "summary"]
+__all__ = ["Input", "Model", "ModelLayer", "Sequential", "SymbolicTensor", "call_layer", "count_params",
+           "input_names", "output_names", "summary"]
 
 
-def Sequential(layers, *, name=None) -> Layer:
+def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLayer:
     """A stack of layers applied in order, itself a ``Layer``: ``y = f_n(... f_1(x))``.
 
     Layers without a ``name=`` get Keras's automatic names, restarting for
@@ -82,7 +86,7 @@ def Sequential(layers, *, name=None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         check_arrays(x, f"{label}.apply")
         check_param_names(params, named)
-        key = optional_key(key)
+        key, training = optional_key(key), flag("training", training)
         for index, (layer_name, child) in enumerate(named):
             layer_key = None if key is None else jax.random.fold_in(key, index)
             with blame(layer_name):
@@ -107,18 +111,18 @@ def Sequential(layers, *, name=None) -> Layer:
         return sum((child.penalty(params[n]) for n, child in named if n in params), jnp.asarray(0.0))
 
     stateless = all(child.train is None for child in layers)
-    return layer("Sequential", init, apply, penalty, output_shape, name=name, arguments={"layers": layers},
-                 layers=named, train=None if stateless else train)
+    return ModelLayer(layer("Sequential", init, apply, penalty, output_shape, name=name, arguments={"layers": layers},
+                            layers=named, train=None if stateless else train))
 
 
-def _sequential_from_config(layers, name=None):
+def _sequential_from_config(layers: Sequence[Any], name: str | None = None) -> ModelLayer:
     return Sequential([from_config(c) if isinstance(c, dict) else c for c in layers], name=name)
 
 
 register("Sequential", _sequential_from_config)
 
 
-def count_params(model, params) -> tuple:
+def count_params(model: Layer, params: Params) -> tuple[int, int]:
     """``(total, trainable)`` numbers of parameters of ``params`` (arrays or shapes)."""
     leaves = jax.tree_util.tree_leaves(params)
     masks = jax.tree_util.tree_leaves(trainable_mask(model, params)) if params else []
@@ -127,7 +131,7 @@ def count_params(model, params) -> tuple:
     return total, trainable
 
 
-def _table(title, header, rows, total, trainable):
+def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], total: int, trainable: int) -> str:
     widths = [max(len(row[i]) for row in [*rows, header]) + 2 for i in range(len(header))]
     line = lambda cells: "".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()  # noqa: E731
     rule = "=" * sum(widths)
@@ -138,7 +142,7 @@ def _table(title, header, rows, total, trainable):
     ])
 
 
-def _graph_summary(model, print_fn):
+def _graph_summary(model: Layer, print_fn: Callable[[str], object]) -> str:
     graph = model.graph
     of = functional.history(graph)
     params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
@@ -158,7 +162,7 @@ def _graph_summary(model, print_fn):
     return text
 
 
-def summary(model, input_shape=None, print_fn=print) -> str:
+def summary(model: Layer, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] = print) -> str:
     """Print (and return) a Keras-style table: each layer's name (type), output shape and parameter count.
 
     A functional ``Model`` needs no ``input_shape`` and adds Keras's

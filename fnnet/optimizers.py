@@ -76,12 +76,15 @@ Schedules (``step -> learning rate``, usable as any ``learning_rate=``):
 import difflib
 import functools
 import inspect
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
+from fnnet.protocols import OptimizerLike, PyTree
 
 _FACTORIES = {
     "sgd": (optax.sgd, 0.01),
@@ -127,7 +130,7 @@ _UNSUPPORTED = ("use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scal
 _NOT_TAKEN = ("mask", "weight_decay_mask", "decay")  # masks would be read as schedules; decay: see _decay_error
 
 
-def get(name_or_transformation, **hyperparameters) -> optax.GradientTransformation:
+def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.GradientTransformation:
     """An optax transformation: one given as is, or the Keras-named one with ``hyperparameters``.
 
     The learning rate defaults to Keras's and may be an optax schedule.
@@ -249,6 +252,15 @@ def _named(name, items):
     hyperparameters.setdefault("learning_rate", default_lr)
     if not callable(hyperparameters["learning_rate"]):
         hyperparameter("learning_rate", hyperparameters["learning_rate"], low=0)
+    for name_ in ("nesterov", "centered"):
+        if name_ in hyperparameters:
+            flag(name_, hyperparameters[name_])
+    for name_ in ("momentum", "decay", "rho", "b1", "b2"):  # moving-average factors, [0, 1]
+        if hyperparameters.get(name_) is not None and not callable(hyperparameters[name_]):
+            hyperparameter(name_, hyperparameters[name_], low=0, high=1)
+    for name_ in ("eps", "initial_accumulator_value", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+        if hyperparameters.get(name_) is not None and not callable(hyperparameters[name_]):
+            hyperparameter(name_, hyperparameters[name_], low=0)
     extras = [e for e in _EXTRAS if e in hyperparameters and not (e == "weight_decay" and factory is optax.adamw)]
     if extras:
         factory = _with_extras(factory, extras)
@@ -284,7 +296,7 @@ def _float32(tree):
         and jnp.finfo(leaf.dtype).bits < 32 else leaf, tree)
 
 
-def float32_state(transformation) -> optax.GradientTransformation:
+def float32_state(transformation: optax.GradientTransformation) -> optax.GradientTransformation:
     """``transformation`` with its state and arithmetic in float32 for bfloat16 or float16 params.
 
     Low-precision params make optax keep moments in their dtype, where
@@ -309,13 +321,13 @@ def float32_state(transformation) -> optax.GradientTransformation:
 _INJECTED = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
 
 
-def hyperparameter_names(opt_state) -> list:
+def hyperparameter_names(opt_state: PyTree) -> list[str]:
     """The hyperparameters held in ``opt_state`` (by ``optax.inject_hyperparams``), sorted."""
     found = jax.tree_util.tree_leaves(opt_state, is_leaf=lambda node: isinstance(node, _INJECTED))
     return sorted({name for node in found if isinstance(node, _INJECTED) for name in node.hyperparams})
 
 
-def set_hyperparameters(opt_state, **values):
+def set_hyperparameters(opt_state: PyTree, **values: ArrayLike) -> PyTree:
     """``opt_state`` with injected hyperparameters replaced, e.g. ``set_hyperparameters(s, learning_rate=1e-3)``.
 
     Each value keeps the dtype of the one it replaces; it may be traced (a
@@ -339,14 +351,15 @@ def set_hyperparameters(opt_state, **values):
         opt_state, **{name: jnp.asarray(value, current[name].dtype) for name, value in values.items()})
 
 
-def step_decay(initial_learning_rate, drop, steps_per_drop):
+def step_decay(initial_learning_rate: float, drop: float, steps_per_drop: int) -> optax.Schedule:
     """``lr(t) = initial * drop ** floor(t / steps_per_drop)``: the lessons' step decay."""
     hyperparameter("drop", drop, low=0)
     hyperparameter("steps_per_drop", steps_per_drop, integer=True, low=1)
     return optax.exponential_decay(initial_learning_rate, steps_per_drop, drop, staircase=True)
 
 
-def exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=False):
+def exponential_decay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                      staircase: bool = False) -> optax.Schedule:
     """``lr(t) = initial * decay_rate ** (t / decay_steps)`` (Keras ``ExponentialDecay``).
 
     With ``staircase=True`` the exponent is ``floor(t / decay_steps)``.
@@ -356,7 +369,8 @@ def exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=
     return optax.exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=staircase)
 
 
-def inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase=False):
+def inverse_time_decay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                       staircase: bool = False) -> optax.Schedule:
     """``lr(t) = initial / (1 + decay_rate * t / decay_steps)`` (Keras ``InverseTimeDecay``).
 
     optax has no inverse-time schedule; this is one, in optax's form ``step -> value``.
@@ -365,7 +379,7 @@ def inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase
     hyperparameter("decay_steps", decay_steps, integer=True, low=1)
     hyperparameter("decay_rate", decay_rate, low=0)
 
-    def schedule(count):
+    def schedule(count: ArrayLike) -> jax.Array:
         ratio = jnp.asarray(count, jnp.float32) / decay_steps
         if staircase:
             ratio = jnp.floor(ratio)

@@ -37,18 +37,25 @@ On one machine, N CPU devices (per process) are simulated, for testing, with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` set before JAX starts.
 """
 
+from typing import Literal, TypeVar
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from fnnet.protocols import PyTree
 
-def local_mesh(axis_name="data") -> Mesh:
+T = TypeVar("T")
+
+
+def local_mesh(axis_name: str = "data") -> Mesh:
     """A one-axis mesh over all local devices."""
     return Mesh(np.array(jax.local_devices()), (axis_name,))
 
 
-def resolve_mesh(mesh):
+def resolve_mesh(mesh: Mesh | Literal["local"] | None) -> Mesh | None:
     """``None`` (one device), a ``Mesh`` as is, or ``"local"`` for ``local_mesh()``."""
     if mesh is None or isinstance(mesh, Mesh):
         return mesh
@@ -57,7 +64,7 @@ def resolve_mesh(mesh):
     raise TypeError(f"mesh must be a jax.sharding.Mesh, 'local' or None, got {mesh!r}")
 
 
-def _data_positions(mesh):
+def _data_positions(mesh: Mesh) -> tuple[int, int]:
     """This process's positions along the mesh's data axis: ``(first, count)``, checked contiguous."""
     local = set(mesh.local_devices)
     rows = mesh.devices.reshape(mesh.devices.shape[0], -1)
@@ -69,7 +76,7 @@ def _data_positions(mesh):
     return first, count
 
 
-def process_slice(batch_size, mesh) -> slice:
+def process_slice(batch_size: int, mesh: Mesh | None) -> slice:
     """The rows of a global batch of ``batch_size`` rows that this process feeds (all of them on one process)."""
     if mesh is None or not mesh.is_multi_process:
         return slice(0, batch_size)
@@ -79,7 +86,7 @@ def process_slice(batch_size, mesh) -> slice:
     return slice(first * per_position, (first + count) * per_position)
 
 
-def data_devices(mesh, *, local=False) -> int:
+def data_devices(mesh: Mesh | None, *, local: bool = False) -> int:
     """Devices along the mesh's data axis (1 without a mesh); ``local=True``: only this process's."""
     if mesh is None:
         return 1
@@ -88,7 +95,7 @@ def data_devices(mesh, *, local=False) -> int:
     return mesh.shape[mesh.axis_names[0]]
 
 
-def check_batch_size(batch_size, mesh, *, local=False):
+def check_batch_size(batch_size: int, mesh: Mesh | None, *, local: bool = False) -> None:
     """The batch must split evenly over the mesh's data axis.
 
     ``local=True``: ``batch_size`` is this process's share of a batch
@@ -97,6 +104,7 @@ def check_batch_size(batch_size, mesh, *, local=False):
     """
     devices = data_devices(mesh, local=local)
     if batch_size % devices:
+        assert mesh is not None  # without a mesh there is one device, which divides every batch
         what, where = "batch_size", ""
         if local and mesh.is_multi_process:
             what, where = "this process's share of the batch,", " in this process"
@@ -104,12 +112,12 @@ def check_batch_size(batch_size, mesh, *, local=False):
                          f"{mesh.axis_names[0]!r} axis{where}")
 
 
-def _host_local(tree):
+def _host_local(tree: PyTree) -> PyTree:
     """Leaves that are not ``jax.Array`` as numpy arrays, for ``multihost_utils``."""
     return jax.tree_util.tree_map(lambda a: a if isinstance(a, jax.Array) else np.asarray(a), tree)
 
 
-def place(tree, mesh):
+def place(tree: T, mesh: Mesh | None) -> T:
     """Put a pytree on the device, or replicated on every device of ``mesh``.
 
     Across processes every process passes the same values (its full copy)
@@ -130,7 +138,7 @@ def place(tree, mesh):
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
-def place_batch(tree, mesh, axis=0):
+def place_batch(tree: T, mesh: Mesh | None, axis: int = 0) -> T:
     """Put a batch on ``mesh`` split along the data axis; each process passes only its share.
 
     ``axis`` is the batch (rows) axis of every leaf, 1 for stacked batches
@@ -147,7 +155,7 @@ def place_batch(tree, mesh, axis=0):
     return multihost_utils.host_local_array_to_global_array(_host_local(tree), mesh, spec)
 
 
-def shard_batch(tree, mesh):
+def shard_batch(tree: T, mesh: Mesh | None) -> T:
     """Inside ``jit``: constrain every array's leading (batch) axis to split over the data axis."""
     if mesh is None:
         return tree
@@ -155,7 +163,7 @@ def shard_batch(tree, mesh):
     return jax.tree_util.tree_map(lambda a: jax.lax.with_sharding_constraint(a, sharding), tree)
 
 
-def fetch(tree):
+def fetch(tree: PyTree) -> PyTree:
     """Host numpy values of a pytree's arrays, whole in every process.
 
     An array spread over other processes' devices is gathered with
@@ -164,7 +172,7 @@ def fetch(tree):
     returned unchanged.
     """
     def one(leaf):
-        if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             return leaf
         if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable and not leaf.is_fully_replicated:
             return multihost_utils.process_allgather(leaf, tiled=True)

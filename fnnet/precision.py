@@ -24,6 +24,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
+
+from fnnet.protocols import DTypePolicyName, Params, PyTree
 
 
 class Policy(NamedTuple):
@@ -34,11 +37,11 @@ class Policy(NamedTuple):
     compute_dtype: str
 
     @property
-    def output_dtype(self):
+    def output_dtype(self) -> DTypeLike:
         """The dtype of the model's outputs as losses see them: at least float32."""
         return jnp.promote_types(self.compute_dtype, jnp.float32)
 
-    def cast_params(self, params):
+    def cast_params(self, params: Params) -> Params:
         """Floating leaves of ``params`` in the compute dtype.
 
         Leaves wider than ``param_dtype`` (float64 params given straight to an
@@ -47,7 +50,7 @@ class Policy(NamedTuple):
         """
         bits = jnp.finfo(self.param_dtype).bits
 
-        def cast(leaf):
+        def cast(leaf: ArrayLike) -> jax.Array:
             leaf = jnp.asarray(leaf)
             if jnp.issubdtype(leaf.dtype, jnp.floating) and jnp.finfo(leaf.dtype).bits <= bits:
                 return leaf.astype(self.compute_dtype)
@@ -55,21 +58,21 @@ class Policy(NamedTuple):
 
         return jax.tree_util.tree_map(cast, params)
 
-    def cast_inputs(self, x):
+    def cast_inputs(self, x: PyTree) -> PyTree:
         """Floating inputs in the compute dtype; integer and boolean inputs unchanged."""
         return _cast_floating(x, self.compute_dtype)
 
-    def cast_output(self, y):
+    def cast_output(self, y: PyTree) -> PyTree:
         """Model outputs in at least ``output_dtype`` (float32 under the bfloat16 compute of ``mixed_bfloat16``)."""
         return jax.tree_util.tree_map(
             lambda leaf: leaf.astype(jnp.promote_types(leaf.dtype, self.output_dtype))
             if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf, y)
 
-    def cast_updates(self, updates):
+    def cast_updates(self, updates: Params) -> Params:
         """Non-trainable updates from a training pass back in the parameters' dtype."""
         return _cast_floating(updates, self.param_dtype)
 
-    def params(self, params):
+    def params(self, params: Params) -> Params:
         """``params`` with floating leaves in ``param_dtype``: lower precisions are cast up (lossless).
 
         A leaf of higher precision than ``param_dtype`` (float64 params under
@@ -92,7 +95,7 @@ class Policy(NamedTuple):
             cast = True
         return _cast_floating(params, wanted) if cast else params
 
-    def check_state_params(self, params):
+    def check_state_params(self, params: Params) -> None:
         """Raise ``ValueError`` naming the first floating leaf of a ``TrainState``'s params not in ``param_dtype``.
 
         A state's optimizer state was built for its params, so they are never cast.
@@ -105,12 +108,18 @@ class Policy(NamedTuple):
                     f"keeps params in {self.param_dtype}; continue it with a trainer of its own dtype_policy")
 
 
-def _cast_floating(tree, dtype):
-    def cast(leaf):
+def _cast_floating(tree: PyTree, dtype: DTypeLike) -> PyTree:
+    def cast(leaf: ArrayLike) -> jax.Array:
         leaf = jnp.asarray(leaf)
         return leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
 
     return jax.tree_util.tree_map(cast, tree)
+
+
+def x64_enabled() -> bool:
+    """Whether JAX's 64-bit mode is on (``jax.config.update("jax_enable_x64", True)``)."""
+    # jax's Config sets its flags as attributes at run time: its type declares none of them
+    return bool(jax.config.jax_enable_x64)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 POLICIES = {
@@ -120,7 +129,7 @@ POLICIES = {
 }
 
 
-def get(name_or_policy="float32") -> Policy:
+def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
     """The ``Policy`` called ``name`` (``"float32"``, ``"mixed_bfloat16"``, ``"float64"``), or a policy as is.
 
     ``"float64"`` needs 64-bit mode on, else ``ValueError`` (JAX would quietly
@@ -136,7 +145,7 @@ def get(name_or_policy="float32") -> Policy:
         raise TypeError(f"dtype_policy must be a name ({', '.join(POLICIES)}), got {name_or_policy!r}")
     if name_or_policy not in POLICIES:
         raise ValueError(f"unknown dtype_policy {name_or_policy!r}; valid names: {', '.join(POLICIES)}")
-    if name_or_policy == "float64" and not jax.config.jax_enable_x64:
+    if name_or_policy == "float64" and not x64_enabled():
         raise ValueError('dtype_policy="float64" needs 64-bit mode: jax.config.update("jax_enable_x64", True) '
                          "first (without it JAX computes in float32)")
     return POLICIES[name_or_policy]

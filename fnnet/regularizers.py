@@ -17,23 +17,28 @@ training minimises.
 """
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 
+from fnnet.protocols import Params
+
 from fnnet import _config
 from fnnet._checks import hyperparameter
 
-Regularizer = Callable[[object], jax.Array]
+Regularizer = Callable[[Params], jax.Array]
+Where = Callable[[tuple[Any, ...]], bool]
+"""A leaf selector: ``where(path) -> bool`` for the leaf's key path (``jax.tree_util``)."""
 
 
-def is_kernel(path) -> bool:
+def is_kernel(path: tuple[Any, ...]) -> bool:
     """Select leaves whose last key is ``"kernel"`` (and a bare array, whose path is empty)."""
     return not path or getattr(path[-1], "key", None) == "kernel"
 
 
-def every_leaf(path) -> bool:
+def every_leaf(path: tuple[Any, ...]) -> bool:
     """Select every leaf: kernels and biases alike."""
     return True
 
@@ -52,9 +57,11 @@ class Penalty:
     class_name: str
     l1: float = 0.0
     l2: float = 0.0
-    where: Callable = is_kernel
+    where: Where = is_kernel
+    if TYPE_CHECKING:  # set by __post_init__: derived from the fields, not one of them
+        config_json: ClassVar[str | None]
 
-    def __call__(self, params):
+    def __call__(self, params: Params) -> jax.Array:
         def leaf_penalty(w):
             if self.class_name == "L1":
                 return self.l1 * jnp.sum(jnp.abs(w))
@@ -65,14 +72,14 @@ class Penalty:
         leaves = jax.tree_util.tree_leaves_with_path(params)
         return sum((leaf_penalty(leaf) for path, leaf in leaves if self.where(path)), jnp.asarray(0.0))
 
-    def _arguments(self):
-        rates = {"L1": {"l1": self.l1}, "L2": {"l2": self.l2}}.get(self.class_name, {"l1": self.l1, "l2": self.l2})
+    def _arguments(self) -> dict[str, Any]:
+        rates: dict[str, Any] = {"L1": {"l1": self.l1}, "L2": {"l2": self.l2}}.get(self.class_name, {"l1": self.l1, "l2": self.l2})
         if self.where is not is_kernel:
             names = [name for name, fn in _WHERE.items() if fn is self.where]
             rates["where"] = names[0] if names else self.where
         return rates
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """``{"class_name": "L2", "config": {"l2": rate}}`` (``"where"`` only when not kernels)."""
         return _config.make_config(self.class_name, self._arguments())
 
@@ -90,19 +97,19 @@ class Penalty:
         return id(self) if mine is None else hash(mine)
 
 
-def l1(rate=0.01, where=is_kernel) -> Regularizer:
+def l1(rate: float = 0.01, where: Where = is_kernel) -> Penalty:
     """L1 penalty ``rate * sum |w|`` over the selected leaves (Keras default rate 0.01)."""
     hyperparameter("l1 rate", rate, low=0)
     return Penalty("L1", l1=rate, where=where)
 
 
-def l2(rate=0.01, where=is_kernel) -> Regularizer:
+def l2(rate: float = 0.01, where: Where = is_kernel) -> Penalty:
     """L2 penalty ``rate * sum w^2`` over the selected leaves (Keras default rate 0.01)."""
     hyperparameter("l2 rate", rate, low=0)
     return Penalty("L2", l2=rate, where=where)
 
 
-def l1_l2(l1=0.0, l2=0.0, where=is_kernel) -> Regularizer:
+def l1_l2(l1: float = 0.0, l2: float = 0.0, where: Where = is_kernel) -> Penalty:
     """Elastic net ``l1 * sum |w| + l2 * sum w^2`` (Keras ``L1L2``, defaults 0)."""
     hyperparameter("l1 rate", l1, low=0)
     hyperparameter("l2 rate", l2, low=0)
@@ -113,7 +120,7 @@ _BY_CLASS = {"L1": l1, "L2": l2, "L1L2": l1_l2}
 _BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
 
 
-def get(identifier):
+def get(identifier: str | Mapping[str, Any] | Regularizer | None) -> Regularizer | None:
     """A regularizer from None, a callable (as is), a name (``"l2"``, Keras's default rate) or a config."""
     if identifier is None or callable(identifier):
         return identifier
@@ -132,18 +139,18 @@ def get(identifier):
                      f"or a config with class_name in {sorted(_BY_CLASS)}")
 
 
-def serialize(regularizer):
+def serialize(regularizer: Regularizer | None) -> Regularizer | None:
     """A regularizer as a config value: None or the regularizer itself (its ``get_config()`` is the config)."""
     return regularizer
 
 
-def total(*regularizers) -> Regularizer:
+def total(*regularizers: Regularizer) -> Regularizer:
     """One regularizer that sums the given ones, as ``optax.chain`` chains transformations."""
     for r in regularizers:
         if not callable(r):
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
 
-    def regularizer(params):
+    def regularizer(params: Params) -> jax.Array:
         return sum((r(params) for r in regularizers), jnp.asarray(0.0))
 
     return regularizer

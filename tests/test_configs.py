@@ -202,3 +202,26 @@ def test_jit_with_a_model_as_static_argument_does_not_retrace_for_an_equal_rebui
     assert len(traces) == 1
     jitted(fn.Sequential([layers.Dense(3, "tanh"), layers.Dense(1)]), params, jnp.ones((4, 2)))
     assert len(traces) == 2
+
+
+def test_a_model_is_a_jit_argument_with_no_leaves():
+    traces = []
+
+    @jax.jit
+    def forward(model, params, x):
+        traces.append(1)
+        return model.apply(params, x)
+
+    build = lambda: fn.Sequential([layers.Dense(3, "relu"), layers.Dense(1)])  # noqa: E731
+    model = build()
+    params = model.init(jax.random.key(0), (2,))
+    x = jnp.ones((4, 2))
+    np.testing.assert_array_equal(forward(model, params, x), model.apply(params, x))
+    forward(build(), params, x)
+    assert len(traces) == 1  # an equal model is the same static value
+    assert jax.tree_util.tree_leaves(model) == [] and jax.tree_util.tree_leaves((model, params)) == \
+        jax.tree_util.tree_leaves(params)
+    inputs = fn.Input((2,))
+    functional = fn.Model(inputs, layers.Dense(1)(inputs))
+    np.testing.assert_array_equal(forward(functional, functional.init(0), x),
+                                  functional.apply(functional.init(0), x))

@@ -6,6 +6,7 @@ See ``fnnet.layers.base`` for the ``Layer`` contract (``init``, ``apply``,
 also here, as in Keras.
 """
 
+from fnnet.layers import base  # noqa: F401  (fnnet.layers.base: the Layer contract and its shape helpers)
 from fnnet.layers.base import Layer, from_config, register, registered, trainable_mask
 from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Maxout, Reshape
 from fnnet.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract

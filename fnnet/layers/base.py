@@ -28,13 +28,17 @@ is ever imported or evaluated.
 import contextlib
 import json
 import re
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, NewType, TypeVar
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import _config
+from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
+
+F = TypeVar("F", bound=Callable[..., "Layer"])
 
 
 class Layer(NamedTuple):
@@ -51,26 +55,27 @@ class Layer(NamedTuple):
     functional model's ``fnnet.functional.Graph``.
     """
 
-    init: Callable
-    apply: Callable
-    penalty: Callable
-    output_shape: Callable
+    init: Callable[..., Params]
+    apply: Callable[..., Any]
+    penalty: Callable[[Params], jax.Array]
+    output_shape: Callable[..., Any]
     kind: str
     name: str | None = None
-    layers: tuple = ()
-    train: Callable | None = None
-    non_trainable: tuple = ()
-    arguments: dict | None = None
+    layers: tuple[tuple[str, "Layer"], ...] = ()
+    train: Callable[..., tuple[Any, Params]] | None = None
+    non_trainable: tuple[str, ...] = ()
+    arguments: dict[str, Any] | None = None
     config_json: str | None = None
     graph: Any = None
 
-    def apply_train(self, params, x, *, key=None, sample_weight=None):
+    def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> tuple[Any, Params]:
         """The training pass ``(y, updates)``; ``updates`` are new values of non-trainable leaves."""
         if self.train is None:
             return self.apply(params, x, key=key, training=True), {}
         return self.train(params, x, key=key, sample_weight=sample_weight)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """``{"class_name": kind, "config": {...}}`` in Keras's words; TypeError naming a bare-callable argument."""
         if self.config_json is not None:
             return json.loads(self.config_json)
@@ -82,7 +87,7 @@ class Layer(NamedTuple):
         except TypeError as error:
             raise TypeError(f"{label} has no config: {error}") from None
 
-    def own_functions(self) -> tuple:
+    def own_functions(self) -> tuple[Callable[..., Any], ...]:
         """The functions of this layer (and its children) that its config cannot vouch for.
 
         fnnet's own constructors build a layer's functions from its config
@@ -95,7 +100,7 @@ class Layer(NamedTuple):
                           if f is not None and not _built_by_fnnet(f))
         return functions + tuple(f for _, child in self.layers for f in child.own_functions())
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Layer):
             return NotImplemented
         if self is other:
@@ -105,51 +110,94 @@ class Layer(NamedTuple):
         mine, theirs = self.own_functions(), other.own_functions()
         return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs))
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self) if self.config_json is None else hash(self.config_json)
 
-    def __call__(self, inputs):
+    if not TYPE_CHECKING:  # a type checker reports model.fit(...) itself: it must not see a __getattr__
+
+        def __getattr__(self, name):
+            """Keras's mutating methods are not here: say what to write instead (``hasattr`` stays False)."""
+            if name in _KERAS_HABITS:
+                raise AttributeError(f"a fnnet model has no .{name}(): {_KERAS_HABITS[name]}")
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __call__(self, inputs: Any, *more: Any) -> Any:
         """Call the layer on symbolic tensors (``fn.Input``) to build a functional ``Model``."""
+        if more:
+            raise TypeError(f"a layer is called on one tensor, or on one list of tensors for a merge layer: "
+                            f"{self.kind}()([a, b]), not {self.kind}()(a, b); got {1 + len(more)} arguments")
         from fnnet import models  # the functional API builds on layers, not the other way round
 
         return models.call_layer(self, inputs)
 
-    def summary(self, input_shape=None, print_fn=print) -> str:
+    def summary(self, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] = print) -> str:
         """Print (and return) a Keras-style table of output shapes and parameter counts."""
         from fnnet import models  # summary lives with the models it describes
 
         return models.summary(self, input_shape, print_fn)
 
 
-def _built_by_fnnet(function) -> bool:
+ModelLayer = NewType("ModelLayer", Layer)
+"""A ``Layer`` that is a model: what ``Sequential`` and ``Model`` return (named children, params by name).
+
+For type checkers only (``def build() -> ModelLayer: ...``): at run time it is the ``Layer`` itself, so a
+model goes wherever a layer goes, but a plain layer is not taken where a ``ModelLayer`` is asked for.
+"""
+
+
+# A layer is a pytree with no leaves, its whole value the static aux data (hashed and compared by config and,
+# for a user's layer, its functions): jax.jit(lambda model, params, x: model.apply(params, x)) takes it as an
+# argument, and an equal model does not retrace.
+jax.tree_util.register_pytree_node(Layer, lambda value: ((), value), lambda value, _: value)
+
+
+_KERAS_HABITS = {
+    "add": "models are immutable values; list the layers, fn.Sequential([layers.Dense(64), layers.Dense(10)]), or "
+           "extend one: fn.Sequential([layer for _, layer in model.layers] + [new_layer])",
+    "compile": "trainer = fn.compile(model, loss=..., optimizer=..., metrics=[...])",
+    "fit": "params = model.init(key, input_shape); trainer = fn.compile(model, ...); "
+           "state, history = trainer.fit(params, x, y, ...)",
+    "evaluate": "loss, *metrics = trainer.evaluate(params, x, y) with trainer = fn.compile(model, ...)",
+    "predict": "model.apply(params, x), or trainer.predict(params, x) (batched and jitted)",
+    "get_weights": "params are a dict you hold: params = model.init(key, input_shape)",
+    "set_weights": "params are a dict you hold: pass the new dict to apply, fit or save_model",
+    "save": "fn.save_model(path, model, params)",
+    "build": "params = model.init(key, input_shape) builds the parameters",
+}
+"""Keras methods a model does not have, and the fnnet call to write instead."""
+
+
+def _built_by_fnnet(function: object) -> bool:
     """Whether ``function`` was defined in fnnet (then the layer's config describes it completely)."""
     module = getattr(function, "__module__", None) or ""
     return module == "fnnet" or module.startswith("fnnet.")
 
 
-def layer(kind, init, apply, penalty, output_shape, *, name=None, arguments=None, **fields) -> Layer:
+def layer(kind: str, init: Callable[..., Params], apply: Callable[..., Any], penalty: Callable[[Params], jax.Array],
+          output_shape: Callable[..., Any], *, name: str | None = None, arguments: Mapping[str, Any] | None = None,
+          **fields: Any) -> Layer:
     """A ``Layer`` whose config is ``{"class_name": kind, "config": arguments | {"name": name}}``."""
     arguments = {**(arguments or {}), "name": name}
     return Layer(init, apply, penalty, output_shape, kind, name, arguments=arguments,
                  config_json=_config.canonical(kind, arguments), **fields)
 
 
-def no_params(key, input_shape, dtype=jnp.float32):
+def no_params(key: KeyLike | None, input_shape: ShapeLike, dtype: DTypeLike = jnp.float32) -> Params:
     """``init`` of a parameter-free layer: checks the shape, returns ``{}``."""
     as_shape(input_shape)
     return {}
 
 
-def no_penalty(params):
+def no_penalty(params: Params) -> jax.Array:
     """``penalty`` of a layer without regularizers: 0."""
     return jnp.asarray(0.0)
 
 
-def as_shape(input_shape) -> tuple:
+def as_shape(input_shape: ShapeLike) -> tuple[int, ...]:
     """``input_shape`` (without batch axis) as a tuple of positive ints; an int means ``(n,)``."""
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
@@ -162,7 +210,7 @@ def as_shape(input_shape) -> tuple:
     return tuple(input_shape)
 
 
-def feature_count(input_shape) -> int:
+def feature_count(input_shape: ShapeLike) -> int:
     """The last axis of ``input_shape``; ValueError when there is none."""
     shape = as_shape(input_shape)
     if not shape:
@@ -170,7 +218,7 @@ def feature_count(input_shape) -> int:
     return shape[-1]
 
 
-def check_features(expected, x):
+def check_features(expected: int, x: jax.Array) -> None:
     """``x`` is a batch whose last axis has ``expected`` features."""
     if jnp.ndim(x) < 2 or x.shape[-1] != expected:
         raise ValueError(
@@ -179,12 +227,12 @@ def check_features(expected, x):
         )
 
 
-def snake_case(kind):
+def snake_case(kind: str) -> str:
     """``"BatchNormalization"`` -> ``"batch_normalization"``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
 
 
-def automatic_names(layers):
+def automatic_names(layers: Sequence[Layer]) -> list[str]:
     """Names for ``layers``: the given ones, then ``kind``, ``kind_1``, ... skipping given names."""
     given = [layer.name for layer in layers if layer.name is not None]
     duplicates = sorted({n for n in given if given.count(n) > 1})
@@ -207,7 +255,7 @@ def automatic_names(layers):
 
 
 @contextlib.contextmanager
-def blame(name):
+def blame(name: str) -> Iterator[None]:
     """Re-raise a shape or type error with the name of the layer that raised it."""
     try:
         yield
@@ -215,7 +263,7 @@ def blame(name):
         raise type(error)(f"layer {name!r}: {error}") from error
 
 
-def check_param_names(params, named):
+def check_param_names(params: Params, named: Iterable[tuple[str, Layer]]) -> None:
     """``params`` is a dict whose entries all name a layer of ``named`` (``(name, layer)`` pairs)."""
     if not isinstance(params, dict):
         raise TypeError(f"model params must be a dict from layer name to params, got {type(params).__name__}")
@@ -227,7 +275,7 @@ def check_param_names(params, named):
         )
 
 
-def trainable_mask(layer, params):
+def trainable_mask(layer: Layer, params: Params) -> PyTree:
     """A pytree of bools shaped like ``params``: False on the leaves ``layer`` lists as non-trainable.
 
     Walks containers (``Sequential``, ``Model``) by child name, so nested
@@ -243,10 +291,10 @@ def trainable_mask(layer, params):
             for name, value in params.items()}
 
 
-_REGISTRY: dict = {}
+_REGISTRY: dict[str, Callable[..., Layer]] = {}
 
 
-def register(name, factory):
+def register(name: str, factory: F) -> F:
     """Register ``factory(**config) -> Layer`` as the kind ``name`` for ``from_config``; returns ``factory``."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"a layer kind's name must be a non-empty string, got {name!r}")
@@ -256,12 +304,12 @@ def register(name, factory):
     return factory
 
 
-def registered() -> tuple:
+def registered() -> tuple[str, ...]:
     """The registered kinds' names, sorted."""
     return tuple(sorted(_REGISTRY))
 
 
-def from_config(config) -> Layer:
+def from_config(config: Mapping[str, Any]) -> Layer:
     """Rebuild a layer or model from its ``get_config()`` through the registry only.
 
     Raises ValueError listing the registered kinds for an unknown class name.

@@ -6,17 +6,20 @@ none. Every constructor records Keras's arguments as the layer's config.
 """
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from fnnet import activations, initializers, regularizers
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, check_features, feature_count, layer, no_params, no_penalty, register
+from fnnet.protocols import ActivationLike, InitializerLike, Params, RegularizerLike
 
 
-def _check_dense_params(params, units, use_bias):
+def _check_dense_params(params: Params, units: int, use_bias: bool) -> None:
     """Params built for this ``Dense``: ``kernel (in, units)`` and, with a bias, ``bias (units,)``."""
     expected = {"kernel", "bias"} if use_bias else {"kernel"}
     if not isinstance(params, dict) or set(params) != expected:
@@ -28,7 +31,7 @@ def _check_dense_params(params, units, use_bias):
         raise ValueError(f"expects a bias of shape ({units},), got {jnp.shape(params['bias'])}")
 
 
-def _regularizer(name, regularizer):
+def _regularizer(name: str, regularizer: RegularizerLike) -> regularizers.Regularizer | None:
     if isinstance(regularizer, (dict, str)):
         return regularizers.get(regularizer)
     if regularizer is not None and not callable(regularizer):
@@ -36,8 +39,9 @@ def _regularizer(name, regularizer):
     return regularizer
 
 
-def _dense_arguments(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                     bias_regularizer):
+def _dense_arguments(activation: ActivationLike, use_bias: bool, kernel_initializer: InitializerLike,
+                     bias_initializer: InitializerLike, kernel_regularizer: regularizers.Regularizer | None,
+                     bias_regularizer: regularizers.Regularizer | None) -> dict[str, Any]:
     return {"activation": activations.serialize(activation), "use_bias": use_bias,
             "kernel_initializer": initializers.serialize(kernel_initializer),
             "bias_initializer": initializers.serialize(bias_initializer),
@@ -46,15 +50,17 @@ def _dense_arguments(activation, use_bias, kernel_initializer, bias_initializer,
 
 
 def Dense(
-    units,
-    activation=None,
-    use_bias=True,
-    kernel_initializer="glorot_uniform",
-    bias_initializer="zeros",
-    kernel_regularizer=None,
-    bias_regularizer=None,
+    units: int,
+    activation: ActivationLike = None,
+    use_bias: bool = True,
+    kernel_initializer: InitializerLike = "glorot_uniform",
+    bias_initializer: InitializerLike = "zeros",
+    kernel_regularizer: RegularizerLike = None,
+    bias_regularizer: RegularizerLike = None,
     *,
-    name=None,
+    name: str | None = None,
+    input_dim: None = None,
+    input_shape: None = None,
 ) -> Layer:
     """Fully connected layer ``y = activation(x @ kernel + bias)`` (Keras ``Dense``).
 
@@ -65,6 +71,8 @@ def Dense(
         kernel_initializer, bias_initializer: initializer names or ``(key, shape, dtype)`` callables.
         kernel_regularizer, bias_regularizer: ``(array) -> scalar`` penalties, e.g. ``regularizers.l2(1e-4)``.
         name: the layer's name in a model (automatic ``dense``, ``dense_1``, ... otherwise).
+        input_dim, input_shape: Keras 2's; refused with what to write instead
+            (fnnet layers learn their input shape at ``init``).
 
     Returns:
         A ``Layer`` whose params are ``{"kernel": (in, units), "bias": (units,)}``.
@@ -77,6 +85,12 @@ def Dense(
         ((4, 3), (2, 3))
     """
     hyperparameter("units", units, integer=True, low=1)
+    if input_dim is not None or input_shape is not None:
+        shape = (input_dim,) if input_shape is None else tuple(input_shape)
+        raise TypeError(f"Dense takes no input_dim or input_shape (Keras 2's): fnnet layers get their input shape "
+                        f"at init, params = model.init(key, {shape}); or begin a functional model with "
+                        f"fn.Input({shape})")
+    use_bias = flag("use_bias", use_bias)
     act = activations.get(activation)
     kernel_init = initializers.get(kernel_initializer)
     bias_init = initializers.get(bias_initializer)
@@ -115,8 +129,9 @@ def Dense(
     return layer("Dense", init, apply, penalty, output_shape, name=name, arguments=arguments)
 
 
-def Maxout(units, pieces, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-           kernel_regularizer=None, bias_regularizer=None, *, name=None) -> Layer:
+def Maxout(units: int, pieces: int, use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
+           bias_initializer: InitializerLike = "zeros", kernel_regularizer: RegularizerLike = None,
+           bias_regularizer: RegularizerLike = None, *, name: str | None = None) -> Layer:
     """Maxout units (Goodfellow et al. 2013): ``y_j = max_p (x @ kernel + bias)[j, p]``.
 
     A linear ``Dense`` of ``units * pieces`` outputs whose consecutive groups
@@ -143,7 +158,7 @@ def Maxout(units, pieces, use_bias=True, kernel_initializer="glorot_uniform", bi
     return layer("Maxout", linear.init, apply, linear.penalty, output_shape, name=name, arguments=arguments)
 
 
-def Dropout(rate, *, name=None) -> Layer:
+def Dropout(rate: float, *, name: str | None = None) -> Layer:
     """Inverted dropout: in training, zero each input with probability ``rate``, scale the rest by ``1 / (1 - rate)``.
 
     ``rate`` is the fraction dropped, as in Keras, in ``[0, 1)``. It is the
@@ -153,7 +168,7 @@ def Dropout(rate, *, name=None) -> Layer:
     hyperparameter("Dropout rate", rate, low=0, high=1, high_inclusive=False)
 
     def apply(params, x, *, key=None, training=False):
-        if not training or (isinstance(rate, (int, float)) and rate == 0):  # a swept rate is traced
+        if not flag("training", training) or (isinstance(rate, (int, float)) and rate == 0):  # a swept rate: traced
             return x
         if key is None:
             raise ValueError(
@@ -166,7 +181,7 @@ def Dropout(rate, *, name=None) -> Layer:
     return layer("Dropout", no_params, apply, no_penalty, as_shape, name=name, arguments={"rate": rate})
 
 
-def Activation(activation, *, name=None) -> Layer:
+def Activation(activation: ActivationLike, *, name: str | None = None) -> Layer:
     """Apply an activation ``y = f(x)`` (a name from ``fnnet.activations`` or a callable) on its own."""
     act = activations.get(activation)
 
@@ -177,7 +192,7 @@ def Activation(activation, *, name=None) -> Layer:
                  arguments={"activation": activations.serialize(activation)})
 
 
-def Flatten(*, name=None) -> Layer:
+def Flatten(*, name: str | None = None) -> Layer:
     """Reshape each sample to a vector: ``(batch, d1, ..., dk) -> (batch, d1 * ... * dk)``."""
 
     def apply(params, x, *, key=None, training=False):
@@ -191,7 +206,7 @@ def Flatten(*, name=None) -> Layer:
     return layer("Flatten", no_params, apply, no_penalty, output_shape, name=name)
 
 
-def Reshape(target_shape, *, name=None) -> Layer:
+def Reshape(target_shape: int | Sequence[int], *, name: str | None = None) -> Layer:
     """Reshape each sample to ``target_shape`` (batch axis excluded; one entry may be -1), as Keras ``Reshape``."""
     if isinstance(target_shape, int):
         target_shape = (target_shape,)
@@ -222,7 +237,7 @@ def Reshape(target_shape, *, name=None) -> Layer:
                  arguments={"target_shape": target_shape})
 
 
-def Identity(*, name=None) -> Layer:
+def Identity(*, name: str | None = None) -> Layer:
     """``y = x`` (Keras ``Identity``): a placeholder that changes nothing."""
 
     def apply(params, x, *, key=None, training=False):

@@ -13,14 +13,17 @@ input shapes. They have no params.
 """
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from fnnet.layers.base import Layer, as_shape, layer, no_penalty, register
 
 
-def _shapes(kind, input_shapes, exactly=None):
+def _shapes(kind: str, input_shapes: Any, exactly: int | None = None) -> list[tuple[int, ...]]:
     if not isinstance(input_shapes, (list, tuple)) or not input_shapes or isinstance(input_shapes[0], int):
         raise TypeError(f"{kind} takes a list of inputs, got input shape {input_shapes!r}")
     shapes = [as_shape(s) for s in input_shapes]
@@ -31,13 +34,14 @@ def _shapes(kind, input_shapes, exactly=None):
     return shapes
 
 
-def _inputs(kind, xs):
+def _inputs(kind: str, xs: Sequence[jax.Array]) -> list[jax.Array]:
     if not isinstance(xs, (list, tuple)):
         raise TypeError(f"{kind} takes a list of arrays, got {type(xs).__name__}")
     return list(xs)
 
 
-def _elementwise(kind, combine, exactly=None, *, name=None) -> Layer:
+def _elementwise(kind: str, combine: Callable[[list[jax.Array]], jax.Array], exactly: int | None = None, *,
+                 name: str | None = None) -> Layer:
     def output_shape(input_shapes):
         shapes = _shapes(kind, input_shapes, exactly)
         if len({len(s) for s in shapes}) != 1:
@@ -59,37 +63,37 @@ def _elementwise(kind, combine, exactly=None, *, name=None) -> Layer:
     return layer(kind, init, apply, no_penalty, output_shape, name=name)
 
 
-def Add(*, name=None) -> Layer:
+def Add(*, name: str | None = None) -> Layer:
     """``y = x1 + x2 + ...`` (Keras ``Add``), e.g. a residual connection."""
     return _elementwise("Add", lambda xs: functools.reduce(jnp.add, xs), name=name)
 
 
-def Subtract(*, name=None) -> Layer:
+def Subtract(*, name: str | None = None) -> Layer:
     """``y = x1 - x2`` (Keras ``Subtract``): exactly two inputs."""
     return _elementwise("Subtract", lambda xs: xs[0] - xs[1], 2, name=name)
 
 
-def Multiply(*, name=None) -> Layer:
+def Multiply(*, name: str | None = None) -> Layer:
     """``y = x1 * x2 * ...`` elementwise (Keras ``Multiply``)."""
     return _elementwise("Multiply", lambda xs: functools.reduce(jnp.multiply, xs), name=name)
 
 
-def Average(*, name=None) -> Layer:
+def Average(*, name: str | None = None) -> Layer:
     """``y = (x1 + ... + xn) / n`` (Keras ``Average``)."""
     return _elementwise("Average", lambda xs: functools.reduce(jnp.add, xs) / len(xs), name=name)
 
 
-def Maximum(*, name=None) -> Layer:
+def Maximum(*, name: str | None = None) -> Layer:
     """``y = max(x1, x2, ...)`` elementwise (Keras ``Maximum``)."""
     return _elementwise("Maximum", lambda xs: functools.reduce(jnp.maximum, xs), name=name)
 
 
-def Minimum(*, name=None) -> Layer:
+def Minimum(*, name: str | None = None) -> Layer:
     """``y = min(x1, x2, ...)`` elementwise (Keras ``Minimum``)."""
     return _elementwise("Minimum", lambda xs: functools.reduce(jnp.minimum, xs), name=name)
 
 
-def Concatenate(axis=-1, *, name=None) -> Layer:
+def Concatenate(axis: int = -1, *, name: str | None = None) -> Layer:
     """Join the inputs along ``axis`` (Keras ``Concatenate``; ``axis`` counts the batch axis, -1 the last)."""
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise TypeError(f"Concatenate axis must be an int, got {axis!r}")

@@ -13,15 +13,16 @@ In inference (``training=False``) each is the identity.
 import jax
 import jax.numpy as jnp
 
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, layer, no_params, no_penalty, register
+from fnnet.protocols import KeyLike
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _needs_key(kind, key):
+def _needs_key(kind: str, key: KeyLike | None) -> jax.Array:
     """``key`` as a typed key (an int seed works); ValueError when there is none."""
     if key is None:
         raise ValueError(f"{kind} with training=True needs a random key: "
@@ -29,16 +30,16 @@ def _needs_key(kind, key):
     return as_key(key)
 
 
-def _is_zero(value):
+def _is_zero(value: object) -> bool:
     return isinstance(value, (int, float)) and value == 0  # a swept (traced) value is never skipped
 
 
-def GaussianNoise(stddev, *, name=None) -> Layer:
+def GaussianNoise(stddev: float, *, name: str | None = None) -> Layer:
     """Additive noise in training: ``y = x + stddev * n``, ``n ~ N(0, 1)`` (Keras ``GaussianNoise``)."""
     hyperparameter("GaussianNoise stddev", stddev, low=0)
 
     def apply(params, x, *, key=None, training=False):
-        if not training or _is_zero(stddev):
+        if not flag("training", training) or _is_zero(stddev):
             return x
         key = _needs_key("GaussianNoise", key)
         return x + stddev * jax.random.normal(key, jnp.shape(x), jnp.result_type(x))
@@ -47,12 +48,12 @@ def GaussianNoise(stddev, *, name=None) -> Layer:
                  arguments={"stddev": stddev})
 
 
-def GaussianDropout(rate, *, name=None) -> Layer:
+def GaussianDropout(rate: float, *, name: str | None = None) -> Layer:
     """Multiplicative noise in training: ``y = x * (1 + sqrt(rate / (1 - rate)) * n)``, ``n ~ N(0, 1)``."""
     hyperparameter("GaussianDropout rate", rate, low=0, high=1, high_inclusive=False)
 
     def apply(params, x, *, key=None, training=False):
-        if not training or _is_zero(rate):
+        if not flag("training", training) or _is_zero(rate):
             return x
         key = _needs_key("GaussianDropout", key)
         stddev = jnp.sqrt(rate / (1.0 - rate))
@@ -62,7 +63,7 @@ def GaussianDropout(rate, *, name=None) -> Layer:
                  arguments={"rate": rate})
 
 
-def AlphaDropout(rate, *, name=None) -> Layer:
+def AlphaDropout(rate: float, *, name: str | None = None) -> Layer:
     """Dropout that keeps SELU's self-normalization (Klambauer et al. 2017), Keras ``AlphaDropout``.
 
     In training each input is kept with probability ``1 - rate``, else set to
@@ -72,7 +73,7 @@ def AlphaDropout(rate, *, name=None) -> Layer:
     hyperparameter("AlphaDropout rate", rate, low=0, high=1, high_inclusive=False)
 
     def apply(params, x, *, key=None, training=False):
-        if not training or _is_zero(rate):
+        if not flag("training", training) or _is_zero(rate):
             return x
         key = _needs_key("AlphaDropout", key)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE

@@ -6,16 +6,21 @@ it counts the batch axis, ``-1`` the last). They differ in where ``mean``
 and ``var`` come from: the batch (per feature) or the sample (per sample).
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import initializers, regularizers
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, layer, register
+from fnnet.protocols import InitializerLike, KeyLike, Params, RegularizerLike
 
 
-def _feature_axis(axis, input_shape, kind):
+def _feature_axis(axis: int, input_shape: Sequence[int], kind: str) -> int:
     """``axis`` of a batch of ``input_shape`` samples as a non-negative index (never the batch axis, 0)."""
     ndim = len(as_shape(input_shape)) + 1
     if isinstance(axis, bool) or not isinstance(axis, int):
@@ -26,12 +31,12 @@ def _feature_axis(axis, input_shape, kind):
     return axis % ndim
 
 
-def _broadcast(vector, ndim, axis):
+def _broadcast(vector: jax.Array, ndim: int, axis: int) -> jax.Array:
     """A per-feature vector shaped to broadcast against a batch with ``ndim`` axes along ``axis``."""
     return jnp.reshape(vector, [-1 if i == axis else 1 for i in range(ndim)])
 
 
-def _check_regularizer(name, value):
+def _check_regularizer(name: str, value: RegularizerLike) -> regularizers.Regularizer | None:
     if isinstance(value, (dict, str)):
         return regularizers.get(value)
     if value is not None and not callable(value):
@@ -39,9 +44,10 @@ def _check_regularizer(name, value):
     return value
 
 
-def _affine_params(key, size, dtype, center, scale, gamma_init, beta_init):
+def _affine_params(key: KeyLike, size: int, dtype: DTypeLike, center: bool, scale: bool,
+                   gamma_init: Callable[..., jax.Array], beta_init: Callable[..., jax.Array]) -> Params:
     gamma_key, beta_key = jax.random.split(as_key(key))
-    params = {}
+    params: dict[str, jax.Array] = {}
     if scale:
         params["gamma"] = gamma_init(gamma_key, (size,), dtype)
     if center:
@@ -49,7 +55,7 @@ def _affine_params(key, size, dtype, center, scale, gamma_init, beta_init):
     return params
 
 
-def _normalize(params, x, mean, var, epsilon, axis):
+def _normalize(params: Params, x: jax.Array, mean: jax.Array, var: jax.Array, epsilon: float, axis: int) -> jax.Array:
     ndim = jnp.ndim(x)
     y = (x - mean) * jax.lax.rsqrt(var + epsilon)
     if "gamma" in params:
@@ -59,7 +65,8 @@ def _normalize(params, x, mean, var, epsilon, axis):
     return y
 
 
-def _penalty(params, gamma_regularizer, beta_regularizer):
+def _penalty(params: Params, gamma_regularizer: regularizers.Regularizer | None,
+             beta_regularizer: regularizers.Regularizer | None) -> jax.Array:
     total = jnp.asarray(0.0)
     if gamma_regularizer is not None and "gamma" in params:
         total = total + gamma_regularizer(params["gamma"])
@@ -68,12 +75,12 @@ def _penalty(params, gamma_regularizer, beta_regularizer):
     return total
 
 
-def _check_input(x, features, axis, kind):
+def _check_input(x: jax.Array, features: int, axis: int, kind: str) -> None:
     if jnp.ndim(x) <= axis or jnp.shape(x)[axis] != features:
         raise ValueError(f"{kind} built for {features} features along axis {axis} got inputs of shape {jnp.shape(x)}")
 
 
-def weighted_moments(x, axis, sample_weight=None):
+def weighted_moments(x: jax.Array, axis: int, sample_weight: ArrayLike | None = None) -> tuple[jax.Array, jax.Array]:
     """Per-feature ``(mean, var)`` of ``x`` over every axis but ``axis``, rows weighted by ``sample_weight``.
 
     ``mean = sum_i w_i x_i / sum_i w_i`` and ``var = sum_i w_i (x_i -
@@ -95,10 +102,11 @@ def weighted_moments(x, axis, sample_weight=None):
     return mean, jnp.where(total > 0, var, 1)
 
 
-def BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                       beta_initializer="zeros", gamma_initializer="ones",
-                       moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                       beta_regularizer=None, gamma_regularizer=None, *, name=None) -> Layer:
+def BatchNormalization(axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                       scale: bool = True, beta_initializer: InitializerLike = "zeros",
+                       gamma_initializer: InitializerLike = "ones", moving_mean_initializer: InitializerLike = "zeros",
+                       moving_variance_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
+                       gamma_regularizer: RegularizerLike = None, *, name: str | None = None) -> Layer:
     """Batch normalization (Ioffe & Szegedy 2015), Keras's defaults and semantics.
 
     ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta`` per feature along
@@ -121,6 +129,7 @@ def BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=
     """
     hyperparameter("BatchNormalization momentum", momentum, low=0, high=1)
     hyperparameter("BatchNormalization epsilon", epsilon, low=0)
+    center, scale = flag("center", center), flag("scale", scale)
     gamma_init, beta_init = initializers.get(gamma_initializer), initializers.get(beta_initializer)
     mean_init, var_init = initializers.get(moving_mean_initializer), initializers.get(moving_variance_initializer)
     gamma_regularizer = _check_regularizer("gamma_regularizer", gamma_regularizer)
@@ -143,7 +152,7 @@ def BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=
 
     def apply(params, x, *, key=None, training=False):
         index = feature_axis(params, x)
-        if training:
+        if flag("training", training):
             mean, var = weighted_moments(x, index)
         else:
             mean = _broadcast(params["moving_mean"], jnp.ndim(x), index)
@@ -180,9 +189,10 @@ def BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=
                  name=name, arguments=arguments, train=train, non_trainable=("moving_mean", "moving_variance"))
 
 
-def LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                       gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, *,
-                       name=None) -> Layer:
+def LayerNormalization(axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                       beta_initializer: InitializerLike = "zeros", gamma_initializer: InitializerLike = "ones",
+                       beta_regularizer: RegularizerLike = None, gamma_regularizer: RegularizerLike = None, *,
+                       name: str | None = None) -> Layer:
     """Layer normalization (Ba et al. 2016), Keras's defaults: each sample normalized over ``axis``.
 
     ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta`` with ``mean`` and
@@ -190,6 +200,7 @@ def LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True, beta_init
     The same in training and inference.
     """
     hyperparameter("LayerNormalization epsilon", epsilon, low=0)
+    center, scale = flag("center", center), flag("scale", scale)
     gamma_init, beta_init = initializers.get(gamma_initializer), initializers.get(beta_initializer)
     gamma_regularizer = _check_regularizer("gamma_regularizer", gamma_regularizer)
     beta_regularizer = _check_regularizer("beta_regularizer", beta_regularizer)

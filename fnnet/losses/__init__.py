@@ -41,9 +41,12 @@ other keyword options than its defaults is a value, not a closure:
 equal, so they share compiled programs).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from fnnet._checks import hyperparameter
 from fnnet._registry import lookup
@@ -54,12 +57,16 @@ from fnnet.losses.core import (
     as_float_pair,
     check_binary,
     check_class_labels,
+    check_label_values,
+    check_sample_weight,
+    check_samples,
     check_non_negative,
     check_one_hot,
     check_probabilities,
     check_signs,
     configure,
     integer_labels,
+    is_concrete,
     sum_over_batch_size,
     unconfigured,
     weighted_mean,
@@ -82,17 +89,16 @@ from fnnet.losses.regression import (
     mean_squared_logarithmic_error,
     sum_squared_error,
 )
+from fnnet.protocols import Loss, LossLike  # Loss: the protocol every loss here satisfies
 
-Loss = Callable[..., jax.Array]
 
-
-def Huber(delta=1.0) -> WithOptions:  # noqa: N802 - Keras's class name
+def Huber(delta: float = 1.0) -> WithOptions:  # noqa: N802 - Keras's class name
     """The ``huber`` loss with its ``delta`` fixed, as a hashable value (Keras ``Huber(delta)``)."""
     hyperparameter("delta", delta, low=0)
     return configure(huber, delta=float(delta))
 
 
-def check_labels(loss, y_true, output_shape):
+def check_labels(loss: Callable[..., Any], y_true: ArrayLike, output_shape: Sequence[int]) -> None:
     """Check the label values a loss needs, on the host, once per call before training.
 
     ``sparse_categorical_crossentropy``: integers in ``[0, C)`` for outputs
@@ -116,6 +122,42 @@ def check_labels(loss, y_true, output_shape):
         check_non_negative(loss.__name__, y_true)
 
 
+_RULES = {
+    sparse_categorical_crossentropy: "integer class indices in [0, C)",
+    binary_crossentropy: "values in [0, 1]", kl_divergence: "values in [0, 1]",
+    hinge: "-1/1 or 0/1", squared_hinge: "-1/1 or 0/1",
+    categorical_hinge: "one-hot rows",
+    poisson: "non-negative values", mean_squared_logarithmic_error: "non-negative values",
+}
+
+
+def label_rule(loss: Callable[..., Any]) -> str | None:
+    """The label values ``loss`` takes, in words (None: any real value)."""
+    return _RULES.get(unconfigured(loss))
+
+
+def labels_in_range(loss: Callable[..., Any], y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+    """Traced: whether every label is a value ``loss`` takes (``check_labels``'s rules, ``label_rule``).
+
+    The check of ``fit(..., checks=True)`` inside ``jit``, where
+    ``check_labels`` cannot see values.
+    """
+    loss, y = unconfigured(loss), jnp.asarray(y_true)
+    if loss is sparse_categorical_crossentropy:
+        ok = (y == jnp.round(y)) & (y >= 0) & (y < jnp.shape(y_pred)[-1])
+    elif loss in (binary_crossentropy, kl_divergence):
+        ok = (y >= 0) & (y <= 1)
+    elif loss in (hinge, squared_hinge):
+        ok = jnp.all((y == 1) | (y == -1)) | jnp.all((y == 1) | (y == 0))
+    elif loss is categorical_hinge:
+        ok = jnp.all((y == 0) | (y == 1)) & jnp.all(jnp.sum(y, axis=-1) == 1)
+    elif loss in (poisson, mean_squared_logarithmic_error):
+        ok = y >= 0
+    else:
+        ok = True
+    return jnp.all(ok)
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
 sse = sum_squared_error
@@ -136,14 +178,15 @@ BY_NAME = {
 BY_NAME |= {"mse": mse, "mae": mae, "sse": sse, "mape": mape, "msle": msle, "kld": kld}
 
 
-def get(name_or_callable) -> Loss:
+def get(name_or_callable: LossLike) -> Loss:
     """Return the loss called ``name`` (Keras names and ``mse``/``mae``/``sse``/...), or a callable as is."""
     return lookup("loss", BY_NAME, name_or_callable)
 
 
 __all__ = [
     "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "WithOptions", "as_float_pair", "binary_crossentropy",
-    "categorical_crossentropy", "categorical_hinge", "check_binary", "check_class_labels", "check_labels",
+    "categorical_crossentropy", "categorical_hinge", "check_binary", "check_class_labels", "check_label_values", "check_labels", "check_sample_weight", "check_samples", "is_concrete",
+    "label_rule", "labels_in_range",
     "check_non_negative", "check_one_hot", "check_probabilities", "check_signs", "configure",
     "cosine_similarity", "get", "hinge", "huber", "integer_labels", "kl_divergence", "kld", "log_cosh", "mae",
     "mape", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",

@@ -6,10 +6,13 @@ losses themselves live in ``regression``, ``probabilistic`` and ``hinge``.
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 EPSILON = 1e-7
 """Keras's fuzz factor: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``."""
@@ -19,7 +22,22 @@ WEIGHTED_LOSS_REDUCTIONS = ("sum_over_batch_size", "mean")
 """How a weighted loss is reduced: Keras's ``sum_i w_i l_i / N`` (the default) or ``sum_i w_i l_i / sum_i w_i``."""
 
 
-def _weights(per_sample, sample_weight):
+def is_concrete(*arrays: Any) -> bool:
+    """Whether every array has values (none is a tracer): called eagerly, not inside ``jit``, ``grad`` or ``vmap``."""
+    return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+def check_sample_weight(sample_weight: ArrayLike) -> None:
+    """Host check of concrete weights: finite and non-negative (inside ``jit``: ``fit`` checks them first)."""
+    if is_concrete(sample_weight):
+        values = np.asarray(sample_weight)
+        if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
+            raise ValueError(f"sample_weight must be finite and non-negative, got values from {np.nanmin(values):g} "
+                             f"to {np.nanmax(values):g}" + (" and NaN" if np.isnan(values).any() else ""))
+
+
+def _weights(per_sample: jax.Array, sample_weight: ArrayLike) -> jax.Array:
+    check_sample_weight(sample_weight)
     sample_weight = jnp.asarray(sample_weight, per_sample.dtype)
     if sample_weight.shape != per_sample.shape:
         raise ValueError(
@@ -29,7 +47,7 @@ def _weights(per_sample, sample_weight):
     return sample_weight
 
 
-def weighted_mean(per_sample, sample_weight=None):
+def weighted_mean(per_sample: jax.Array, sample_weight: ArrayLike | None = None) -> jax.Array:
     """``sum_i w_i l_i / sum_i w_i`` of per-sample values ``l`` of shape ``(N,)``: how metrics average.
 
     With ``sample_weight=None`` it is the plain mean; a batch whose weights
@@ -42,7 +60,7 @@ def weighted_mean(per_sample, sample_weight=None):
     return jnp.sum(sample_weight * per_sample) / jnp.where(total == 0, 1, total)
 
 
-def sum_over_batch_size(per_sample, sample_weight=None):
+def sum_over_batch_size(per_sample: jax.Array, sample_weight: ArrayLike | None = None) -> jax.Array:
     """``sum_i w_i l_i / N`` of per-sample values ``l`` of shape ``(N,)``: how every loss reduces, as Keras 3.
 
     With ``sample_weight=None`` it is the plain mean. Weights scale the loss
@@ -54,13 +72,14 @@ def sum_over_batch_size(per_sample, sample_weight=None):
     return jnp.sum(_weights(per_sample, sample_weight) * per_sample) / per_sample.shape[0]
 
 
-def as_float_pair(name, y_true, y_pred):
-    """Aligned float arrays of equal shape ``(N, ...)``, or a ValueError naming both shapes."""
+def as_float_pair(name: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """Aligned float arrays of equal shape ``(N, ...)``, or a ValueError naming both shapes.
+
+    Called on concrete arrays (not inside ``jit``) it also checks what
+    ``fit`` checks before compiling: at least one sample, finite values.
+    """
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    if y_pred.ndim == 0 or y_true.ndim == 0:
-        raise ValueError(
-            f"{name} needs a leading batch axis, got y_true shape {y_true.shape} and y_pred shape {y_pred.shape}"
-        )
+    check_samples(name, y_true, y_pred)
     if y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     elif y_pred.shape == y_true.shape[:-1] and y_true.shape[-1] == 1:
@@ -74,24 +93,24 @@ def as_float_pair(name, y_true, y_pred):
     return y_true.astype(dtype), y_pred.astype(dtype)
 
 
-def with_feature_axis(y_true, y_pred):
+def with_feature_axis(y_true: jax.Array, y_pred: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(N,)`` arrays as ``(N, 1)``: for losses that reduce over the last (feature) axis."""
     if y_pred.ndim == 1:
         return y_true[:, None], y_pred[:, None]
     return y_true, y_pred
 
 
-def features_axes(x):
+def features_axes(x: jax.Array) -> tuple[int, ...]:
     """Every axis but the batch axis."""
     return tuple(range(1, x.ndim))
 
 
-def mean_over_features(elementwise, sample_weight):
+def mean_over_features(elementwise: jax.Array, sample_weight: ArrayLike | None) -> jax.Array:
     """Weighted mean over samples of the per-sample mean over all output features."""
     return sum_over_batch_size(jnp.mean(elementwise, axis=features_axes(elementwise)), sample_weight)
 
 
-def flatten_samples(per_position):
+def flatten_samples(per_position: jax.Array) -> jax.Array:
     """Average any non-batch axes left after reducing the class axis: one value per sample."""
     return jnp.mean(per_position.reshape(per_position.shape[0], -1), axis=1)
 
@@ -108,29 +127,57 @@ class WithOptions:
     for a list of losses or metrics (one per output).
     """
 
-    fn: Callable
-    options: tuple = ()  # sorted (name, value) pairs
+    fn: Callable[..., jax.Array]
+    options: tuple[tuple[str, Any], ...] = ()  # sorted (name, value) pairs
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
         return self.fn(y_true, y_pred, sample_weight, **dict(self.options))
 
     @property
-    def __name__(self):
+    def __name__(self) -> str:
         return self.fn.__name__
 
 
-def configure(fn, **options) -> WithOptions:
+def configure(fn: Callable[..., jax.Array], **options: Any) -> WithOptions:
     """``fn`` with keyword ``options`` fixed, as a hashable value (see ``WithOptions``)."""
     return WithOptions(fn, tuple(sorted(options.items())))
 
 
-def unconfigured(fn):
+def unconfigured(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The loss or metric inside a ``WithOptions`` (its label checks are those of ``fn``), else ``fn``."""
     return fn.fn if isinstance(fn, WithOptions) else fn
 
 
-def integer_labels(name, y_true, y_pred):
+def check_samples(name: str, y_true: jax.Array, y_pred: jax.Array) -> None:
+    """A batch axis, real (not complex) numbers; when concrete, at least one sample and finite values."""
+    if y_pred.ndim == 0 or y_true.ndim == 0:
+        raise ValueError(
+            f"{name} needs a leading batch axis, got y_true shape {y_true.shape} and y_pred shape {y_pred.shape}"
+        )
+    for label, array in (("y_true", y_true), ("y_pred", y_pred)):
+        if not (jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
+                or array.dtype == jnp.bool_):
+            raise TypeError(f"{name} takes real numbers, got {label} of dtype {array.dtype}")
+    if not is_concrete(y_true, y_pred):
+        return
+    if y_pred.shape[0] == 0 or y_true.shape[0] == 0:
+        raise ValueError(f"{name} needs at least one sample, got y_true shape {y_true.shape} and y_pred shape "
+                         f"{y_pred.shape}")
+    for label, array in (("y_true", y_true), ("y_pred", y_pred)):
+        if jnp.issubdtype(array.dtype, jnp.inexact) and not bool(jnp.all(jnp.isfinite(array))):
+            raise ValueError(f"{name}: {label} holds NaN or inf")
+
+
+def check_label_values(check: Callable[[str, ArrayLike], None], name: str, y_true: jax.Array) -> None:
+    """``check(name, y_true)``, a host label check, when ``y_true`` is concrete: an eager call checks as ``fit``."""
+    if is_concrete(y_true):
+        check(name, y_true)
+
+
+def integer_labels(name: str, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
     """Integer labels of shape ``y_pred.shape[:-1]``; values are checked when concrete."""
+    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    check_samples(name, y_true, y_pred)
     if y_pred.ndim < 2:
         raise ValueError(f"{name} expects y_pred of shape (N, num_classes), got {y_pred.shape}")
     if y_true.shape == y_pred.shape[:-1] + (1,):
@@ -148,7 +195,7 @@ def integer_labels(name, y_true, y_pred):
     return y_true.astype(jnp.int32)
 
 
-def check_class_labels(name, y_true, num_classes):
+def check_class_labels(name: str, y_true: ArrayLike, num_classes: int) -> None:
     """Host check: ``y_true`` holds integer class labels in ``[0, num_classes)``."""
     values = np.asarray(y_true)
     if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
@@ -160,7 +207,7 @@ def check_class_labels(name, y_true, num_classes):
         )
 
 
-def check_probabilities(name, y_true):
+def check_probabilities(name: str, y_true: ArrayLike) -> None:
     """Host check: ``y_true`` holds values in ``[0, 1]`` (labels or probabilities)."""
     values = np.asarray(y_true)
     if values.min() < 0 or values.max() > 1:
@@ -170,7 +217,7 @@ def check_probabilities(name, y_true):
         )
 
 
-def check_binary(name, y_true):
+def check_binary(name: str, y_true: ArrayLike) -> None:
     """Host check: ``y_true`` holds only the labels 0 and 1."""
     values = np.asarray(y_true)
     if not np.all((values == 0) | (values == 1)):
@@ -178,7 +225,7 @@ def check_binary(name, y_true):
         raise ValueError(f"{name} expects labels in {{0, 1}}, got values {found.tolist()}")
 
 
-def check_signs(name, y_true):
+def check_signs(name: str, y_true: ArrayLike) -> None:
     """Host check: ``y_true`` holds labels in ``{-1, 1}`` or in ``{0, 1}``."""
     values = np.asarray(y_true)
     is_one = values == 1
@@ -187,14 +234,14 @@ def check_signs(name, y_true):
         raise ValueError(f"{name} expects labels in {{-1, 1}} or {{0, 1}}, got values {found.tolist()}")
 
 
-def check_non_negative(name, y_true):
+def check_non_negative(name: str, y_true: ArrayLike) -> None:
     """Host check: ``y_true`` holds no negative value."""
     values = np.asarray(y_true)
     if values.size and values.min() < 0:
         raise ValueError(f"{name} expects non-negative targets, got values down to {values.min():g}")
 
 
-def check_one_hot(name, y_true):
+def check_one_hot(name: str, y_true: ArrayLike) -> None:
     """Host check: every row of ``y_true`` (along its last axis) is one-hot."""
     values = np.asarray(y_true)
     binary = np.all((values == 0) | (values == 1))

@@ -5,12 +5,18 @@ Keras does so that saturated outputs (p exactly 0 or 1) give a finite loss,
 or logits with ``from_logits=True``, computed stably by optax.
 """
 
+import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
+from fnnet._checks import flag
 from fnnet.losses.core import (
     EPSILON,
     as_float_pair,
+    check_label_values,
+    check_non_negative,
+    check_probabilities,
     flatten_samples,
     integer_labels,
     mean_over_features,
@@ -19,14 +25,16 @@ from fnnet.losses.core import (
 )
 
 
-def binary_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False):
+def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
+                        sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
     """Mean over samples of ``-mean_k [y log p + (1 - y) log(1 - p)]``.
 
     ``y_pred`` holds probabilities (clipped to ``[1e-7, 1 - 1e-7]``), or
     logits ``z`` with ``p = sigmoid(z)`` when ``from_logits=True``.
     """
     y_true, y_pred = as_float_pair("binary_crossentropy", y_true, y_pred)
-    if from_logits:
+    check_label_values(check_probabilities, "binary_crossentropy", y_true)
+    if flag("from_logits", from_logits):
         elementwise = optax.sigmoid_binary_cross_entropy(y_pred, y_true)
     else:
         p = jnp.clip(y_pred, EPSILON, 1 - EPSILON)
@@ -34,7 +42,8 @@ def binary_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False
     return mean_over_features(elementwise, sample_weight)
 
 
-def categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False):
+def categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
+                             sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
     """Mean over samples of ``-sum_k y_k log p_k`` for one-hot (or soft) ``y_true``.
 
     ``y_pred`` holds probabilities (renormalised to sum 1, then clipped to
@@ -53,7 +62,7 @@ def categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=
             f"{y_pred.shape}, got y_true of shape {y_true.shape} and dtype {y_true.dtype}.{hint}"
         )
     y_true, y_pred = as_float_pair("categorical_crossentropy", y_true, y_pred)
-    if from_logits:
+    if flag("from_logits", from_logits):
         per_sample = optax.softmax_cross_entropy(y_pred, y_true)
     else:
         p = jnp.clip(y_pred / jnp.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
@@ -61,7 +70,8 @@ def categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=
     return sum_over_batch_size(flatten_samples(per_sample), sample_weight)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_logits=False):
+def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
+                                    sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
     """Mean over samples of ``-log p_{y}`` for integer labels ``y`` in ``[0, C)``.
 
     ``y_true`` has shape ``(N,)`` (or ``(N, 1)``) and ``y_pred`` ``(N, C)``;
@@ -71,7 +81,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     labels = integer_labels("sparse_categorical_crossentropy", y_true, y_pred)
     y_pred = y_pred.astype(jnp.promote_types(y_pred.dtype, jnp.float32))
-    if from_logits:
+    if flag("from_logits", from_logits):
         per_sample = optax.softmax_cross_entropy_with_integer_labels(y_pred, labels)
     else:
         p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
@@ -80,7 +90,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None, *, from_
     return sum_over_batch_size(flatten_samples(per_sample), sample_weight)
 
 
-def kl_divergence(y_true, y_pred, sample_weight=None):
+def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``sum_k y_k log(y_k / p_k)`` (Kullback-Leibler, Keras's ``"kld"``).
 
     Both ``y_true`` and ``y_pred`` are clipped to ``[1e-7, 1]`` first, as
@@ -88,12 +98,13 @@ def kl_divergence(y_true, y_pred, sample_weight=None):
     the last axis (the distribution).
     """
     y_true, y_pred = with_feature_axis(*as_float_pair("kl_divergence", y_true, y_pred))
+    check_label_values(check_probabilities, "kl_divergence", y_true)
     y_true, y_pred = jnp.clip(y_true, EPSILON, 1), jnp.clip(y_pred, EPSILON, 1)
     per_position = jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
     return sum_over_batch_size(flatten_samples(per_position), sample_weight)
 
 
-def poisson(y_true, y_pred, sample_weight=None):
+def poisson(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``mean_k [p_k - y_k log(p_k + 1e-7)]``: the Poisson negative log-likelihood.
 
     ``p`` is the predicted rate (positive, e.g. from a softplus or
@@ -101,4 +112,5 @@ def poisson(y_true, y_pred, sample_weight=None):
     constant ``log y!`` is left out, as in Keras.
     """
     y_true, y_pred = as_float_pair("poisson", y_true, y_pred)
+    check_label_values(check_non_negative, "poisson", y_true)
     return mean_over_features(y_pred - y_true * jnp.log(y_pred + EPSILON), sample_weight)

@@ -6,11 +6,14 @@ weighted mean over samples; the formulas and epsilons are Keras 3's.
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from fnnet._checks import hyperparameter
 from fnnet.losses.core import (
     EPSILON,
     as_float_pair,
+    check_label_values,
+    check_non_negative,
     flatten_samples,
     mean_over_features,
     sum_over_batch_size,
@@ -18,26 +21,27 @@ from fnnet.losses.core import (
 )
 
 
-def mean_squared_error(y_true, y_pred, sample_weight=None):
+def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``mean_k (y_k - p_k)^2``."""
     y_true, y_pred = as_float_pair("mean_squared_error", y_true, y_pred)
     return mean_over_features(jnp.square(y_pred - y_true), sample_weight)
 
 
-def mean_absolute_error(y_true, y_pred, sample_weight=None):
+def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``mean_k |y_k - p_k|``."""
     y_true, y_pred = as_float_pair("mean_absolute_error", y_true, y_pred)
     return mean_over_features(jnp.abs(y_pred - y_true), sample_weight)
 
 
-def sum_squared_error(y_true, y_pred, sample_weight=None):
+def sum_squared_error(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``sum_k (y_k - p_k)^2``: the lessons' SSE, per sample."""
     y_true, y_pred = as_float_pair("sum_squared_error", y_true, y_pred)
     per_sample = jnp.sum(jnp.square(y_pred - y_true), axis=tuple(range(1, y_pred.ndim)))
     return sum_over_batch_size(per_sample, sample_weight)
 
 
-def huber(y_true, y_pred, sample_weight=None, *, delta=1.0):
+def huber(y_true: ArrayLike, y_pred: ArrayLike,
+          sample_weight: ArrayLike | None = None, *, delta: float = 1.0) -> jax.Array:
     """Mean over samples of ``mean_k h(p_k - y_k)``, Keras's ``huber`` (default ``delta=1``).
 
     ``h(e) = e^2 / 2`` where ``|e| <= delta``, else ``delta |e| - delta^2 / 2``:
@@ -52,7 +56,7 @@ def huber(y_true, y_pred, sample_weight=None, *, delta=1.0):
     return mean_over_features(elementwise, sample_weight)
 
 
-def log_cosh(y_true, y_pred, sample_weight=None):
+def log_cosh(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``mean_k log(cosh(p_k - y_k))``.
 
     Computed as ``e + softplus(-2 e) - log 2`` (Keras's form), finite for any
@@ -64,21 +68,24 @@ def log_cosh(y_true, y_pred, sample_weight=None):
                               sample_weight)
 
 
-def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None):
+def mean_absolute_percentage_error(y_true: ArrayLike, y_pred: ArrayLike,
+                                   sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``100 mean_k |y_k - p_k| / max(|y_k|, 1e-7)`` (Keras's ``"mape"``)."""
     y_true, y_pred = as_float_pair("mean_absolute_percentage_error", y_true, y_pred)
     elementwise = jnp.abs((y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON))
     return 100.0 * mean_over_features(elementwise, sample_weight)
 
 
-def mean_squared_logarithmic_error(y_true, y_pred, sample_weight=None):
+def mean_squared_logarithmic_error(y_true: ArrayLike, y_pred: ArrayLike,
+                                   sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``mean_k (log(max(p_k, 1e-7) + 1) - log(max(y_k, 1e-7) + 1))^2`` (``"msle"``)."""
     y_true, y_pred = as_float_pair("mean_squared_logarithmic_error", y_true, y_pred)
+    check_label_values(check_non_negative, "mean_squared_logarithmic_error", y_true)
     first, second = jnp.log(jnp.maximum(y_pred, EPSILON) + 1.0), jnp.log(jnp.maximum(y_true, EPSILON) + 1.0)
     return mean_over_features(jnp.square(first - second), sample_weight)
 
 
-def l2_normalize(x, axis=-1):
+def l2_normalize(x: jax.Array, axis: int = -1) -> jax.Array:
     """``x / max(||x||, 1e-7)`` along ``axis``, Keras's ``normalize`` (a zero vector stays zero).
 
     Written as ``x * rsqrt(max(sum x^2, 1e-14))``, equal to Keras's
@@ -87,7 +94,7 @@ def l2_normalize(x, axis=-1):
     return x * jax.lax.rsqrt(jnp.maximum(jnp.sum(jnp.square(x), axis=axis, keepdims=True), EPSILON**2))
 
 
-def cosine_similarity(y_true, y_pred, sample_weight=None):
+def cosine_similarity(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Mean over samples of ``-sum_k (y / ||y||)_k (p / ||p||)_k``, Keras's sign: -1 is best.
 
     The norms are taken over the last axis and floored at 1e-7, so a zero

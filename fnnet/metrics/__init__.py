@@ -28,10 +28,12 @@ data (see ``fnnet.metrics.streaming``).
 """
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from fnnet import losses
 from fnnet._checks import hyperparameter
@@ -50,11 +52,11 @@ from fnnet.metrics.streaming import (
     precision,
     recall,
 )
+from fnnet.protocols import Metric, MetricLike  # Metric: the protocol every metric here satisfies
 
-Metric = Callable[..., jax.Array]
 
-
-def binary_accuracy(y_true, y_pred, sample_weight=None, *, threshold=0.5):
+def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                    threshold: float = 0.5) -> jax.Array:
     """Mean over samples of ``mean_k [(p_k > threshold) == y_k]``."""
     y_true, y_pred = losses.as_float_pair("binary_accuracy", y_true, y_pred)
     hits = (y_pred > threshold).astype(y_pred.dtype) == y_true
@@ -62,7 +64,7 @@ def binary_accuracy(y_true, y_pred, sample_weight=None, *, threshold=0.5):
     return losses.weighted_mean(per_sample, sample_weight)
 
 
-def categorical_accuracy(y_true, y_pred, sample_weight=None):
+def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Fraction of samples with ``argmax p == argmax y`` (one-hot ``y_true``)."""
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_pred.ndim != 2:
@@ -73,20 +75,21 @@ def categorical_accuracy(y_true, y_pred, sample_weight=None):
     return _fraction_equal(jnp.argmax(y_true, axis=-1), y_pred, sample_weight)
 
 
-def sparse_categorical_accuracy(y_true, y_pred, sample_weight=None):
+def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike,
+                                sample_weight: ArrayLike | None = None) -> jax.Array:
     """Fraction of samples with ``argmax p == y`` (integer ``y_true`` of shape ``(N,)``)."""
     y_pred = jnp.asarray(y_pred)
     labels = losses.integer_labels("sparse_categorical_accuracy", jnp.asarray(y_true), y_pred)
     return _fraction_equal(labels, y_pred, sample_weight)
 
 
-def _fraction_equal(labels, y_pred, sample_weight):
+def _fraction_equal(labels: jax.Array, y_pred: jax.Array, sample_weight: ArrayLike | None) -> jax.Array:
     hits = jnp.argmax(y_pred, axis=-1) == labels
     dtype = jnp.promote_types(y_pred.dtype, jnp.float32)
     return losses.weighted_mean(hits.reshape(hits.shape[0], -1).mean(axis=1, dtype=dtype), sample_weight)
 
 
-def accuracy(y_true, y_pred, sample_weight=None):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Binary, categorical or sparse accuracy, chosen from the shapes of the arguments."""
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
     if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
@@ -96,7 +99,8 @@ def accuracy(y_true, y_pred, sample_weight=None):
     return sparse_categorical_accuracy(y_true, y_pred, sample_weight)
 
 
-def top_k_categorical_accuracy(y_true, y_pred, sample_weight=None, *, k=5):
+def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                               k: int = 5) -> jax.Array:
     """Fraction of samples whose true class (``argmax y``, one-hot ``y_true``) is among the ``k`` top scores.
 
     The true class is in when fewer than ``k`` classes score strictly higher
@@ -111,14 +115,15 @@ def top_k_categorical_accuracy(y_true, y_pred, sample_weight=None, *, k=5):
     return _fraction_in_top_k(jnp.argmax(y_true, axis=-1), y_pred, k, sample_weight)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, sample_weight=None, *, k=5):
+def sparse_top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                                      k: int = 5) -> jax.Array:
     """Fraction of samples whose integer label ``y`` is among the ``k`` top scores (ties count as in)."""
     y_pred = jnp.asarray(y_pred)
     labels = losses.integer_labels("sparse_top_k_categorical_accuracy", jnp.asarray(y_true), y_pred)
     return _fraction_in_top_k(labels, y_pred, k, sample_weight)
 
 
-def _fraction_in_top_k(labels, y_pred, k, sample_weight):
+def _fraction_in_top_k(labels: jax.Array, y_pred: jax.Array, k: int, sample_weight: ArrayLike | None) -> jax.Array:
     at_label = jnp.take_along_axis(y_pred, labels[..., None], axis=-1)
     at_label = jnp.where(jnp.isnan(at_label), -jnp.inf, at_label)  # as Keras: NaN is no large score
     hits = jnp.sum(y_pred > at_label, axis=-1) < k
@@ -126,13 +131,13 @@ def _fraction_in_top_k(labels, y_pred, k, sample_weight):
     return losses.weighted_mean(hits.reshape(hits.shape[0], -1).mean(axis=1, dtype=dtype), sample_weight)
 
 
-def TopKCategoricalAccuracy(k=5):  # noqa: N802 - Keras's class name
+def TopKCategoricalAccuracy(k: int = 5) -> losses.WithOptions:  # noqa: N802 - Keras's class name
     """``top_k_categorical_accuracy`` with ``k`` fixed, as a hashable value for ``compile``."""
     hyperparameter("k", k, integer=True, low=1)
     return losses.configure(top_k_categorical_accuracy, k=int(k))
 
 
-def SparseTopKCategoricalAccuracy(k=5):  # noqa: N802 - Keras's class name
+def SparseTopKCategoricalAccuracy(k: int = 5) -> losses.WithOptions:  # noqa: N802 - Keras's class name
     """``sparse_top_k_categorical_accuracy`` with ``k`` fixed, as a hashable value for ``compile``."""
     hyperparameter("k", k, integer=True, low=1)
     return losses.configure(sparse_top_k_categorical_accuracy, k=int(k))
@@ -149,9 +154,13 @@ class LossMetric:
     never mistakes it for a list of metrics.
     """
 
-    loss: Callable
+    loss: Callable[..., jax.Array]
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    @property
+    def __name__(self) -> str:  # noqa: PLW3201 - logged under its loss's name, as Keras logs a function metric
+        return getattr(losses.unconfigured(self.loss), "__name__", type(self.loss).__name__)
+
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
         value = self.loss(y_true, y_pred, sample_weight)
         if sample_weight is None:
             return value
@@ -184,7 +193,7 @@ BY_NAME = {
 }
 
 
-def check_labels(metric, y_true, output_shape):
+def check_labels(metric: Callable[..., Any], y_true: ArrayLike, output_shape: Sequence[int]) -> None:
     """Check on the host the label values a metric needs (``losses.check_labels`` for the losses).
 
     ``sparse_categorical_accuracy`` (and ``accuracy`` on sparse labels):
@@ -214,13 +223,13 @@ def check_labels(metric, y_true, output_shape):
         losses.check_labels(metric, y_true, output_shape)
 
 
-def get(name_or_callable) -> Metric:
+def get(name_or_callable: MetricLike) -> Metric:
     """Return the metric called ``name`` (Keras names), or a callable as is (a loss as its ``LossMetric``)."""
     metric = lookup("metric", BY_NAME, name_or_callable)
     return LossMetric(metric) if _is_loss(metric) else metric
 
 
-def _is_loss(fn) -> bool:
+def _is_loss(fn: Callable[..., Any]) -> bool:
     try:
         return losses.unconfigured(fn) in _LOSSES
     except TypeError:  # an unhashable callable is no fnnet loss

@@ -36,9 +36,11 @@ independent ones, micro-averaged), predicted positive when ``p > threshold``.
 import dataclasses
 import functools
 from collections.abc import Callable
+from typing import Any, TypeGuard
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import losses
 from fnnet._checks import hyperparameter
@@ -57,50 +59,56 @@ class StreamingMetric:
     """
 
     name: str
-    counts: Callable
-    shapes: Callable
-    finish: Callable
-    options: tuple = ()
+    counts: Callable[..., dict[str, jax.Array]]
+    shapes: Callable[..., dict[str, tuple[int, ...]]]
+    finish: Callable[..., jax.Array]
+    options: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def __name__(self):
+    def __name__(self) -> str:
         return self.name
 
-    def init(self, dtype=jnp.float32) -> dict:
+    def init(self, dtype: DTypeLike = jnp.float32) -> dict[str, jax.Array]:
         """The statistics before any data: zeros."""
         return {key: jnp.zeros(shape, dtype) for key, shape in self.shapes(**dict(self.options)).items()}
 
-    def update(self, stats, y_true, y_pred, sample_weight=None) -> dict:
+    def update(self, stats: dict[str, jax.Array], y_true: ArrayLike, y_pred: ArrayLike,
+               sample_weight: ArrayLike | None = None) -> dict[str, jax.Array]:
         """``stats`` plus this batch's weighted counts."""
         batch = self.counts(y_true, y_pred, sample_weight, **dict(self.options))
         return {key: stats[key] + batch[key].astype(stats[key].dtype) for key in stats}
 
-    def result(self, stats):
+    def result(self, stats: dict[str, jax.Array]) -> jax.Array:
         """The metric's value from the accumulated statistics."""
         return self.finish(stats, **dict(self.options))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
         """``result(update(init(), y_true, y_pred, sample_weight))``: the metric on one batch (compiled)."""
+        y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+        losses.check_samples(self.name, y_true, y_pred)
         if sample_weight is not None:
+            losses.check_sample_weight(sample_weight)
             sample_weight = jnp.asarray(sample_weight)
-        return _on_one_batch(self, jnp.asarray(y_true), jnp.asarray(y_pred), sample_weight)
+        return _on_one_batch(self, y_true, y_pred, sample_weight)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _on_one_batch(metric, y_true, y_pred, sample_weight):
+def _on_one_batch(metric: StreamingMetric, y_true: jax.Array, y_pred: jax.Array,
+                  sample_weight: jax.Array | None) -> jax.Array:
     return metric.result(metric.update(metric.init(_dtype(y_pred)), y_true, y_pred, sample_weight))
 
 
-def is_streaming(metric) -> bool:
+def is_streaming(metric: object) -> TypeGuard[StreamingMetric]:
     """Whether ``metric`` is a ``StreamingMetric`` (accumulate its statistics; do not average batch values)."""
     return isinstance(metric, StreamingMetric)
 
 
-def _dtype(y_pred):
+def _dtype(y_pred: ArrayLike) -> DTypeLike:
     return jnp.promote_types(jnp.asarray(y_pred).dtype, jnp.float32)
 
 
-def _decisions(name, y_true, y_pred, sample_weight):
+def _decisions(name: str, y_true: ArrayLike, y_pred: ArrayLike,
+               sample_weight: ArrayLike | None) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Flat ``(is positive label, prediction, weight)`` over every output element of every sample."""
     y_true, y_pred = losses.as_float_pair(name, y_true, y_pred)
     if sample_weight is None:
@@ -114,7 +122,8 @@ def _decisions(name, y_true, y_pred, sample_weight):
     return (y_true != 0).ravel(), y_pred.ravel(), weights.ravel()
 
 
-def binary_confusion(y_true, y_pred, sample_weight=None, *, threshold=0.5):
+def binary_confusion(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                     threshold: float = 0.5) -> dict[str, jax.Array]:
     """Weighted counts ``{"tp", "fp", "fn"}`` of the decisions ``p > threshold`` against labels ``y != 0``."""
     actual, y_pred, weights = _decisions("binary confusion counts", y_true, y_pred, sample_weight)
     predicted = y_pred > threshold
@@ -122,51 +131,52 @@ def binary_confusion(y_true, y_pred, sample_weight=None, *, threshold=0.5):
             "fn": jnp.sum(weights * (actual & ~predicted))}
 
 
-def _scalar_counts(threshold):
+def _scalar_counts(threshold: float) -> dict[str, tuple[int, ...]]:
     return {"tp": (), "fp": (), "fn": ()}
 
 
-def _divide(numerator, denominator):
+def _divide(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
     """``numerator / denominator``, and 0 where the denominator is 0 (Keras's ``divide_no_nan``)."""
     return jnp.where(denominator == 0, 0, numerator / jnp.where(denominator == 0, 1, denominator))
 
 
-def precision_of(stats, threshold):
+def precision_of(stats: dict[str, jax.Array], threshold: float) -> jax.Array:
     """``TP / (TP + FP)``, 0 when nothing is predicted positive."""
     return _divide(stats["tp"], stats["tp"] + stats["fp"])
 
 
-def recall_of(stats, threshold):
+def recall_of(stats: dict[str, jax.Array], threshold: float) -> jax.Array:
     """``TP / (TP + FN)``, 0 when there are no positive labels."""
     return _divide(stats["tp"], stats["tp"] + stats["fn"])
 
 
-def f1_of(stats, threshold):
+def f1_of(stats: dict[str, jax.Array], threshold: float) -> jax.Array:
     """``2 TP / (2 TP + FP + FN)``, the harmonic mean of precision and recall (0 when all counts are 0)."""
     return _divide(2 * stats["tp"], 2 * stats["tp"] + stats["fp"] + stats["fn"])
 
 
-def _threshold(threshold):
+def _threshold(threshold: float) -> tuple[tuple[str, float]]:
     hyperparameter("threshold", threshold, low=0, high=1)
     return (("threshold", float(threshold)),)
 
 
-def Precision(threshold=0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
+def Precision(threshold: float = 0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Precision ``TP / (TP + FP)`` of the decisions ``p > threshold``, exact over streamed batches."""
     return StreamingMetric("precision", binary_confusion, _scalar_counts, precision_of, _threshold(threshold))
 
 
-def Recall(threshold=0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
+def Recall(threshold: float = 0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Recall ``TP / (TP + FN)`` of the decisions ``p > threshold``, exact over streamed batches."""
     return StreamingMetric("recall", binary_confusion, _scalar_counts, recall_of, _threshold(threshold))
 
 
-def F1Score(threshold=0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
+def F1Score(threshold: float = 0.5) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Binary F1 ``2 TP / (2 TP + FP + FN)`` of the decisions ``p > threshold`` (micro over outputs)."""
     return StreamingMetric("f1_score", binary_confusion, _scalar_counts, f1_of, _threshold(threshold))
 
 
-def confusion_curve(y_true, y_pred, sample_weight=None, *, num_thresholds=200):
+def confusion_curve(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                    num_thresholds: int = 200) -> dict[str, jax.Array]:
     """Weighted ``{"tp", "fp", "tn", "fn"}`` of shape ``(num_thresholds,)`` at Keras's even thresholds.
 
     Threshold ``i`` is ``i / (T - 1)`` for ``0 < i < T - 1``, with ``-1e-7``
@@ -180,7 +190,7 @@ def confusion_curve(y_true, y_pred, sample_weight=None, *, num_thresholds=200):
     bucket = jnp.clip(jnp.ceil(p * (num_thresholds - 1)) - 1, 0, num_thresholds - 1).astype(jnp.int32)
     positives, negatives = weights * actual, weights * ~actual
 
-    def passed(values):
+    def passed(values: jax.Array) -> jax.Array:
         per_bucket = jnp.zeros(num_thresholds, values.dtype).at[bucket].add(values)
         return jnp.cumsum(per_bucket[::-1])[::-1]
 
@@ -188,18 +198,18 @@ def confusion_curve(y_true, y_pred, sample_weight=None, *, num_thresholds=200):
     return {"tp": tp, "fp": fp, "tn": jnp.sum(negatives) - fp, "fn": jnp.sum(positives) - tp}
 
 
-def _curve_counts(num_thresholds):
+def _curve_counts(num_thresholds: int) -> dict[str, tuple[int, ...]]:
     return {key: (num_thresholds,) for key in ("tp", "fp", "tn", "fn")}
 
 
-def roc_auc_of(stats, num_thresholds):
+def roc_auc_of(stats: dict[str, jax.Array], num_thresholds: int) -> jax.Array:
     """Trapezoidal area under ``(FPR, TPR)`` over the thresholds (Keras's ``"interpolation"`` for ROC)."""
     tpr = _divide(stats["tp"], stats["tp"] + stats["fn"])
     fpr = _divide(stats["fp"], stats["fp"] + stats["tn"])
     return jnp.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2)
 
 
-def AUC(num_thresholds=200) -> StreamingMetric:  # noqa: N802 - Keras's class name
+def AUC(num_thresholds: int = 200) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Area under the ROC curve from counts at ``num_thresholds`` even thresholds, as Keras's ``AUC``."""
     hyperparameter("num_thresholds", num_thresholds, integer=True, low=3)
     return StreamingMetric("auc", confusion_curve, _curve_counts, roc_auc_of,

@@ -9,6 +9,7 @@
   ``TrainState``, the epoch, the history, the callbacks' states).
 """
 
+from fnnet.saving import container  # noqa: F401  (fnnet.saving.container: the file format, which callbacks use)
 from fnnet.saving.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from fnnet.saving.model_io import load_model, save_model
 

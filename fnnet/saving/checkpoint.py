@@ -19,14 +19,22 @@ against a template, ``like=``, whose tree the file must match.
 """
 
 import json
-from typing import Any, NamedTuple
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import numpy as np
+import optax
 
 from fnnet import parallel
 from fnnet.saving import container, model_io, trees
+from fnnet.layers import Layer
+from fnnet.protocols import Params, ShapeLike
 from fnnet.training.state import TrainState, as_key
+
+if TYPE_CHECKING:
+    from fnnet.training import Trainer
 
 
 class Checkpoint(NamedTuple):
@@ -39,29 +47,31 @@ class Checkpoint(NamedTuple):
     ``callbacks_params``: ``{callback position: params tree}``.
     """
 
-    state: Any
-    model: Any
+    state: TrainState
+    model: Layer
     epoch: int
-    history: dict
-    callbacks_state: list | None
-    callbacks_params: dict
+    history: dict[str, list[float]]
+    callbacks_state: list[dict[str, Any]] | None
+    callbacks_params: dict[int, Params]
 
 
-def _json(name, value):
+def _json(name: str, value: object) -> str:
     try:
         return json.dumps(value)
     except (TypeError, ValueError) as error:
         raise TypeError(f"a checkpoint's {name} must be JSON-serializable: {error}") from None
 
 
-def key_impl_name(key) -> str:
+def key_impl_name(key: jax.Array) -> str:
     """The name ``jax.random.wrap_key_data(data, impl=name)`` rebuilds ``key``'s implementation from."""
     impl = jax.random.key_impl(key)
     return impl if isinstance(impl, str) else getattr(impl, "name", str(impl))
 
 
-def save_checkpoint(path, state, *, model, epoch, history=None, callbacks_state=None, callbacks_params=None,
-                    input_shape=None):
+def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: Layer, epoch: int,
+                    history: Mapping[str, Sequence[float]] | None = None,
+                    callbacks_state: Sequence[Mapping[str, Any]] | None = None,
+                    callbacks_params: Mapping[int, Params] | None = None, input_shape: ShapeLike | None = None) -> str:
     """Write the whole ``state`` of a run, with its model, epoch, history and callbacks, to ``path``.
 
     Args:
@@ -145,7 +155,8 @@ def _check_names(path, tensors):
             raise ValueError(f"{path!r}: the tensor {name!r} is not part of an fnnet checkpoint")
 
 
-def load_checkpoint(path, *, like=None) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike[str], *,
+                    like: "TrainState | optax.GradientTransformation | Trainer | None" = None) -> Checkpoint:
     """A ``Checkpoint(state, model, epoch, history, callbacks_state, callbacks_params)`` from ``path``.
 
     Args:

@@ -31,6 +31,8 @@ import math
 import os
 import secrets
 import struct
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import jax
 import ml_dtypes
@@ -81,7 +83,7 @@ def encode(tensors, metadata) -> tuple:
     return struct.pack("<Q", len(text)) + text, arrays
 
 
-def write(path, tensors, metadata):
+def write(path: str | os.PathLike[str], tensors: Mapping[str, Any], metadata: Mapping[str, str]) -> str:
     """Write ``tensors`` (``{name: array}``) and ``metadata`` (``{str: str}``) to ``path`` atomically.
 
     With several processes, only process 0 writes; every process must call
@@ -105,7 +107,7 @@ def write(path, tensors, metadata):
     return os.fspath(path)
 
 
-def temporary_files(path) -> list:
+def temporary_files(path: str | os.PathLike[str]) -> list[str]:
     """The temporary files of unfinished writes of ``path`` (``.<name>.<hex>.tmp`` beside it)."""
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
     prefix = f".{name}."
@@ -121,7 +123,7 @@ def _is_hex(text):
     return all(c in "0123456789abcdef" for c in text)
 
 
-def atomic_write(path, write_to):
+def atomic_write(path: str | os.PathLike[str], write_to: Callable[[BinaryIO], object]) -> str:
     """Call ``write_to(file)`` on a temporary file beside ``path``, then fsync and ``os.replace`` it.
 
     The previous file at ``path`` is untouched until the new one is complete
@@ -182,7 +184,7 @@ def _foreign(start: bytes):
     return None
 
 
-def read(path) -> tuple:
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """``(tensors, metadata)`` of a safetensors file: ``{name: numpy array}`` and ``{str: str}``.
 
     The file is parsed as safetensors first; only when that fails is it

@@ -20,11 +20,14 @@ not fit its config raises ``ValueError`` naming the leaf.
 
 import functools
 import json
+import os
+from typing import Any
 
 import jax
 import numpy as np
 
-from fnnet import layers
+from fnnet import layers, precision
+from fnnet.protocols import Params, ShapeLike
 from fnnet.saving import container, trees
 
 MODEL_FORMAT = "fnnet.model/1"
@@ -32,7 +35,7 @@ CHECKPOINT_FORMAT = "fnnet.checkpoint/1"
 FORMATS = (MODEL_FORMAT, CHECKPOINT_FORMAT)
 
 
-def is_functional(model) -> bool:
+def is_functional(model: layers.Layer) -> bool:
     """Whether ``model`` is a functional ``fn.Model`` (its ``Input``s give the shapes)."""
     return getattr(model, "graph", None) is not None
 
@@ -40,7 +43,7 @@ def is_functional(model) -> bool:
 def params_template(model, input_shape, dtype):
     """The params tree ``model.init`` builds, as ``jax.ShapeDtypeStruct`` leaves (nothing computed; cached)."""
     shape = None if is_functional(model) else tuple(input_shape)
-    return _template(model, shape, jax.numpy.dtype(dtype).name, jax.config.jax_enable_x64)
+    return _template(model, shape, jax.numpy.dtype(dtype).name, precision.x64_enabled())
 
 
 @functools.lru_cache(maxsize=64)
@@ -100,7 +103,8 @@ def resolve_input_shape(model, params, input_shape, dtype):
                      "input_shape= (without the batch axis), the one given to model.init")
 
 
-def model_entries(model, params, *, input_shape=None, format=MODEL_FORMAT) -> tuple:  # noqa: A002
+def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike | None = None,
+                  format: str = MODEL_FORMAT) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: A002
     """``(tensors, metadata)`` of a model file; the params are checked against ``model.init``'s tree."""
     import fnnet
 
@@ -120,7 +124,8 @@ def model_entries(model, params, *, input_shape=None, format=MODEL_FORMAT) -> tu
     return tensors, metadata
 
 
-def save_model(path, model, params, *, input_shape=None):
+def save_model(path: str | os.PathLike[str], model: layers.Layer, params: Params, *,
+               input_shape: ShapeLike | None = None) -> str:
     """Write ``model`` and ``params`` to one safetensors file at ``path``, atomically.
 
     Args:
@@ -159,7 +164,7 @@ def metadata_field(path, metadata, name, decode=json.loads):
         raise ValueError(f"{path!r}: the metadata field {name!r} is malformed: {error}") from None
 
 
-def rebuild(path, metadata) -> tuple:
+def rebuild(path: str | os.PathLike[str], metadata: dict[str, str]) -> tuple[layers.Layer, Params]:
     """``(model, params template)`` from a file's metadata, through the layer registry only."""
     fmt = metadata.get("format")
     if fmt not in FORMATS:
@@ -173,7 +178,7 @@ def rebuild(path, metadata) -> tuple:
         raise ValueError(f"{path!r}: the model config cannot be rebuilt: {error}") from None
     if dtype not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(f"{path!r}: the params dtype {dtype!r} is not a floating dtype")
-    if dtype == "float64" and not jax.config.jax_enable_x64:
+    if dtype == "float64" and not precision.x64_enabled():
         raise ValueError(f"{path!r} holds float64 params: enable jax_enable_x64 "
                          "(jax.config.update('jax_enable_x64', True)) before loading it")
     try:
@@ -186,7 +191,7 @@ def rebuild(path, metadata) -> tuple:
     return model, template
 
 
-def restore_params(path, tensors, template):
+def restore_params(path: str | os.PathLike[str], tensors: dict[str, Any], template: Params) -> Params:
     """The params from ``tensors``, checked against ``template``; ValueError naming the file and leaf."""
     try:
         return trees.restore(tensors, "params", template, "the model's config")
@@ -194,7 +199,7 @@ def restore_params(path, tensors, template):
         raise ValueError(f"{path!r}: {error}") from None
 
 
-def load_model(path) -> tuple:
+def load_model(path: str | os.PathLike[str]) -> tuple[layers.Layer, Params]:
     """``(model, params)`` from a file written by ``save_model`` or ``save_checkpoint``.
 
     The model is rebuilt from its config by the layer registry (a user's

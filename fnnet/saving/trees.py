@@ -11,9 +11,10 @@ name, shape and dtype and naming the leaf that does not match.
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from fnnet import parallel
+from fnnet import parallel, precision
 
 
 def key_name(entry) -> str:
@@ -42,7 +43,7 @@ def leaf_names(tree, prefix) -> tuple:
 
 def is_key(leaf) -> bool:
     """Whether ``leaf`` is a typed PRNG key array."""
-    return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+    return hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key)
 
 
 def flatten(tree, prefix) -> dict:
@@ -55,7 +56,7 @@ def flatten(tree, prefix) -> dict:
 
 
 def _hint(found, expected):
-    if np.dtype(found).itemsize == 8 and np.dtype(expected).itemsize == 4 and not jax.config.jax_enable_x64:
+    if np.dtype(found).itemsize == 8 and np.dtype(expected).itemsize == 4 and not precision.x64_enabled():
         return " (the file holds 64-bit values: enable jax_enable_x64 before loading it)"
     return ""
 

@@ -1,16 +1,20 @@
 """``fit`` a sweep of variants and ``cross_validate`` one configuration, each as one vmapped program."""
 
 import functools
-from typing import Any, NamedTuple
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision
 from fnnet.sweep import stacked, variants as variants_lib
 from fnnet.training import inputs
-from fnnet.training.state import as_key, init_state
+from fnnet.protocols import DTypePolicyName, KeyLike, LossLike, MetricsSpec, Mode, OptimizerLike, Params
+from fnnet.training.state import TrainState, as_key, init_state
 
 
 class SweepResult(NamedTuple):
@@ -21,27 +25,27 @@ class SweepResult(NamedTuple):
     ``best_index`` the variant with the best ``monitor`` value over its epochs.
     """
 
-    variants: dict
-    history: dict
-    states: Any
+    variants: dict[str, np.ndarray]
+    history: dict[str, np.ndarray]
+    states: TrainState  # stacked: every leaf has a leading axis of K
     monitor: str
     best_index: int
-    build: Any
+    build: Callable[..., layers.Layer]
 
     @property
-    def best_hyperparameters(self) -> dict:
+    def best_hyperparameters(self) -> dict[str, Any]:
         """The best variant's values, as Python scalars."""
         return {name: values[self.best_index].item() for name, values in self.variants.items()}
 
-    def params(self, k):
+    def params(self, k: int) -> Params:
         """Variant ``k``'s params as an ordinary params tree."""
         return jax.tree_util.tree_map(lambda leaf: leaf[k], self.states.params)
 
-    def model(self, k):
+    def model(self, k: int) -> layers.Layer:
         """Variant ``k``'s model, built with its values."""
         return self.build(**{n: v[k].item() for n, v in _model_values(self.variants, self.build).items()})
 
-    def save_model(self, path, k=None):
+    def save_model(self, path: str | os.PathLike[str], k: int | None = None) -> str:
         """Write variant ``k``'s model and params (the best variant by default) with ``fn.save_model``.
 
         Returns the path; ``fn.load_model(path)`` gives ``(model, params)`` back.
@@ -51,7 +55,7 @@ class SweepResult(NamedTuple):
         k = self.best_index if k is None else k
         return saving.save_model(path, self.model(k), self.params(k))
 
-    def predict(self, x):
+    def predict(self, x: Any) -> np.ndarray:
         """Ensemble prediction: the mean over the K variants of the model's outputs (probabilities)."""
         values = {n: jnp.asarray(v) for n, v in _model_values(self.variants, self.build).items()}
         return np.asarray(_ensemble_mean(self.states.params, values, jnp.asarray(x), build=self.build))
@@ -72,9 +76,13 @@ def _as_arrays(values):
     return {n: jnp.asarray(v, jnp.float32 if np.issubdtype(v.dtype, np.floating) else None) for n, v in values.items()}
 
 
-def fit(model, x, y, variants, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1, batch_size=32,
-        validation_split=0.0, validation_data=None, shuffle=True, monitor=None, mode="auto",
-        early_stopping=None, initial_params=None, mesh=None, key, verbose=1, dtype_policy="float32") -> SweepResult:
+def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, variants: Mapping[str, Any], *,
+        loss: LossLike, optimizer: OptimizerLike = "adam", metrics: MetricsSpec = (),
+        regularizers: Sequence[Callable[[Params], jax.Array]] = (), epochs: int = 1, batch_size: int = 32,
+        validation_split: float = 0.0, validation_data: Sequence[Any] | None = None, shuffle: bool = True,
+        monitor: str | None = None, mode: Mode = "auto", early_stopping: callbacks_lib.EarlyStopping | None = None,
+        initial_params: Params | Sequence[Params] | None = None, mesh: Mesh | Literal["local"] | None = None,
+        key: KeyLike, verbose: int = 1, dtype_policy: DTypePolicyName = "float32") -> SweepResult:
     """Train every variant of ``model`` as one program.
 
     Args:
@@ -185,21 +193,24 @@ class CrossValidation(NamedTuple):
     """``history[name]``: a ``(folds, epochs)`` array per metric; ``scores[name]``: each fold's last-epoch
     validation value; ``mean``/``std`` over folds."""
 
-    history: dict
-    scores: dict
-    states: Any
+    history: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    states: TrainState  # stacked: every leaf has a leading axis of folds
 
     @property
-    def mean(self) -> dict:
+    def mean(self) -> dict[str, float]:
         return {name: float(np.mean(v)) for name, v in self.scores.items()}
 
     @property
-    def std(self) -> dict:
+    def std(self) -> dict[str, float]:
         return {name: float(np.std(v)) for name, v in self.scores.items()}
 
 
-def cross_validate(model, x, y, folds=5, *, loss, optimizer="adam", metrics=(), regularizers=(), epochs=1,
-                   batch_size=32, shuffle=True, key, verbose=0, dtype_policy="float32") -> CrossValidation:
+def cross_validate(model: layers.Layer, x: Any, y: Any, folds: int = 5, *, loss: LossLike,
+                   optimizer: OptimizerLike = "adam", metrics: MetricsSpec = (),
+                   regularizers: Sequence[Callable[[Params], jax.Array]] = (), epochs: int = 1, batch_size: int = 32,
+                   shuffle: bool = True, key: KeyLike, verbose: int = 0,
+                   dtype_policy: DTypePolicyName = "float32") -> CrossValidation:
     """K-fold cross-validation of one configuration, the K trainings as one vmapped program.
 
     The samples are shuffled with ``permutation(fold_in(key, 1), n)`` and

@@ -21,6 +21,7 @@ program ends when all have stopped or the epochs run out.
 import functools
 import inspect
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -38,13 +39,13 @@ from fnnet.sweep.variants import variant_keys
 class Fixed(NamedTuple):
     """A builder without hyperparameters: always the same model."""
 
-    model: Any
+    model: layers.Layer
 
-    def __call__(self):
+    def __call__(self) -> layers.Layer:
         return self.model
 
 
-def as_builder(model):
+def as_builder(model: layers.Layer | Callable[..., layers.Layer]) -> Callable[..., layers.Layer]:
     """``build(**hyperparameters) -> Layer``: a builder as is, a ``Layer`` as ``Fixed(layer)``."""
     if isinstance(model, layers.Layer):
         return Fixed(model)
@@ -53,7 +54,7 @@ def as_builder(model):
     raise TypeError(f"model must be a fnnet Layer or a function (**hyperparameters) -> Layer, got {model!r}")
 
 
-def builder_parameters(build) -> dict:
+def builder_parameters(build: Callable[..., layers.Layer]) -> dict[str, bool]:
     """The builder's keyword arguments, each mapped to whether it has a default."""
     if isinstance(build, Fixed):
         return {}

@@ -8,17 +8,20 @@ validates every value before anything compiles.
 
 import itertools
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
 from fnnet._checks import hyperparameter
 from fnnet.keys import as_key
+from fnnet.protocols import KeyLike
 
 DISTRIBUTIONS = ("uniform", "log_uniform")
 
 
-def grid(**axes) -> dict:
+def grid(**axes: Sequence[Any]) -> dict[str, np.ndarray]:
     """Every combination of the given values: ``grid(learning_rate=[1e-3, 1e-2], l2=[0, 1e-4])`` has 4 variants.
 
     Example:
@@ -36,7 +39,7 @@ def grid(**axes) -> dict:
     return {name: np.asarray([combo[i] for combo in combos]) for i, name in enumerate(axes)}
 
 
-def random_search(key, k, **distributions) -> dict:
+def random_search(key: KeyLike, k: int, **distributions: tuple[str, float, float] | list[Any]) -> dict[str, np.ndarray]:
     """``k`` random variants; each distribution is ``("uniform", low, high)``, ``("log_uniform", low, high)``
     or a list of choices."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
@@ -60,7 +63,7 @@ def random_search(key, k, **distributions) -> dict:
     return out
 
 
-def _distribution(name, dist):
+def _distribution(name: str, dist: Sequence[Any]) -> tuple[str, float, float]:
     if len(dist) != 3 or dist[0] not in DISTRIBUTIONS:
         raise ValueError(f"distribution for {name!r} must be one of {list(DISTRIBUTIONS)} as (kind, low, high), "
                          f"got {dist!r}")
@@ -73,14 +76,14 @@ def _distribution(name, dist):
     return kind, low, high
 
 
-def seeds(k) -> dict:
+def seeds(k: int) -> dict[str, np.ndarray]:
     """``k`` variants differing only in their seed: an ensemble."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"seeds needs k >= 1, got {k!r}")
     return {"seed": np.arange(k)}
 
 
-def variant_keys(key, seed):
+def variant_keys(key: jax.Array, seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(init_key, fit_key)`` of the variant with this seed: ``split(fold_in(key, seed))``."""
     init_key, fit_key = jax.random.split(jax.random.fold_in(key, seed))
     return init_key, fit_key

@@ -7,6 +7,7 @@
 - ``trainer``: ``compile`` and the Keras workflow ``fit``/``evaluate``/``predict``.
 """
 
+from fnnet.training import epoch  # noqa: F401  (fnnet.training.epoch: the batch order, which the Playground uses)
 from fnnet.training.epoch import TRACES
 from fnnet.training.state import TrainState, init_state
 from fnnet.training.step import Objective, objective, train_step

@@ -22,6 +22,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
 from fnnet import parallel, progress
 from fnnet.training.state import shuffle_seed
@@ -53,14 +54,14 @@ def padding_weights(n, batch_size):
 
 
 def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *, batch_size, augment=None,
-                mesh=None, report=None, report_every=0):
+                mesh=None, report=None, report_every=0, checks=False):
     """Traceable epoch over ``x[order]`` in batches; returns ``(state, logs)``, exact weighted means.
 
     ``sample_weight`` (``(N,)`` or None) weighs each sample in the loss, its
     gradient and the logs; padded positions weigh 0. ``report(done, stats)``
     runs every ``report_every`` batches (the progress bar).
     """
-    update = make_update(objective, optimizer, augment)
+    update = make_update(objective, optimizer, augment, checks)
     indices = order.reshape(-1, batch_size)
     padding = padding_weights(inputs.count(x), batch_size)
 
@@ -72,8 +73,10 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
         new, loss, y_pred = update(state, xb, yb, wb, mb)
         stats = objective.update_logs(stats, yb, y_pred, loss, wb, mb)
         if report_every:
+            emit = report
+            assert emit is not None  # report_every asks for it
             done = done + 1
-            jax.lax.cond(done % report_every == 0, lambda: report(done, objective.logs(stats)), lambda: None)
+            jax.lax.cond(done % report_every == 0, lambda: emit(done, objective.logs(stats)), lambda: None)
         return (new, stats, done), None
 
     batches = indices if padding is None else (indices, padding)
@@ -118,25 +121,36 @@ def _report(token):
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "optimizer", "batch_size", "augment", "mesh",
-                                             "report_every"))
+                                             "report_every", "checks"))
 def fit_epoch(state, x, y, weight, order, val_x, val_y, val_weight, token, *, objective, optimizer, batch_size,
-              augment, mesh, report_every):
-    """The compiled epoch of ``Trainer.fit``: training, then validation when ``val_x`` is given."""
+              augment, mesh, report_every, checks=False):
+    """The compiled epoch of ``Trainer.fit``: training, then validation when ``val_x`` is given.
+
+    With ``checks=True`` it returns ``(checkify error, (state, logs))``; the caller throws the error.
+    """
     TRACES["fit_epoch"] += 1
-    state, logs = train_epoch(objective, optimizer, state, x, y, order, weight, batch_size=batch_size,
-                              augment=augment, mesh=mesh, report=_report(token), report_every=report_every)
-    if val_x is not None:
-        val = evaluate_batches(objective, state.params, val_x, val_y, val_weight,
-                               batch_size=min(batch_size, inputs.count(val_x)), mesh=mesh)
-        logs |= {f"val_{name}": value for name, value in val.items()}
-    return state, logs
+
+    def run(state):
+        state, logs = train_epoch(objective, optimizer, state, x, y, order, weight, batch_size=batch_size,
+                                  augment=augment, mesh=mesh, report=_report(token), report_every=report_every,
+                                  checks=checks)
+        if val_x is not None:
+            val = evaluate_batches(objective, state.params, val_x, val_y, val_weight,
+                                   batch_size=min(batch_size, inputs.count(val_x)), mesh=mesh)
+            logs |= {f"val_{name}": value for name, value in val.items()}
+        return state, logs
+
+    return checkify.checkify(run)(state) if checks else run(state)
 
 
-@functools.partial(jax.jit, static_argnames=("objective", "optimizer", "augment", "mesh"))
-def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, mesh):
-    """A scan of the step over a chunk of stacked host batches ``(C, batch, ...)``; adds to the log ``stats``."""
+@functools.partial(jax.jit, static_argnames=("objective", "optimizer", "augment", "mesh", "checks"))
+def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, mesh, checks=False):
+    """A scan of the step over a chunk of stacked host batches ``(C, batch, ...)``; adds to the log ``stats``.
+
+    With ``checks=True`` it returns ``(checkify error, (state, stats))``, as ``fit_epoch``.
+    """
     TRACES["fit_chunk"] += 1
-    update = make_update(objective, optimizer, augment)
+    update = make_update(objective, optimizer, augment, checks)
 
     def body(carry, batch):
         state, stats = carry
@@ -146,8 +160,11 @@ def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, m
 
     if stats is None:
         stats = objective.init_logs()
-    (state, stats), _ = jax.lax.scan(body, (state, stats), (xs, ys, weights))
-    return state, stats
+
+    def run(carry):
+        return jax.lax.scan(body, carry, (xs, ys, weights))[0]
+
+    return checkify.checkify(run)((state, stats)) if checks else run((state, stats))
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "batch_size", "mesh"))

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnnet import losses, metrics as metrics_lib
+from fnnet import losses, metrics as metrics_lib, precision
 from fnnet._checks import hyperparameter
 from fnnet.training import outputs
 from fnnet.training.step import PerSample
@@ -54,7 +54,7 @@ def as_samples(array, name):
         raise TypeError(f"{name} must be numeric, got dtype {dtype}")
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
-    if dtype == np.float64 and not jax.config.jax_enable_x64:
+    if dtype == np.float64 and not precision.x64_enabled():
         array = np.asarray(array, np.float32)
     if jnp.issubdtype(dtype, jnp.inexact) and not _known(array, "finite"):
         bad = int(_count_non_finite(array) if isinstance(array, jax.Array) else np.size(array) -
@@ -207,9 +207,27 @@ def check_labels(objective, y, out_shape, y_name):
         _remember(leaf, fact)
 
 
+def several(model, side) -> bool:
+    """Whether ``model`` takes several ``"inputs"`` or gives several ``"outputs"`` (a list or dict of them)."""
+    graph = getattr(model, "graph", None)
+    return graph is not None and is_structured(getattr(graph, side))
+
+
+def one_array(data, model, side, name):
+    """A Python list or tuple given for a model's one input or output: the array it spells, as Keras reads it."""
+    if several(model, side) or not isinstance(data, (list, tuple)):
+        return data
+    try:
+        return np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"{name} given as a list must be rectangular, one row per sample ({error})") from None
+
+
 def check_data(objective, params, x, y, x_name="x", y_name="y"):
     """Checked ``(x, y)``: numeric, finite, equally long; params that fit the model; labels that fit the loss."""
-    x, y = samples(x, x_name), samples(outputs.arrange(objective.model, y), y_name)
+    model = objective.model
+    x, y = one_array(x, model, "inputs", x_name), one_array(y, model, "outputs", y_name)
+    x, y = samples(x, x_name), samples(outputs.arrange(model, y), y_name)
     if count(x) != count(y):
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
     out_shape = output_shape(objective.model, params, x)  # x against the params: names the layer

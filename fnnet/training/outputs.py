@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 
 from fnnet import functional, losses, metrics as metrics_lib
+from fnnet._checks import as_tuple
 
 
 class OutputMetric(NamedTuple):
@@ -70,6 +71,7 @@ def output_places(model) -> dict | None:
     if graph is None or not isinstance(graph.outputs, (list, tuple, dict)):
         return None
     names = functional.output_names(model)
+    assert names is not None  # a functional model's
     if isinstance(graph.outputs, dict):
         return {name: name for name in names}
     return {name: index for index, name in enumerate(names)}
@@ -120,7 +122,7 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
                              f"this model has one, got loss={loss!r}, loss_weights={loss_weights!r}")
         if isinstance(metrics, dict):
             raise ValueError("metrics per output need a model with several outputs; pass a list of metrics")
-        metrics = [metrics] if isinstance(metrics, str) else metrics
+        metrics = as_tuple(metrics, "metrics")
         return (weighted(losses.get(loss), losses.sum_over_batch_size),
                 tuple((metric_name(m), weighted(metrics_lib.get(m))) for m in metrics))
     given = per_output(places, loss, "loss")

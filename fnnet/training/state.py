@@ -8,13 +8,16 @@ reproduces a run, bit for bit.
 """
 
 import weakref
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+from jax.typing import ArrayLike
 
 from fnnet.keys import as_key
+from fnnet.protocols import KeyLike, Params, PyTree
 
 DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
 
@@ -22,13 +25,13 @@ DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
 class TrainState(NamedTuple):
     """The parameters, optimizer state, optimizer step count and the run's key."""
 
-    params: Any
-    opt_state: Any
+    params: Params
+    opt_state: PyTree  # optax's state (None in a checkpoint loaded without like=)
     step: jax.Array
     key: jax.Array
 
 
-def init_state(params, optimizer, key) -> TrainState:
+def init_state(params: Params, optimizer: optax.GradientTransformation, key: KeyLike) -> TrainState:
     """A fresh ``TrainState``: the optimizer's initial state, step 0, and the run's key.
 
     Example:
@@ -40,7 +43,7 @@ def init_state(params, optimizer, key) -> TrainState:
     return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), as_key(key, "init_state's key"))
 
 
-def params_of(params_or_state):
+def params_of(params_or_state: Params | TrainState) -> Params:
     """The params of a ``TrainState``, or the argument itself when it is params."""
     return params_or_state.params if isinstance(params_or_state, TrainState) else params_or_state
 
@@ -50,10 +53,10 @@ def step_key(state: TrainState) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(state.key, DROPOUT_STREAM), state.step)
 
 
-_KEY_DATA = {}  # id(key) -> (weakref(key), its data on the host)
+_KEY_DATA: dict[int, tuple[weakref.ref[jax.Array], np.ndarray]] = {}  # id(key) -> (weakref(key), its data on the host)
 
 
-def key_data_of(key) -> np.ndarray:
+def key_data_of(key: jax.Array) -> np.ndarray:
     """``jax.random.key_data(key)`` on the host, remembered for as long as ``key`` lives (keys are immutable)."""
     entry = _KEY_DATA.get(id(key))
     if entry is not None and entry[0]() is key:
@@ -64,7 +67,7 @@ def key_data_of(key) -> np.ndarray:
     return data
 
 
-def shuffle_seed(key_data, step) -> np.random.SeedSequence:
+def shuffle_seed(key_data: ArrayLike, step: int) -> np.random.SeedSequence:
     """The host seed of the shuffle of the epoch that starts at ``step``.
 
     ``key_data`` is ``jax.random.key_data(state.key)`` as integers; the seed

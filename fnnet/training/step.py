@@ -7,15 +7,24 @@ and one optax update; it is pure, so it jits, scans and vmaps.
 """
 
 import inspect
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
+from fnnet._checks import as_tuple, flag
 from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
-from fnnet.training import outputs
+from fnnet.training import checks as checks_lib, outputs
 from fnnet.training.state import TrainState, step_key
+from fnnet.layers import Layer
+from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
+                             Params, WeightedLoss)
+
+Step = Callable[..., tuple[TrainState, dict[str, jax.Array]]]
+"""A train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``."""
 
 
 class PerSample(NamedTuple):
@@ -25,15 +34,16 @@ class PerSample(NamedTuple):
     ``losses.sum_over_batch_size`` for a loss, ``losses.weighted_mean`` for a metric.
     """
 
-    fn: Any
-    reduce: Any = losses.weighted_mean
+    fn: Callable[..., Any]
+    reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = losses.weighted_mean
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
         values = jax.vmap(lambda t, p: self.fn(t[None], p[None]))(y_true, y_pred)
         return self.reduce(values, sample_weight)
 
 
-def weighted(fn, reduce=losses.weighted_mean):
+def weighted(fn: Callable[..., Any], reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = losses.weighted_mean,
+             ) -> Callable[..., jax.Array]:
     """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn, reduce)``."""
     try:
         takes_weights = "sample_weight" in inspect.signature(fn).parameters
@@ -55,18 +65,20 @@ class Objective(NamedTuple):
     objective are shared.
     """
 
-    model: Any
-    loss: Any  # (y_true, y_pred, sample_weight) -> scalar
-    metrics: tuple = ()  # ((name, weighted metric), ...)
-    regularizers: tuple = ()
+    model: Layer
+    loss: Callable[..., jax.Array]  # (y_true, y_pred, sample_weight) -> scalar
+    metrics: tuple[tuple[str, Any], ...] = ()  # ((name, weighted metric), ...)
+    regularizers: tuple[regularizers_lib.Regularizer, ...] = ()
     policy: precision.Policy = precision.POLICIES["float32"]
     weighted_loss: str = "sum_over_batch_size"
 
-    def __call__(self, params, x, y, *, key=None, training=False, sample_weight=None):
+    def __call__(self, params: Params, x: Any, y: Any, *, key: KeyLike | None = None, training: bool = False,
+                 sample_weight: ArrayLike | None = None) -> jax.Array:
         y_pred = self.apply(params, x, key=key, training=training)
         return self.batch_loss(y, y_pred, sample_weight) + self.penalty(params)
 
-    def batch_loss(self, y, y_pred, sample_weight=None, mask=None):
+    def batch_loss(self, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None,
+                   mask: ArrayLike | None = None) -> jax.Array:
         """The loss of one batch (without the penalty), reduced as ``weighted_loss`` says.
 
         ``mask`` marks the real rows of a padded batch with 1 (None: every
@@ -74,7 +86,7 @@ class Objective(NamedTuple):
         """
         return self.loss(y, y_pred, sample_weight) * self.loss_factor(sample_weight, mask)
 
-    def loss_factor(self, sample_weight=None, mask=None):
+    def loss_factor(self, sample_weight: ArrayLike | None = None, mask: ArrayLike | None = None) -> jax.Array | float:
         """What turns a loss's ``sum_i w_i l_i / rows`` (every loss reduces as Keras) into ``weighted_loss``'s.
 
         ``rows / n`` for the ``n`` real rows (``"sum_over_batch_size"``) or
@@ -82,38 +94,43 @@ class Objective(NamedTuple):
         """
         if sample_weight is None or (mask is None and self.weighted_loss == "sum_over_batch_size"):
             return 1.0
-        divisor = jnp.sum(sample_weight if self.weighted_loss == "mean" else mask)
+        counted = sample_weight if self.weighted_loss == "mean" else mask
+        assert counted is not None  # "sum_over_batch_size" gets here with a mask only
+        divisor = jnp.sum(counted)
         return jnp.shape(sample_weight)[0] / jnp.where(divisor == 0, 1, divisor)
 
-    def loss_weight(self, rows, sample_weight=None, mask=None):
+    def loss_weight(self, rows: int, sample_weight: ArrayLike | None = None,
+                    mask: ArrayLike | None = None) -> jax.Array:
         """What one batch's loss weighs in the epoch's mean: its real rows (Keras), or its total weight (``"mean"``)."""
         if self.weighted_loss == "mean" and sample_weight is not None:
             return jnp.sum(sample_weight)
         return jnp.asarray(rows, jnp.float32) if mask is None else jnp.sum(mask)
 
-    def apply(self, params, x, *, key=None, training=False):
+    def apply(self, params: Params, x: Any, *, key: KeyLike | None = None, training: bool = False) -> Any:
         """The model's outputs under the policy: computed in its compute dtype, returned in at least float32."""
         policy = self.policy
         y = self.model.apply(policy.cast_params(params), policy.cast_inputs(x), key=key, training=training)
         return policy.cast_output(y)
 
-    def apply_train(self, params, x, *, key=None, sample_weight=None):
+    def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> tuple[Any, Params]:
         """``(outputs, updates)`` of the model's training pass under the policy; see ``Layer.apply_train``."""
         policy = self.policy
         y, updates = self.model.apply_train(policy.cast_params(params), policy.cast_inputs(x), key=key,
                                             sample_weight=sample_weight)
         return policy.cast_output(y), policy.cast_updates(updates)
 
-    def penalty(self, params):
+    def penalty(self, params: Params) -> jax.Array:
         """``model.penalty(params) + sum_r r(params)``."""
         return regularizers_lib.total(self.model.penalty, *self.regularizers)(params)
 
     @property
-    def names(self) -> tuple:
+    def names(self) -> tuple[str, ...]:
         """The logged names in Keras's order: ``loss``, then the metrics as given."""
         return ("loss", *(name for name, _ in self.metrics))
 
-    def scores(self, params, y, y_pred, sample_weight=None, loss=None, mask=None):
+    def scores(self, params: Params, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None,
+               loss: jax.Array | None = None, mask: ArrayLike | None = None) -> dict[str, jax.Array]:
         """The loss (with penalty; computed unless given) and every metric on one batch."""
         if loss is None:
             loss = self.batch_loss(y, y_pred, sample_weight, mask) + self.penalty(params)
@@ -121,7 +138,7 @@ class Objective(NamedTuple):
         return {"loss": loss, **{name: m(y, y_pred, sample_weight) * (factor if _is_loss_part(m) else 1)
                                  for name, m in self.metrics}}
 
-    def init_logs(self):
+    def init_logs(self) -> dict[str, Any]:
         """Running statistics of the logs before the first batch (float32, float64 under ``float64``).
 
         The loss and each mean metric keep ``(sum_b W_b v_b, sum_b W_b)`` over
@@ -134,7 +151,8 @@ class Objective(NamedTuple):
             stats[name] = metric.init(zero.dtype) if _is_streaming(metric) else (zero, zero)
         return stats
 
-    def update_logs(self, stats, y, y_pred, loss, sample_weight=None, mask=None):
+    def update_logs(self, stats: dict[str, Any], y: Any, y_pred: Any, loss: jax.Array,
+                    sample_weight: ArrayLike | None = None, mask: ArrayLike | None = None) -> dict[str, Any]:
         """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable.
 
         The loss and each output's loss weigh ``loss_weight`` (Keras: the
@@ -161,7 +179,7 @@ class Objective(NamedTuple):
                 new[name] = add(stats[name], metric(y, y_pred, sample_weight), weight)
         return new
 
-    def logs(self, stats):
+    def logs(self, stats: dict[str, Any]) -> dict[str, jax.Array]:
         """The epoch's logs from its statistics: weighted means, and each streaming metric's result."""
         out = {}
         for name, metric in (("loss", None), *self.metrics):
@@ -173,23 +191,24 @@ class Objective(NamedTuple):
         return out
 
 
-def _is_loss_part(metric):
+def _is_loss_part(metric: object) -> bool:
     return isinstance(metric, outputs.OutputMetric) and metric.is_loss
 
 
-def _is_streaming(metric):
+def _is_streaming(metric: object) -> bool:
     if isinstance(metric, outputs.OutputMetric):
         return metric.streaming
     return metrics_lib.is_streaming(metric)
 
 
-def metric_name(metric) -> str:
+def metric_name(metric: object) -> str:
     """A metric's log name: the string given, or the callable's ``__name__``."""
     return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
 
 
-def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_policy="float32",
-              weighted_loss="sum_over_batch_size") -> Objective:
+def objective(model: Layer, loss: LossSpec, *regularizers: regularizers_lib.Regularizer, metrics: MetricsSpec = (),
+              loss_weights: LossWeights | None = None, dtype_policy: DTypePolicyName | precision.Policy = "float32",
+              weighted_loss: WeightedLoss = "sum_over_batch_size") -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
 
     For a model with several outputs, ``loss``, ``loss_weights`` and
@@ -221,7 +240,7 @@ def objective(model, loss, *regularizers, metrics=(), loss_weights=None, dtype_p
     return Objective(model, loss, named, tuple(regularizers), precision.get(dtype_policy), weighted_loss)
 
 
-def merge_updates(params, updates):
+def merge_updates(params: Params, updates: Params) -> Params:
     """``params`` with the leaves present in the nested dict ``updates`` replaced (moving statistics)."""
     if not updates:
         return params
@@ -229,10 +248,13 @@ def merge_updates(params, updates):
             else updates.get(name, value) for name, value in params.items()}
 
 
-def make_update(objective: Objective, optimizer, augment=None):
+def make_update(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
+                checks: bool = False) -> Callable[..., tuple[TrainState, jax.Array, Any]]:
     """``(state, x, y, sample_weight=None, mask=None) -> (state, loss, y_pred)``: one step of ``objective``.
 
     ``mask`` marks a padded batch's real rows (see ``Objective.batch_loss``).
+    ``checks=True`` adds ``checkify`` checks of the batch and the loss
+    (``fnnet.training.checks``); the caller functionalizes them.
 
     The model's training pass (``apply_train``) gives the outputs and the new
     values of its non-trainable leaves; the optimizer's updates of those
@@ -250,20 +272,23 @@ def make_update(objective: Objective, optimizer, augment=None):
             return loss + objective.penalty(params), (y_pred, moving)
 
         (loss, (y_pred, moving)), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
+        if checks:
+            checks_lib.check_batch(objective, state.step, x, y, y_pred)
+            checks_lib.check_loss(state.step, loss)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        mask = layers.trainable_mask(objective.model, state.params)
-        if not all(jax.tree_util.tree_leaves(mask)):
-            updates = jax.tree_util.tree_map(lambda u, trainable: u if trainable else jnp.zeros_like(u),
-                                             updates, mask)
+        trainable = layers.trainable_mask(objective.model, state.params)
+        if not all(jax.tree_util.tree_leaves(trainable)):
+            updates = jax.tree_util.tree_map(lambda u, t: u if t else jnp.zeros_like(u), updates, trainable)
         params = merge_updates(optax.apply_updates(state.params, updates), moving)
         return TrainState(params, opt_state, state.step + 1, state.key), loss, y_pred
 
     return update
 
 
-def make_step(objective: Objective, optimizer, augment=None):
+def make_step(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
+              checks: bool = False) -> Step:
     """The train step of ``objective`` under an optax ``optimizer``; see ``train_step``."""
-    update = make_update(objective, optimizer, augment)
+    update = make_update(objective, optimizer, augment, checks)
 
     def step(state, x, y, sample_weight=None, mask=None):
         new, loss, y_pred = update(state, x, y, sample_weight, mask)
@@ -272,8 +297,10 @@ def make_step(objective: Objective, optimizer, augment=None):
     return step
 
 
-def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None, dtype_policy="float32",
-               weighted_loss="sum_over_batch_size"):
+def train_step(model: Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),
+               regularizers: Sequence[regularizers_lib.Regularizer] = (), augment: Augment | None = None,
+               dtype_policy: DTypePolicyName | precision.Policy = "float32",
+               weighted_loss: WeightedLoss = "sum_over_batch_size", checks: bool = False) -> Step:
     """The pure train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``.
 
     One ``jax.value_and_grad`` of ``J = loss(y, model(x)) + penalties`` and
@@ -293,9 +320,14 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         dtype_policy: ``"float32"``, ``"mixed_bfloat16"`` or ``"float64"`` (``fnnet.precision``).
         weighted_loss: ``"sum_over_batch_size"`` (Keras: ``sum_i w_i l_i / N``) or
             ``"mean"`` (``sum_i w_i l_i / sum_i w_i``).
+        checks: True: the step is compiled with ``jax.experimental.checkify``
+            checks and raises ``checkify.JaxRuntimeError`` on NaN or infinite
+            inputs, labels the loss cannot take (out of range, NaN) and a NaN
+            or infinite loss, naming the step. It is then a host function
+            (jitted inside), not one to vmap or scan; see ``fnnet.training.checks``.
 
     Returns:
-        The step function ``(state, x, y, sample_weight=None) -> (state, metrics)``.
+        The step function ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``.
 
     Example:
         >>> import jax, jax.numpy as jnp, fnnet as fn
@@ -307,5 +339,8 @@ def train_step(model, loss, optimizer, metrics=(), regularizers=(), augment=None
         >>> int(state.step), sorted(logs)
         (1, ['loss'])
     """
-    obj = objective(model, loss, *regularizers, metrics=metrics, dtype_policy=dtype_policy, weighted_loss=weighted_loss)
+    obj = objective(model, loss, *as_tuple(regularizers, "regularizers"), metrics=metrics, dtype_policy=dtype_policy,
+                    weighted_loss=weighted_loss)
+    if flag("checks", checks):
+        return checks_lib.raising(make_step(obj, optimizers.get(optimizer), augment, checks=True))
     return make_step(obj, optimizers.get(optimizer), augment)

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 import jax
 import numpy as np
 
-from fnnet import callbacks as callbacks_lib, optimizers, parallel, progress as progress_lib
-from fnnet._checks import flag, hyperparameter
-from fnnet.training import epoch as programs, inputs
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, progress as progress_lib
+from fnnet._checks import as_tuple, flag, hyperparameter
+from fnnet.training import checks as checks_lib, epoch as programs, inputs
 from fnnet.training.state import TrainState, as_key, init_state, key_data_of, params_of
 from fnnet.training.step import Objective, objective as make_objective
 
@@ -60,7 +60,7 @@ class Trainer:
 
     def fit(self, params_or_state, x, y=None, *, epochs=1, batch_size=32, validation_split=0.0,
             validation_data=None, shuffle=True, callbacks=(), key=None, verbose=1, augment=None, mesh=None,
-            sample_weight=None, class_weight=None):
+            sample_weight=None, class_weight=None, checks=False):
         """Train for ``epochs`` epochs; returns ``(state, history)``.
 
         Args:
@@ -76,18 +76,22 @@ class Trainer:
                 before shuffling, as Keras; or ``validation_data=(x_val, y_val)``
                 (or ``(x_val, y_val, sample_weight_val)``).
             shuffle: draw a new order every epoch (from the state's key and step).
-            callbacks: ``fnnet.callbacks.Callback`` instances.
-            key: ``jax.random.key(seed)``: shuffles and dropout derive from it.
+            callbacks: ``fnnet.callbacks.Callback`` instances (one alone works too).
+            key: ``jax.random.key(seed)`` or an int seed: shuffles and dropout derive from it.
             verbose: 0 silent, 1 a progress bar per epoch, 2 a line per epoch.
             augment: ``augment(key, x_batch) -> x_batch``, inside the compiled step.
             mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
-            sample_weight: ``(N,)`` non-negative weights of the samples. Every
-                mean (the loss and its gradient, the metrics, the logs) is
-                ``sum_i w_i l_i / sum_i w_i``, so integer weights train as the
-                samples repeated that many times.
+            sample_weight: ``(N,)`` non-negative weights of the samples. The
+                loss and its gradient are Keras's ``sum_i w_i l_i / n`` over a
+                batch's ``n`` real samples (``compile(..., weighted_loss="mean")``:
+                ``sum_i w_i l_i / sum_i w_i``); metrics are weighted means.
             class_weight: ``{class: weight}`` (Keras's): each sample's weight is
                 multiplied by its class's (classes not named weigh 1); the class
                 is the label, the argmax of a one-hot row, or the 0/1 value.
+            checks: True: every step runs ``checkify`` checks (NaN or infinite
+                inputs, labels the loss cannot take, a NaN loss) and ``fit``
+                raises ``checkify.JaxRuntimeError`` naming the step; see
+                ``fnnet.training.checks``. A separate compiled program.
 
         Training stops with a warning after an epoch whose loss is NaN or
         infinite (the failure is reported, never trained on quietly); the
@@ -115,15 +119,14 @@ class Trainer:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        for callback in callbacks:
-            if not isinstance(callback, callbacks_lib.Callback):
-                raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
+        callbacks = callbacks_lib.as_list(callbacks)
+        checks = flag("checks", checks)
         mesh = parallel.resolve_mesh(mesh)
         state = self._start_state(params_or_state, key)
         if y is None:
             if validation_split:
                 raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
-            return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh)
+            return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh, checks)
         x, y = self._check(state.params, x, y)
         weight = inputs.sample_weights(sample_weight, class_weight, y, inputs.count(x))
         if validation_data is not None:
@@ -143,10 +146,10 @@ class Trainer:
 
         def run_epoch(state, epoch):
             order = programs.batch_order(key_data, first_step + epoch * num_batches, n, batch_size, shuffle)
-            state, logs = programs.fit_epoch(
+            state, logs = checks_lib.thrown(checks, programs.fit_epoch(
                 state, x, y, weight, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
                 val_weight, np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
-                augment=augment, mesh=mesh, report_every=report_every)
+                augment=augment, mesh=mesh, report_every=report_every, checks=checks))
             return state._replace(key=key), logs  # the same key object: its data stay cached
 
         try:
@@ -168,6 +171,10 @@ class Trainer:
                                                    "validation sample_weight")
 
     def _start_state(self, params_or_state, key):
+        if isinstance(params_or_state, layers.Layer):
+            raise TypeError(
+                "fit's first argument is the model's params or a TrainState, not the model (compile already has "
+                "it): params = model.init(key, x.shape[1:]); state, history = trainer.fit(params, x, y, ...)")
         if isinstance(params_or_state, (np.ndarray, jax.Array)):
             raise TypeError(
                 "fit's first argument is the model's params (model.init(key, input_shape)) or a TrainState, "
@@ -215,7 +222,7 @@ class Trainer:
         values = parallel.fetch(logs)  # a dict pytree comes back in sorted order
         return {name: float(values[name]) for name in names if name in values}
 
-    def _fit_batches(self, state, batches, epochs, validation_data, callbacks, verbose, augment, mesh):
+    def _fit_batches(self, state, batches, epochs, validation_data, callbacks, verbose, augment, mesh, checks):
         if not isinstance(batches, Iterable) or isinstance(batches, (np.ndarray, jax.Array)):
             raise TypeError(f"with y=None, x must be an iterable of (x, y) batches, got {type(batches).__name__}")
         if iter(batches) is batches and epochs > 1:
@@ -238,9 +245,9 @@ class Trainer:
             for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
                 xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
                 batch_size = weights.shape[1]
-                state, stats = programs.fit_chunk(state, stats, xs, ys, weights,
-                                                 objective=self.objective, optimizer=self.optimizer,
-                                                 augment=augment, mesh=mesh)
+                state, stats = checks_lib.thrown(checks, programs.fit_chunk(state, stats, xs, ys, weights,
+                                                                  objective=self.objective, optimizer=self.optimizer,
+                                                                  augment=augment, mesh=mesh, checks=checks))
                 if sequential:  # host and device share the CPU's cores: preparing the next chunk
                     jax.block_until_ready(stats)  # meanwhile would slow both down
             if stats is None:
@@ -327,7 +334,7 @@ class Trainer:
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
         params = self.objective.policy.params(params)
-        x = inputs.samples(x, "x")
+        x = inputs.samples(inputs.one_array(x, self.model, "inputs", "x"), "x")
         try:
             inputs.output_shape(self.model, params, x)
             inputs.check_params(self.model, params, x)
@@ -390,5 +397,5 @@ def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights
         ...     fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
         True
     """
-    return Trainer(make_objective(model, loss, *regularizers, metrics=metrics, loss_weights=loss_weights,
+    return Trainer(make_objective(model, loss, *as_tuple(regularizers, "regularizers"), metrics=metrics, loss_weights=loss_weights,
                                   dtype_policy=dtype_policy, weighted_loss=weighted_loss), optimizer)
