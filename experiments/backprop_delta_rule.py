@@ -17,6 +17,8 @@ per-layer max difference and the gradient norms from both.
 
 import _common  # first: it sets JAX up for --quick before JAX starts (isort: skip)
 
+from typing import Any
+
 import jax
 import numpy as np
 
@@ -42,7 +44,8 @@ def delta_rule(weights, biases, x, y):
             e = np.exp(z - z.max(axis=0))
             activations.append(e / e.sum(axis=0))
     delta = (activations[-1] - y.T) / x.shape[0]
-    grads_w, grads_b = [None] * len(weights), [None] * len(weights)
+    grads_w: list[Any] = [None] * len(weights)  # every layer's is set below
+    grads_b: list[Any] = [None] * len(weights)
     for layer in reversed(range(len(weights))):
         grads_w[layer] = delta @ activations[layer].T
         grads_b[layer] = delta.sum(axis=1)

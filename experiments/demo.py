@@ -21,7 +21,7 @@ import numpy as np
 import fnnet as fn
 from fnnet import callbacks, layers
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
 parser.add_argument("--dtype-policy", default="float32", choices=sorted(fn.precision.POLICIES))
 parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs (early stopping ends sooner)")
 arguments = parser.parse_args()

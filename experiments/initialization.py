@@ -171,7 +171,7 @@ def main():
             activation, initializer = label.split(" + ")
             ax.plot(depth[:len(stats[key])], stats[key], label=label, color=colors[activation], **styles[initializer])
         ax.set_yscale("log")
-        ax.set_xticks(depth[:len(stats[key])])
+        ax.set_xticks(depth[:len(list(deep.values())[-1][key])])  # the layers of the last curve drawn
         ax.set_xlabel("layer (1 = nearest the input, 10 = softmax output)")
         ax.set_ylabel(ylabel)
         ax.set_title(title)

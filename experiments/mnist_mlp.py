@@ -56,8 +56,9 @@ def main():
     trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
     state, history = trainer.fit(model.init(jax.random.key(0), (784,)), x_train, y_train_1h, epochs=epochs,
                                  batch_size=128, validation_data=(x_test, y_test_1h), key=jax.random.key(1), verbose=1)
-    score = trainer.evaluate(state.params, x_test, y_test_1h)  # [loss, accuracy], as Keras's
-    print(f"Test loss: {score[0]:.4f}\nTest accuracy: {score[1]:.4f} "
+    test_loss, test_accuracy = trainer.evaluate(state.params, x_test, y_test_1h)  # as Keras's
+    score = {"loss": test_loss, "accuracy": test_accuracy}
+    print(f"Test loss: {test_loss:.4f}\nTest accuracy: {test_accuracy:.4f} "
           f"(Keras's example: {KERAS_TEST_ACCURACY:.4f})")
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -71,14 +72,14 @@ def main():
     ax_loss.legend()
     ax_acc.legend()
     ax_acc.set_ylim(0.9, 1.0)
-    fig.suptitle(f"MNIST, 784-512-512-10 ReLU, dropout 0.2, RMSprop, batch 128: test accuracy {score[1]:.2%}")
+    fig.suptitle(f"MNIST, 784-512-512-10 ReLU, dropout 0.2, RMSprop, batch 128: test accuracy {score['accuracy']:.2%}")
     fig.tight_layout()
     _common.save("mnist_mlp", args, fig,
                  config={"model": "784-512(relu)-dropout 0.2-512(relu)-dropout 0.2-10(softmax)",
                          "optimizer": "rmsprop (0.001, decay 0.9, eps 1e-8)", "batch_size": 128, "epochs": epochs,
                          "n_train": len(x_train), "n_test": len(x_test)},
                  seeds={"init": 0, "fit": 1},
-                 results={"history": history.history, "test": {"loss": score[0], "accuracy": score[1]}, "keras_test_accuracy": KERAS_TEST_ACCURACY})
+                 results={"history": history.history, "test": score, "keras_test_accuracy": KERAS_TEST_ACCURACY})
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def main():
 
     fig, axes = plt.subplots(len(datasets), len(CASES), figsize=(3.7 * len(CASES) + 1, 3.7 * len(datasets)),
                              layout="constrained")
+    image = None
     for i, name in enumerate(datasets):
         x, y = data[name]
         for j, case in enumerate(CASES):
@@ -106,6 +107,7 @@ def main():
             ax.set_ylabel("x2")
             ax.set_aspect("equal")
             ax.grid(False)
+    assert image is not None  # the last surface drawn
     fig.colorbar(image, ax=axes, label="model's P(class 1)", shrink=0.4, location="right")
     fig.suptitle(f"Playground data sets: decision surfaces (black line: P = 0.5) and the test points\n"
                  f"(blue: class 1, red: class 0); {epochs} epochs, Adam {LEARNING_RATE}, batch 10; test accuracy: "

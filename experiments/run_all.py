@@ -49,7 +49,7 @@ def run_in_processes(names, out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("names", nargs="*", default=EXPERIMENTS, help="experiments to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small runs, all in this one process")
     parser.add_argument("--out", default="out", help="folder for the figures and JSONs (default: out)")

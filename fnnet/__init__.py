@@ -5,7 +5,9 @@ The concept modules (``activations``, ``initializers``, ``layers``,
 functions that ``jax.jit``, ``jax.grad`` and ``jax.vmap`` transform;
 ``testing`` checks gradients against finite differences; ``data``,
 ``augment`` and ``datasets`` prepare and provide the data; ``compile``
-returns a ``Trainer`` with Keras's ``fit``/``evaluate``/``predict``.
+returns a ``Trainer`` with Keras's ``fit``/``evaluate``/``predict``;
+``protocols`` says, for type checkers, what a layer, loss, metric,
+callback and optimizer must be (the package ships ``py.typed``).
 """
 
 from fnnet import (
@@ -22,6 +24,7 @@ from fnnet import (
     optimizers,
     parallel,
     precision,
+    protocols,
     regularizers,
     sweep,
     testing,
@@ -55,6 +58,7 @@ __all__ = [
     "optimizers",
     "parallel",
     "precision",
+    "protocols",
     "regularizers",
     "save_checkpoint",
     "save_model",

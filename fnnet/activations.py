@@ -5,22 +5,37 @@ apply directly; the derivatives come from ``jax.grad``, never by hand.
 ``get(name_or_callable)`` resolves Keras's string names.
 """
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from fnnet._checks import axis as check_axis, flag, function, hyperparameter, real_array
 from fnnet._registry import lookup
 
 Activation = Callable[[jax.Array], jax.Array]
 
 
+def _real_input(activation: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+    """Check that ``x`` holds real numbers (by dtype alone, so inside ``jit`` too) before ``activation`` runs."""
+
+    @functools.wraps(activation)
+    def checked(x: ArrayLike, *args: Any, **kwargs: Any) -> jax.Array:
+        return activation(real_array("x", x), *args, **kwargs)
+
+    return checked
+
+
+@_real_input
 def linear(x: ArrayLike) -> jax.Array:
     """Identity, ``f(x) = x`` (Keras ``"linear"``, the default of ``Dense``)."""
     return jnp.asarray(x)
 
 
+@_real_input
 def step(x: ArrayLike) -> jax.Array:
     """Heaviside threshold of the perceptron: ``f(x) = 1 if x >= 0 else 0``.
 
@@ -31,40 +46,47 @@ def step(x: ArrayLike) -> jax.Array:
     return jnp.where(x >= 0, 1, 0).astype(x.dtype)
 
 
+@_real_input
 def sigmoid(x: ArrayLike) -> jax.Array:
     """Logistic function ``f(x) = 1 / (1 + exp(-x))``, with range (0, 1)."""
     return jax.nn.sigmoid(x)
 
 
+@_real_input
 def tanh(x: ArrayLike) -> jax.Array:
     """Hyperbolic tangent ``f(x) = (e^x - e^-x) / (e^x + e^-x)``, range (-1, 1)."""
     return jnp.tanh(x)
 
 
+@_real_input
 def relu(x: ArrayLike) -> jax.Array:
     """Rectified linear unit ``f(x) = max(x, 0)``."""
     return jax.nn.relu(x)
 
 
+@_real_input
 def leaky_relu(x: ArrayLike, negative_slope: float = 0.2) -> jax.Array:
     """``f(x) = x if x >= 0 else negative_slope * x``; Keras's default slope 0.2."""
-    return jax.nn.leaky_relu(x, negative_slope)
+    return jax.nn.leaky_relu(x, hyperparameter("negative_slope", negative_slope))
 
 
+@_real_input
 def elu(x: ArrayLike, alpha: float = 1.0) -> jax.Array:
     """Exponential linear unit ``f(x) = x if x > 0 else alpha * (exp(x) - 1)``."""
-    return jax.nn.elu(x, alpha)
+    return jax.nn.elu(x, hyperparameter("alpha", alpha))
 
 
+@_real_input
 def softmax(x: ArrayLike, axis: int = -1) -> jax.Array:
     """``f(x)_i = exp(x_i) / sum_j exp(x_j)`` along ``axis``.
 
     Computed as ``exp(x_i - max x)`` over its sum, so it is finite for logits
     as large as 1e4 where the naive formula overflows.
     """
-    return jax.nn.softmax(x, axis=axis)
+    return jax.nn.softmax(x, axis=check_axis("axis", axis, jnp.ndim(x)))
 
 
+@_real_input
 def selu(x: ArrayLike) -> jax.Array:
     """Scaled ELU ``f(x) = scale * (x if x > 0 else alpha * (exp(x) - 1))``.
 
@@ -74,15 +96,17 @@ def selu(x: ArrayLike) -> jax.Array:
     return jax.nn.selu(x)
 
 
+@_real_input
 def gelu(x: ArrayLike, approximate: bool = False) -> jax.Array:
     """Gaussian error linear unit ``f(x) = x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2``.
 
     Exact by default, as Keras 3; ``approximate=True`` is the tanh form
     ``x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2``.
     """
-    return jax.nn.gelu(x, approximate=approximate)
+    return jax.nn.gelu(x, approximate=flag("approximate", approximate))
 
 
+@_real_input
 def swish(x: ArrayLike) -> jax.Array:
     """Swish, also called SiLU: ``f(x) = x * sigmoid(x) = x / (1 + exp(-x))``."""
     return jax.nn.silu(x)
@@ -91,16 +115,19 @@ def swish(x: ArrayLike) -> jax.Array:
 silu = swish
 
 
+@_real_input
 def softplus(x: ArrayLike) -> jax.Array:
     """``f(x) = log(1 + exp(x))``, a smooth ReLU, computed stably for large ``|x|``."""
     return jax.nn.softplus(x)
 
 
+@_real_input
 def softsign(x: ArrayLike) -> jax.Array:
     """``f(x) = x / (|x| + 1)``, range (-1, 1)."""
     return jax.nn.soft_sign(x)
 
 
+@_real_input
 def hard_sigmoid(x: ArrayLike) -> jax.Array:
     """Keras 3's piecewise-linear sigmoid ``f(x) = relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)``.
 
@@ -110,16 +137,19 @@ def hard_sigmoid(x: ArrayLike) -> jax.Array:
     return jax.nn.hard_sigmoid(x)
 
 
+@_real_input
 def exponential(x: ArrayLike) -> jax.Array:
     """``f(x) = exp(x)``."""
     return jnp.exp(x)
 
 
+@_real_input
 def relu6(x: ArrayLike) -> jax.Array:
     """ReLU capped at 6: ``f(x) = min(max(x, 0), 6)``."""
     return jax.nn.relu6(x)
 
 
+@_real_input
 def mish(x: ArrayLike) -> jax.Array:
     """Mish ``f(x) = x * tanh(softplus(x)) = x tanh(log(1 + exp(x)))`` (Misra 2019)."""
     return jax.nn.mish(x)
@@ -146,8 +176,9 @@ def serialize(activation: str | Activation | None) -> str | Activation:
     if activation is None:
         return "linear"
     if isinstance(activation, str):
+        get(activation)  # a name that resolves
         return activation
-    return name_of(activation) or activation
+    return name_of(activation) or function("activation", activation)
 
 
 def get(name_or_callable: str | Activation | None) -> Activation:

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 from jax.scipy.ndimage import map_coordinates
 
-from fnnet._checks import hyperparameter
+from fnnet._checks import function, hyperparameter, real_array
 from fnnet.keys import as_key
 from fnnet.protocols import KeyLike
 
@@ -55,8 +55,8 @@ __all__ = [
 
 
 def _check_image(image: ArrayLike, leading: tuple[str, ...] = ()) -> None:
-    """Raise unless ``image`` is ``leading + (H, W)`` or ``leading + (H, W, C)``."""
-    shape = jnp.shape(image)
+    """Raise unless ``image`` is ``leading + (H, W)`` or ``leading + (H, W, C)`` of real numbers."""
+    shape = jnp.shape(real_array("images" if leading else "image", image))
     if len(shape) - len(leading) not in (2, 3):
         lead = "".join(f"{d}, " for d in leading)
         raise ValueError(
@@ -65,6 +65,8 @@ def _check_image(image: ArrayLike, leading: tuple[str, ...] = ()) -> None:
             "first, e.g. x.reshape(-1, 8, 8)")
     if not jnp.issubdtype(jnp.result_type(image), jnp.number):
         raise TypeError(f"expected images of numbers, got dtype {jnp.result_type(image)}")
+    if 0 in shape[len(leading):]:
+        raise ValueError(f"expected {'images' if leading else 'an image'} of at least one pixel, got shape {shape}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,8 +93,10 @@ class Augmentation:
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
-            raise TypeError("Augmentation wraps a per-sample function (key, image) -> image, "
+            raise TypeError("Augmentation wraps a per-sample function fn(key, image) -> image, "
                             f"got {type(self.fn).__name__}")
+        if not isinstance(self.args, (tuple, list)):
+            raise TypeError(f"args must be a tuple of the values fn takes after (key, image), got {self.args!r}")
         object.__setattr__(self, "args", tuple(self.args))
 
     def sample(self, key: jax.Array, image: ArrayLike) -> jax.Array:
@@ -125,10 +129,11 @@ def compose(*augmentations: Augmentation) -> Augmentation:
     identity. It holds the tuple of its parts, so ``compose(a, b) ==
     compose(a, b)`` whenever the parts are equal.
     """
-    for aug in augmentations:
+    for i, aug in enumerate(augmentations):
         if not isinstance(aug, Augmentation):
+            function(f"augmentations[{i}]", aug, factories=(random_flip, random_rotation, random_translation))
             raise TypeError(
-                f"compose expects Augmentation values, got {type(aug).__name__}; "
+                f"compose expects Augmentation values, got augmentations[{i}] of type {type(aug).__name__}; "
                 "wrap a per-sample function (key, image) -> image as Augmentation(fn)")
     return Augmentation(_compose, augmentations)
 
@@ -176,6 +181,7 @@ def rotate(image: ArrayLike, angle: ArrayLike) -> jax.Array:
     ``numpy.rot90(image)``.
     """
     _check_image(image)
+    hyperparameter("angle", angle)
     height, width = jnp.shape(image)[:2]
     center_row, center_col = (height - 1) / 2, (width - 1) / 2
     cos, sin = jnp.cos(angle), jnp.sin(angle)
@@ -194,6 +200,8 @@ def translate(image: ArrayLike, dy: ArrayLike, dx: ArrayLike) -> jax.Array:
     outside are 0.
     """
     _check_image(image)
+    hyperparameter("dy", dy)
+    hyperparameter("dx", dx)
     return _resample(image, lambda rows, cols: (rows - dy, cols - dx))
 
 
@@ -224,7 +232,7 @@ def random_flip(mode: Literal["horizontal", "vertical", "horizontal_and_vertical
     return Augmentation(_random_flip, (mode,))
 
 
-def _factor_range(name: str, factor: Factor, scale: float = 1.0) -> tuple[Any, ...]:
+def _factor_range(name: str, factor: Factor, scale: float = 1.0, bound: float | None = None) -> tuple[Any, ...]:
     """Keras's factor convention, times ``scale``: ``f`` means ``(-f, f)``, a pair ``(lo, hi)`` itself.
 
     Concrete bounds come back as Python floats (exactly the scaled values), so
@@ -233,11 +241,11 @@ def _factor_range(name: str, factor: Factor, scale: float = 1.0) -> tuple[Any, .
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2:
             raise ValueError(f"{name} must be a number or a pair (lower, upper), got {factor!r}")
-        low, high = (hyperparameter(name, f) for f in factor)
+        low, high = (hyperparameter(name, f, low=None if bound is None else -bound, high=bound) for f in factor)
         if low > high:
             raise ValueError(f"{name} must have lower <= upper, got {factor!r}")
     else:
-        hyperparameter(name, factor, low=0.0)
+        hyperparameter(name, factor, low=0.0, high=bound)
         low, high = -factor, factor
     return tuple(b if isinstance(b, jax.core.Tracer) else float(b) for b in (scale * low, scale * high))
 
@@ -275,6 +283,6 @@ def random_translation(height_factor: Factor, width_factor: Factor) -> Augmentat
     moves down), the horizontal one in ``[lower, upper] * W`` (positive moves
     right); a factor ``f`` means ``(-f, f)``.
     """
-    rows = _factor_range("height_factor", height_factor)
-    cols = _factor_range("width_factor", width_factor)
+    rows = _factor_range("height_factor", height_factor, bound=1.0)  # Keras's: at most the image's size
+    cols = _factor_range("width_factor", width_factor, bound=1.0)
     return Augmentation(_random_translation, (rows, cols))

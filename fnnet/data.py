@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
-from fnnet._checks import flag, hyperparameter
+from fnnet._checks import dtype as check_dtype, flag, hyperparameter, real_array
 from fnnet.keys import as_key
 from fnnet.protocols import KeyLike
 
@@ -84,7 +84,8 @@ def to_categorical(labels: ArrayLike, num_classes: int | None = None, dtype: DTy
         raise ValueError(f"labels must be >= 0, got {labels.min()}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    hyperparameter("num_classes", num_classes, integer=True, low=1)
+    hyperparameter("num_classes", num_classes, integer=True, low=1, high=np.iinfo(np.int32).max)
+    dtype = check_dtype("dtype", dtype)
     if labels.max() >= num_classes:
         raise ValueError(
             f"labels must be < num_classes = {num_classes}, got {labels.max()}")
@@ -100,6 +101,7 @@ def from_categorical(one_hot: ArrayLike) -> np.ndarray:
     one_hot = _numeric("one_hot", one_hot)
     if one_hot.ndim == 0:
         raise ValueError("one_hot must have a class axis, got a scalar")
+    _finite("one_hot", one_hot)  # argmax would pick a NaN's class
     return np.argmax(one_hot, axis=-1).astype(np.int64)
 
 
@@ -135,6 +137,15 @@ class Scaler(NamedTuple):
         return shift, np.reshape(self.scale, lead + np.shape(self.scale))
 
     def _check_features(self, x: ArrayLike) -> None:
+        for name, stats in (("shift", self.shift), ("scale", self.scale)):
+            if isinstance(stats, (np.ndarray, np.generic)):  # a fitted scaler's (traced ones are checked when fitted)
+                values = real_array(f"Scaler {name}", stats)
+                if not np.all(np.isfinite(values)) or (name == "scale" and np.any(values == 0)):
+                    raise ValueError(f"Scaler {name} must be finite{' and nonzero' if name == 'scale' else ''}, "
+                                     f"got {stats!r}")
+        if np.shape(self.scale) != np.shape(self.shift):
+            raise ValueError(f"Scaler shift and scale must have one shape, got {np.shape(self.shift)} and "
+                             f"{np.shape(self.scale)}")
         shape = np.shape(self.shift)
         if np.ndim(x) < len(shape) or np.shape(x)[np.ndim(x) - len(shape):] != shape:
             raise ValueError(
@@ -193,6 +204,8 @@ def minmax_scale(train: ArrayLike, *others: ArrayLike, feature_range: tuple[floa
     :class:`Scaler` (``scale = (max - min) / (b - a)``,
     ``shift = min - a * scale``).
     """
+    if not isinstance(feature_range, (tuple, list)):
+        raise TypeError(f"feature_range must be a pair (low, high), got {feature_range!r}")
     if len(feature_range) != 2:
         raise ValueError(f"feature_range must be (low, high), got {feature_range!r}")
     low, high = (hyperparameter("feature_range", v) for v in feature_range)
@@ -239,6 +252,8 @@ def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] 
     x, y = _samples("x", x), _samples("y", y)
     _same_length(x=x, y=y)
     stratify = flag("stratify", stratify)
+    if isinstance(fractions, (str, bytes, dict)) or not isinstance(fractions, Sequence):
+        raise TypeError(f"fractions must be a sequence of numbers summing to 1, got {fractions!r}")
     fractions = [hyperparameter("fractions", f, low=0.0, high=1.0) for f in fractions]
     if not fractions or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions must sum to 1, got {fractions} (sum {sum(fractions)})")

@@ -21,9 +21,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
-from fnnet._checks import flag
+from fnnet._checks import dtype as check_dtype, flag
 from fnnet.keys import as_key, optional_key
-from fnnet.layers.base import Layer, ModelLayer, as_shape, automatic_names, blame, check_param_names, layer, register
+from fnnet.layers.base import Layer, ModelLayer, as_shape, automatic_names, blame, check_layer, check_param_names, layer
+from fnnet.layers.base import register
 from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 
@@ -104,7 +105,7 @@ def _label_of(model_name: str | None) -> str:
 
 def Input(shape: ShapeLike, name: str | None = None, dtype: DTypeLike = "float32") -> SymbolicTensor:
     """A symbolic input of samples of ``shape`` (without the batch axis), as Keras's ``Input``."""
-    shape = as_shape(shape)
+    shape = as_shape(shape, "shape")
     return SymbolicTensor(shape, input_layer=InputLayer(shape, name=name, dtype=dtype))
 
 
@@ -124,11 +125,12 @@ def InputLayer(batch_shape: Sequence[Any] | None = None, name: str | None = None
         return x
 
     return layer("InputLayer", init, apply, lambda p: jnp.asarray(0.0), lambda s: shape, name=name,
-                 arguments={"batch_shape": [None, *shape], "dtype": str(dtype)})
+                 arguments={"batch_shape": [None, *shape], "dtype": str(check_dtype("dtype", dtype))})
 
 
 def call_layer(layer_value: Layer, inputs: Any) -> Any:
     """``layer(inputs)`` on symbolic tensors: the output tensor(s), after checking the shapes."""
+    check_layer("layer_value", layer_value)
     given = leaves(inputs)
     if not given or not all(isinstance(t, SymbolicTensor) for t in given):
         raise TypeError(f"{_label(layer_value)} was called on {type(inputs).__name__}; call layers on fn.Input "
@@ -396,7 +398,7 @@ def history(graph: Graph) -> Callable[[SymbolicTensor], list[Any]]:
 
 def output_names(model: Layer) -> tuple[str, ...] | None:
     """A functional model's output names: the dict's keys, else the producing layers' names; None otherwise."""
-    graph = model.graph
+    graph = check_layer("model", model).graph
     if graph is None:
         return None
     if isinstance(graph.outputs, dict):
@@ -407,7 +409,7 @@ def output_names(model: Layer) -> tuple[str, ...] | None:
 
 def input_names(model: Layer) -> tuple[str, ...] | None:
     """A functional model's Input names, in order; None for other layers."""
-    return None if model.graph is None else tuple(n for n, _ in model.graph.input_layers)
+    return None if check_layer("model", model).graph is None else tuple(n for n, _ in model.graph.input_layers)
 
 
 register("InputLayer", InputLayer)

@@ -10,25 +10,28 @@
 the structure the model was given: one triple, a list or a dict of them.
 """
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 from fnnet import functional
-from fnnet.layers.base import from_config, register
+from fnnet.layers.base import Layer, ModelLayer, from_config, register
 
 
 class _Inner:
     """A layer's config without its class name, written only when the model's config is."""
 
-    def __init__(self, layer):
+    def __init__(self, layer: Layer) -> None:
         self.layer = layer
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return self.layer.get_config()["config"]
 
 
-def graph_arguments(graph) -> dict:
+def graph_arguments(graph: functional.Graph) -> dict[str, Any]:
     """The ``Functional`` config's arguments (``layers``, ``input_layers``, ``output_layers``) of a graph."""
     history = functional.history(graph)
 
-    def keras_tensor(tensor):
+    def keras_tensor(tensor: functional.SymbolicTensor) -> dict[str, Any]:
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": [None, *tensor.shape], "keras_history": history(tensor)}}
 
@@ -42,11 +45,11 @@ def graph_arguments(graph) -> dict:
             "output_layers": functional.map_structure(history, graph.outputs)}
 
 
-def _is_history(value):
+def _is_history(value: object) -> bool:
     return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
 
 
-def _decode(tree, lookup):
+def _decode(tree: Any, lookup: Callable[[Any], Any]) -> Any:
     """A structure of ``[name, node, tensor]`` triples (or Keras tensors) as symbolic tensors."""
     if isinstance(tree, dict) and tree.get("class_name") == "__keras_tensor__":
         return lookup(tree["config"]["keras_history"])
@@ -97,7 +100,8 @@ def _why_unordered(waiting, made, counts) -> str:
             + " <- ".join(_node_label(*pair) for pair in cycle) + "; a graph's layers cannot depend on themselves")
 
 
-def functional_from_config(layers, input_layers, output_layers, name=None):
+def functional_from_config(layers: Sequence[Mapping[str, Any]], input_layers: Any, output_layers: Any,
+                           name: str | None = None) -> ModelLayer:
     """Rebuild a functional ``Model`` from its config: layers from the registry, calls replayed in order.
 
     A config whose nodes cannot be ordered (a cycle, a reference to a layer or

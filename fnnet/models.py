@@ -14,9 +14,9 @@ import jax
 import jax.numpy as jnp
 
 from fnnet.layers.base import Layer, as_shape, automatic_names, blame, from_config, layer, register, snake_case
-from fnnet.layers.base import ModelLayer, check_param_names, trainable_mask
+from fnnet.layers.base import ModelLayer, check_layer, check_param_names, trainable_mask
 from fnnet.protocols import Params, ShapeLike
-from fnnet._checks import flag
+from fnnet._checks import describe, flag, function
 from fnnet.keys import as_key, optional_key
 from fnnet import functional, model_config  # noqa: F401  (model_config registers "Functional")
 from fnnet.functional import Input, Model, SymbolicTensor, call_layer, check_arrays, input_names, output_names
@@ -49,6 +49,10 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
         >>> sorted(params), model.apply(params, jnp.ones((3, 4))).shape
         (['dense', 'dense_1'], (3, 2))
     """
+    if isinstance(layers, Layer):
+        raise TypeError("Sequential takes a list of layers, got one layer: Sequential([layer])")
+    if isinstance(layers, (str, bytes, dict)) or not isinstance(layers, Iterable):
+        raise TypeError(f"Sequential takes a list of fnnet layers, got {describe(layers)}")
     layers = tuple(layers)
     if not layers:
         raise ValueError("Sequential needs at least one layer, got an empty list")
@@ -124,6 +128,9 @@ register("Sequential", _sequential_from_config)
 
 def count_params(model: Layer, params: Params) -> tuple[int, int]:
     """``(total, trainable)`` numbers of parameters of ``params`` (arrays or shapes)."""
+    check_layer("model", model)
+    if not isinstance(params, dict) or not all(hasattr(leaf, "shape") for leaf in jax.tree_util.tree_leaves(params)):
+        raise TypeError(f"params must be a dict of arrays (or shapes) as model.init returns, got {describe(params)}")
     leaves = jax.tree_util.tree_leaves(params)
     masks = jax.tree_util.tree_leaves(trainable_mask(model, params)) if params else []
     total = sum(math.prod(leaf.shape) for leaf in leaves)
@@ -170,6 +177,8 @@ def summary(model: Layer, input_shape: ShapeLike | None = None, print_fn: Callab
     params``, ``Trainable params`` and ``Non-trainable params`` (moving
     statistics of ``BatchNormalization``).
     """
+    check_layer("model", model)
+    function("print_fn", print_fn)
     if model.graph is not None:
         return _graph_summary(model, print_fn)
     if input_shape is None:

@@ -83,7 +83,7 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from fnnet._checks import flag, hyperparameter
+from fnnet._checks import describe, flag, function, hyperparameter
 from fnnet.protocols import OptimizerLike, PyTree
 
 _FACTORIES = {
@@ -307,6 +307,9 @@ def float32_state(transformation: optax.GradientTransformation) -> optax.Gradien
     state is the wrapped transformation's own (its hyperparameters stay where
     ``set_hyperparameters`` finds them). Every optimizer by name has it.
     """
+    if not isinstance(transformation, optax.GradientTransformation):
+        function("transformation", transformation, factories=tuple(f for f, _ in _FACTORIES.values()))
+        raise TypeError(f"transformation must be an optax GradientTransformation, got {describe(transformation)}")
 
     def init(params):
         return transformation.init(_float32(params))
@@ -353,7 +356,8 @@ def set_hyperparameters(opt_state: PyTree, **values: ArrayLike) -> PyTree:
 
 def step_decay(initial_learning_rate: float, drop: float, steps_per_drop: int) -> optax.Schedule:
     """``lr(t) = initial * drop ** floor(t / steps_per_drop)``: the lessons' step decay."""
-    hyperparameter("drop", drop, low=0)
+    hyperparameter("initial_learning_rate", initial_learning_rate, low=0)
+    hyperparameter("drop", drop, low=0, high=1, low_inclusive=False)
     hyperparameter("steps_per_drop", steps_per_drop, integer=True, low=1)
     return optax.exponential_decay(initial_learning_rate, steps_per_drop, drop, staircase=True)
 
@@ -364,9 +368,11 @@ def exponential_decay(initial_learning_rate: float, decay_steps: int, decay_rate
 
     With ``staircase=True`` the exponent is ``floor(t / decay_steps)``.
     """
+    hyperparameter("initial_learning_rate", initial_learning_rate, low=0)
     hyperparameter("decay_steps", decay_steps, integer=True, low=1)
-    hyperparameter("decay_rate", decay_rate, low=0)
-    return optax.exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=staircase)
+    hyperparameter("decay_rate", decay_rate, low=0, low_inclusive=False)
+    return optax.exponential_decay(initial_learning_rate, decay_steps, decay_rate,
+                                   staircase=flag("staircase", staircase))
 
 
 def inverse_time_decay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
@@ -376,8 +382,10 @@ def inverse_time_decay(initial_learning_rate: float, decay_steps: int, decay_rat
     optax has no inverse-time schedule; this is one, in optax's form ``step -> value``.
     With ``staircase=True`` the ratio ``t / decay_steps`` is floored.
     """
+    hyperparameter("initial_learning_rate", initial_learning_rate, low=0)
     hyperparameter("decay_steps", decay_steps, integer=True, low=1)
     hyperparameter("decay_rate", decay_rate, low=0)
+    staircase = flag("staircase", staircase)
 
     def schedule(count: ArrayLike) -> jax.Array:
         ratio = jnp.asarray(count, jnp.float32) / decay_steps

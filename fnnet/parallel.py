@@ -45,6 +45,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from fnnet._checks import describe
 from fnnet.protocols import PyTree
 
 T = TypeVar("T")
@@ -52,6 +53,8 @@ T = TypeVar("T")
 
 def local_mesh(axis_name: str = "data") -> Mesh:
     """A one-axis mesh over all local devices."""
+    if not isinstance(axis_name, str) or not axis_name:
+        raise TypeError(f"axis_name must be a non-empty string, got {describe(axis_name)}")
     return Mesh(np.array(jax.local_devices()), (axis_name,))
 
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
+from fnnet._checks import dtype as check_dtype
 from fnnet.protocols import DTypePolicyName, Params, PyTree
 
 
@@ -129,6 +130,16 @@ POLICIES = {
 }
 
 
+def _checked(policy: Policy) -> Policy:
+    """A user's ``Policy``: a name, and floating dtypes for the params and the computation."""
+    if not isinstance(policy.name, str) or not policy.name:
+        raise TypeError(f"a dtype_policy's name must be a non-empty string, got {policy.name!r}")
+    for field in ("param_dtype", "compute_dtype"):
+        if not jnp.issubdtype(check_dtype(f"dtype_policy {field}", getattr(policy, field)), jnp.floating):
+            raise ValueError(f"dtype_policy {field} must be a floating dtype, got {getattr(policy, field)!r}")
+    return policy
+
+
 def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
     """The ``Policy`` called ``name`` (``"float32"``, ``"mixed_bfloat16"``, ``"float64"``), or a policy as is.
 
@@ -140,7 +151,7 @@ def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
         'bfloat16'
     """
     if isinstance(name_or_policy, Policy):
-        return name_or_policy
+        return _checked(name_or_policy)
     if not isinstance(name_or_policy, str):
         raise TypeError(f"dtype_policy must be a name ({', '.join(POLICIES)}), got {name_or_policy!r}")
     if name_or_policy not in POLICIES:

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 import jax
 import numpy as np
 import optax
+from jax.sharding import Mesh
 from jax.typing import ArrayLike
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "LossLike",
     "LossSpec",
     "LossWeights",
+    "MeshLike",
     "Metric",
     "MetricLike",
     "MetricsSpec",
@@ -54,6 +56,7 @@ __all__ = [
     "OptimizerName",
     "Params",
     "PyTree",
+    "Regularizer",
     "RegularizerLike",
     "Shape",
     "ShapeLike",
@@ -121,7 +124,10 @@ ActivationLike: TypeAlias = str | Callable[[jax.Array], jax.Array] | None
 InitializerLike: TypeAlias = str | Mapping[str, Any] | Callable[..., jax.Array]
 """An initializer name (``"glorot_uniform"``), a config, or a ``(key, shape, dtype) -> array`` function."""
 
-RegularizerLike: TypeAlias = str | Mapping[str, Any] | Callable[[Params], jax.Array] | None
+Regularizer: TypeAlias = Callable[[Params], jax.Array]
+"""A penalty ``(params) -> scalar`` (``fnnet.regularizers``)."""
+
+RegularizerLike: TypeAlias = str | Mapping[str, Any] | Regularizer | None
 """A regularizer name (``"l2"``), a config, a ``(params) -> scalar`` function, or None."""
 
 LossLike: TypeAlias = str | Loss | Callable[..., jax.Array]
@@ -139,6 +145,9 @@ MetricsSpec: TypeAlias = (MetricLike | Sequence[MetricLike] | Mapping[str, Metri
 
 LossWeights: TypeAlias = Mapping[str, float] | Sequence[float]
 """The factor of each output's loss in the total: a dict by output name, or a list in output order."""
+
+MeshLike: TypeAlias = Mesh | Literal["local"] | None
+"""``mesh=``: a ``jax.sharding.Mesh`` whose first axis shards the batch, ``"local"`` (every local device) or None."""
 
 Augment: TypeAlias = Callable[[jax.Array, jax.Array], jax.Array]
 """``augment(key, x_batch) -> x_batch``, run inside the compiled step (``fnnet.augment``)."""
@@ -161,7 +170,7 @@ class LayerLike(Protocol):
     def apply(self) -> Callable[..., Any]: ...
 
     @property
-    def penalty(self) -> Callable[[Params], jax.Array]: ...
+    def penalty(self) -> Callable[..., jax.Array]: ...  # (params) -> scalar
 
     @property
     def output_shape(self) -> Callable[..., Any]: ...

@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from fnnet.protocols import Params
-
 from fnnet import _config
-from fnnet._checks import hyperparameter
+from fnnet._checks import function, hyperparameter, naming, one_of
+from fnnet.protocols import Params
 
 Regularizer = Callable[[Params], jax.Array]
 Where = Callable[[tuple[Any, ...]], bool]
@@ -84,6 +83,10 @@ class Penalty:
         return _config.make_config(self.class_name, self._arguments())
 
     def __post_init__(self):
+        one_of("class_name", self.class_name, ("L1", "L2", "L1L2"))
+        hyperparameter("l1 rate", self.l1, low=0)
+        hyperparameter("l2 rate", self.l2, low=0)
+        function("where", self.where)
         object.__setattr__(self, "config_json", _config.canonical(self.class_name, self._arguments()))
 
     def __eq__(self, other):
@@ -116,6 +119,8 @@ def l1_l2(l1: float = 0.0, l2: float = 0.0, where: Where = is_kernel) -> Penalty
     return Penalty("L1L2", l1=l1, l2=l2, where=where)
 
 
+FACTORIES = (l1, l2, l1_l2)
+"""The factories, which a regularizer argument refuses uncalled (``l2`` where ``l2(1e-4)`` goes)."""
 _BY_CLASS = {"L1": l1, "L2": l2, "L1L2": l1_l2}
 _BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
 
@@ -123,7 +128,7 @@ _BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
 def get(identifier: str | Mapping[str, Any] | Regularizer | None) -> Regularizer | None:
     """A regularizer from None, a callable (as is), a name (``"l2"``, Keras's default rate) or a config."""
     if identifier is None or callable(identifier):
-        return identifier
+        return None if identifier is None else function("regularizer", identifier, factories=FACTORIES)
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]()
     if _config.is_config(identifier) and identifier["class_name"] in _BY_CLASS:
@@ -135,20 +140,30 @@ def get(identifier: str | Mapping[str, Any] | Regularizer | None) -> Regularizer
         if identifier["class_name"] != "L1L2":
             arguments["rate"] = arguments.pop(identifier["class_name"].lower())
         return _BY_CLASS[identifier["class_name"]](**arguments)
-    raise ValueError(f"unknown regularizer {identifier!r}; give a callable, one of {sorted(_BY_NAME)} "
-                     f"or a config with class_name in {sorted(_BY_CLASS)}")
+    error = ValueError if isinstance(identifier, (str, Mapping)) else TypeError  # a number, a list: the wrong type
+    raise error(f"unknown regularizer {identifier!r}; give a callable, one of {sorted(_BY_NAME)} "
+                f"or a config with class_name in {sorted(_BY_CLASS)}")
+
+
+def check(name: str, value: object) -> Regularizer | None:
+    """A layer's regularizer argument ``name``: None, a callable, a name or a config; errors name the argument."""
+    if value is not None and not callable(value) and not isinstance(value, (str, Mapping)):
+        raise TypeError(f"{name} must be a callable (array) -> scalar or None, got {value!r}")
+    with naming(name):
+        return get(value)
 
 
 def serialize(regularizer: Regularizer | None) -> Regularizer | None:
     """A regularizer as a config value: None or the regularizer itself (its ``get_config()`` is the config)."""
-    return regularizer
+    return None if regularizer is None else function("regularizer", regularizer, factories=FACTORIES)
 
 
 def total(*regularizers: Regularizer) -> Regularizer:
     """One regularizer that sums the given ones, as ``optax.chain`` chains transformations."""
-    for r in regularizers:
+    for i, r in enumerate(regularizers):
         if not callable(r):
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
+        function(f"regularizers[{i}]", r, factories=FACTORIES)
 
     def regularizer(params: Params) -> jax.Array:
         return sum((r(params) for r in regularizers), jnp.asarray(0.0))

@@ -57,7 +57,9 @@ dtype_policy        float32   ``fnnet.precision``: ``"mixed_bfloat16"`` or
 import functools
 import inspect
 import numbers
-from typing import NamedTuple
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, cast
 
 import jax
 import numpy as np
@@ -68,6 +70,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fnnet import activations, callbacks, layers, optimizers, precision, regularizers, training
 from fnnet._checks import hyperparameter
+from fnnet.protocols import ActivationLike, DTypePolicyName, OptimizerName
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -89,9 +92,15 @@ class _NeuralNet(BaseEstimator):
 
     _output_activation: str
     _loss: str
-    _y_validation: dict
+    _y_validation: dict[str, Any]
+    dtype_policy: DTypePolicyName  # (a hyperparameter: a type checker would widen the Literal to str)
+    if TYPE_CHECKING:  # set by fit (validate_data, _fit_targets); _fit_targets is each subclass's
+        n_features_in_: int
+        n_outputs_: int
 
-    def __new__(cls, *args, **kwargs):
+        def _fit_targets(self, y: np.ndarray) -> np.ndarray: ...
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         """Reject a hyperparameter the estimator does not have, naming the valid ones (Python's error would not)."""
         unknown = sorted(set(kwargs) - set(cls._get_param_names()))
         if unknown:
@@ -101,9 +110,11 @@ class _NeuralNet(BaseEstimator):
             )
         return super().__new__(cls)
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, dropout=0.0, l2=0.0, optimizer="adam",
-                 learning_rate=0.001, batch_size=32, epochs=200, validation_split=0.0, early_stopping=False,
-                 patience=10, random_state=None, verbose=0, dtype_policy="float32"):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: ActivationLike = "relu", *,
+                 dropout: float = 0.0, l2: float = 0.0, optimizer: OptimizerName = "adam", learning_rate: float = 0.001,
+                 batch_size: int = 32, epochs: int = 200, validation_split: float = 0.0, early_stopping: bool = False,
+                 patience: int = 10, random_state: int | np.random.RandomState | None = None, verbose: int = 0,
+                 dtype_policy: DTypePolicyName = "float32") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
@@ -122,9 +133,9 @@ class _NeuralNet(BaseEstimator):
     # scikit-learn reads the hyperparameters from ``inspect.signature(cls)``, which ``__new__`` would shadow.
     __signature__ = inspect.Signature([*inspect.signature(__init__).parameters.values()][1:])
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> Self:
         """Train a fresh network on ``X`` (n_samples, n_features) and targets ``y``; returns ``self``."""
-        X, y = validate_data(self, X, y, dtype=np.float32, **self._y_validation)
+        X, y = cast(tuple[np.ndarray, np.ndarray], validate_data(self, X, y, dtype=np.float32, **self._y_validation))
         y = self._fit_targets(y)
         self._fitted_config = self._config()
         trainer = self._fitted_trainer()
@@ -142,7 +153,7 @@ class _NeuralNet(BaseEstimator):
         self.n_iter_ = len(self.history_["loss"])
         return self
 
-    def _config(self):
+    def _config(self) -> "_Config":
         """The checked, hashable description of the network, loss and optimizer that ``_trainer`` builds."""
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
@@ -161,7 +172,7 @@ class _NeuralNet(BaseEstimator):
         return _Config(tuple(int(s) for s in sizes), self.activation, float(self.dropout), self._output_activation,
                        self.n_outputs_, self._loss, self.optimizer, float(self.l2), self.dtype_policy)
 
-    def _validation(self, X, y, rng):
+    def _validation(self, X: np.ndarray, y: np.ndarray, rng: np.random.RandomState) -> dict[str, Any]:
         """``fit``'s data keywords: the training arrays, a random held-out split and early stopping."""
         hyperparameter("validation_split", self.validation_split, low=0, high=1, high_inclusive=False)
         if not isinstance(self.early_stopping, (bool, np.bool_)):
@@ -181,10 +192,10 @@ class _NeuralNet(BaseEstimator):
         return {"x": X[kept], "y": y[kept], "validation_data": (X[held_out], y[held_out]),
                 "callbacks": stop if self.early_stopping else ()}
 
-    def _outputs(self, X):
+    def _outputs(self, X: Any) -> np.ndarray:
         """The network's outputs for ``X`` as float64, shape (n_samples, n_outputs_)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = cast(np.ndarray, validate_data(self, X, dtype=np.float32, reset=False))  # scikit-learn is untyped
         padded = np.concatenate([X, np.zeros((-len(X) % _PREDICT_BATCH, X.shape[1]), X.dtype)])
         outputs = self._fitted_trainer().predict(self.params_, padded, batch_size=_PREDICT_BATCH)
         return outputs[: len(X)].astype(np.float64)
@@ -193,7 +204,7 @@ class _NeuralNet(BaseEstimator):
         """The compiled ``Trainer`` of the configuration ``fit`` used."""
         return _trainer(self._fitted_config)
 
-    def save_model(self, path):
+    def save_model(self, path: str | os.PathLike[str]) -> str:
         """Write the fitted network (model and ``params_``) with ``fn.save_model``; returns the path.
 
         ``fn.load_model(path)`` gives ``(model, params)`` back, whose outputs
@@ -221,17 +232,17 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     _loss = "sparse_categorical_crossentropy"
     _y_validation = {}
 
-    def _fit_targets(self, y):
+    def _fit_targets(self, y: np.ndarray) -> np.ndarray:
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.n_outputs_ = len(self.classes_)
         return codes.astype(np.int32)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
         return self._outputs(X)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample, as a label from ``classes_``."""
         codes = np.argmax(self._outputs(X), axis=1)
         return self.classes_[codes]
@@ -250,18 +261,18 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
     _loss = "mse"
     _y_validation = {"multi_output": True, "y_numeric": True}
 
-    def _fit_targets(self, y):
+    def _fit_targets(self, y: np.ndarray) -> np.ndarray:
         self._y_ndim = y.ndim
         y = y.reshape(len(y), -1).astype(np.float32)
         self.n_outputs_ = y.shape[1]
         return y
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predicted targets: shape (n_samples,) if ``y`` was 1-D in ``fit``, else (n_samples, n_targets)."""
         outputs = self._outputs(X)
         return outputs[:, 0] if self._y_ndim == 1 else outputs
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
@@ -270,15 +281,15 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
 class _Config(NamedTuple):
     """What ``_trainer`` builds a ``Trainer`` from: everything that shapes the compiled programs."""
 
-    hidden_layer_sizes: tuple
-    activation: object
+    hidden_layer_sizes: tuple[int, ...]
+    activation: ActivationLike
     dropout: float
     output_activation: str
     n_outputs: int
     loss: str
     optimizer: str
     l2: float
-    dtype_policy: str
+    dtype_policy: DTypePolicyName
 
 
 @functools.lru_cache(maxsize=32)

@@ -323,7 +323,7 @@ def trainer_and_params():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),
-    ({"epochs": -1}, r"epochs must be an integer in \[0, inf\), got -1"),
+    ({"epochs": -1}, r"epochs must be an integer in \[0, 2147483647\], got -1"),
     ({"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\), got 1.0"),
     ({"validation_split": -0.1}, r"validation_split must be a number in \[0, 1\)"),
     ({"verbose": 3}, "verbose must be 0, 1 or 2"),

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from fnnet._checks import hyperparameter
+from fnnet._checks import flag, hyperparameter
 from fnnet.protocols import CallbackLike, Logs
 
 if TYPE_CHECKING:  # training builds on the callbacks: its types are for the checker only
@@ -170,8 +171,15 @@ def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float],
     as Keras does (``ModelCheckpoint`` warns and skips the epoch);
     ``EarlyStopping`` and ``ReduceLROnPlateau`` always require it.
     """
+    check_monitor(monitor)
+    required = flag("required", required)
+    if not isinstance(logs, Mapping):
+        raise TypeError(f"logs must be a dict of log name -> number, got {logs!r}")
     if monitor in logs:
-        return logs[monitor]
+        value = logs[monitor]
+        if isinstance(value, (bool, str)) or not (isinstance(value, numbers.Real) or hasattr(value, "dtype")):
+            raise TypeError(f"logs[{monitor!r}] must be a number, got {value!r}")
+        return value  # NaN included: the callbacks treat a NaN epoch as no improvement
     if not required:
         return None
     names = list(logs)
@@ -191,6 +199,13 @@ def check_monitor(monitor: object) -> str:
     if not monitor:
         raise ValueError("monitor must be a log name such as 'val_loss', got ''")
     return monitor
+
+
+def check_sign(sign: object) -> float:
+    """A rule's ``sign``: +1 (the monitor is maximised) or -1 (minimised). Returns it."""
+    if isinstance(sign, bool) or not isinstance(sign, numbers.Real) or sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (maximise the monitor) or -1 (minimise it), got {sign!r}")
+    return float(sign)  # pyright: ignore[reportArgumentType]
 
 
 def check_verbose(verbose: int) -> int:

@@ -18,6 +18,7 @@ from fnnet._checks import flag, hyperparameter
 from fnnet.callbacks.base import (
     Callback,
     check_monitor,
+    check_sign,
     check_verbose,
     from_json_number,
     json_number,
@@ -62,7 +63,15 @@ class EarlyStoppingState:
 
     @classmethod
     def start(cls, rule: EarlyStoppingRule) -> "EarlyStoppingState":
-        """The state before the first epoch: best is the worst possible value."""
+        """The state before the first epoch: best is the worst possible value. Checks the rule's values."""
+        if not isinstance(rule, EarlyStoppingRule):
+            raise TypeError(f"rule must be an EarlyStoppingRule, got {rule!r}")
+        check_sign(rule.sign)
+        hyperparameter("min_delta", rule.min_delta)
+        hyperparameter("patience", rule.patience, integer=True, low=0)
+        if rule.baseline is not None:
+            hyperparameter("baseline", rule.baseline)
+        hyperparameter("start_from_epoch", rule.start_from_epoch, integer=True, low=0)
         return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), best_epoch=jnp.asarray(0, jnp.int32),
                    wait=jnp.asarray(0, jnp.int32), stop=jnp.asarray(False))
 
@@ -97,7 +106,8 @@ class EarlyStoppingState:
 
 def monitor_sign(monitor: str, mode: Mode = "auto") -> float:
     """+1 if ``monitor`` is maximised, -1 if minimised; ``"auto"`` reads it from the name as Keras does."""
-    if mode not in ("auto", "min", "max"):
+    check_monitor(monitor)
+    if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode != "auto":
         return 1.0 if mode == "max" else -1.0

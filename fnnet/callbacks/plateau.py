@@ -17,6 +17,7 @@ from fnnet._checks import hyperparameter
 from fnnet.callbacks.base import (
     Callback,
     check_monitor,
+    check_sign,
     check_verbose,
     from_json_number,
     json_number,
@@ -59,7 +60,18 @@ class ReduceLROnPlateauState:
 
     @classmethod
     def start(cls, rule: ReduceLROnPlateauRule) -> "ReduceLROnPlateauState":
-        """The state before the first epoch: best is the worst possible value, no wait, no cooldown."""
+        """The state before the first epoch: best is the worst possible value, no wait, no cooldown.
+
+        Checks the rule's values (as ``ReduceLROnPlateau`` checks its arguments).
+        """
+        if not isinstance(rule, ReduceLROnPlateauRule):
+            raise TypeError(f"rule must be a ReduceLROnPlateauRule, got {rule!r}")
+        check_sign(rule.sign)
+        hyperparameter("factor", rule.factor, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        hyperparameter("patience", rule.patience, integer=True, low=0)
+        hyperparameter("min_delta", rule.min_delta)
+        hyperparameter("cooldown", rule.cooldown, integer=True, low=0)
+        hyperparameter("min_lr", rule.min_lr, low=0)
         return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), wait=jnp.asarray(0, jnp.int32),
                    cooldown_counter=jnp.asarray(0, jnp.int32))
 

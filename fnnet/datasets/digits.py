@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["load_data"]
 
 
-def load_data():
+def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as NumPy arrays.
 
     ``x`` is float32 of shape ``(n, 64)``: the 8x8 image flattened row by row,
@@ -26,7 +26,7 @@ def load_data():
     file's last rows come from other writers than its first, so a
     first/last split would test on a shifted distribution.)
     """
-    with resources.files(__package__).joinpath("digits.npz").open("rb") as file:
+    with resources.files(__package__ or "fnnet.datasets").joinpath("digits.npz").open("rb") as file:
         with np.load(file, allow_pickle=False) as data:
             images, labels, is_test = data["images"], data["labels"], data["is_test"]
     if images.shape != (1797, 8, 8) or labels.shape != (1797,) or labels.max() > 9 or is_test.shape != (1797,):

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fnnet._checks import flag, path_like
+
 __all__ = ["IDX_FILES", "NPZ_FILE", "SHA256", "URL", "default_folders", "load_data"]
 
 NPZ_FILE = "mnist.npz"
@@ -47,13 +49,14 @@ SHA256 = {
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 
 
-def default_folders():
+def default_folders() -> list[Path]:
     """The folders searched when no ``path`` is given: ``$FNNET_DATA`` (if set), ``~/.fnnet/datasets``."""
     folders = [Path(os.environ["FNNET_DATA"])] if os.environ.get("FNNET_DATA") else []
     return folders + [Path.home() / ".fnnet" / "datasets"]
 
 
-def load_data(path=None, *, verify=True, download=True):
+def load_data(path: str | os.PathLike[str] | None = None, *, verify: bool = True,
+              download: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as NumPy arrays, as Keras's ``mnist.load_data``.
 
     ``x`` is uint8 of shape ``(n, 28, 28)`` with pixel values 0..255, ``y``
@@ -67,7 +70,8 @@ def load_data(path=None, *, verify=True, download=True):
     digest differs, that is truncated or corrupt, or whose arrays do not have
     MNIST's shapes and dtypes.
     """
-    folders, npz_target = _search_places(path)
+    verify, download = flag("verify", verify), flag("download", download)
+    folders, npz_target = _search_places(None if path is None else path_like("path", path))
     files = next(filter(None, map(_files_in, folders)), None)
     if files is None:
         if not download:
@@ -178,7 +182,7 @@ def _read_npz(file):
     return arrays
 
 
-def _read_idx(file, ndim):
+def _read_idx(file: str | os.PathLike[str], ndim: int) -> np.ndarray:
     """A gzipped IDX file of unsigned bytes: magic ``0x00000800 + ndim``, ``ndim`` big-endian sizes, data."""
     try:
         with gzip.open(file, "rb") as f:

@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["load_data"]
 
 
-def load_data():
+def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as NumPy arrays.
 
     ``x_train`` is float32 ``(4000, 40)``, ``x_test`` float32 ``(1000, 40)``:

@@ -33,6 +33,7 @@ import numpy as np
 
 from fnnet._checks import hyperparameter
 from fnnet.keys import as_key
+from fnnet.protocols import KeyLike
 
 __all__ = ["CLASSIFICATION", "REGRESSION", "make"]
 
@@ -118,7 +119,7 @@ _GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spira
                "plane": _plane, "multigauss": _multigauss}
 
 
-def make(name, n, *, noise=0.0, key):
+def make(name: str, n: int, *, noise: float = 0.0, key: KeyLike) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n`` points of the Playground dataset ``name``, shuffled with ``key``.
 
     Returns ``(x, y)`` as NumPy float32: ``x`` of shape ``(n, 2)``, ``y`` of
@@ -128,9 +129,10 @@ def make(name, n, *, noise=0.0, key):
     ``noise`` in ``[0, 0.5]`` is the Playground's slider / 100 (see the module
     docstring for what it does to each set). The same key gives the same data.
     """
-    if name not in _GENERATORS:
-        raise ValueError(f"unknown playground dataset {name!r}; valid names: {', '.join(_GENERATORS)}")
-    hyperparameter("n", n, integer=True, low=1)
+    if not isinstance(name, str) or name not in _GENERATORS:
+        error = ValueError if isinstance(name, str) else TypeError
+        raise error(f"name: unknown playground dataset {name!r}; valid names: {', '.join(_GENERATORS)}")
+    hyperparameter("n", n, integer=True, low=1, high=np.iinfo(np.int32).max)
     hyperparameter("noise", noise, low=0.0, high=0.5)
     x, y = _sample(name, int(n), as_key(key), float(noise))
     return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import _config
+from fnnet._checks import describe
 from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 F = TypeVar("F", bound=Callable[..., "Layer"])
@@ -181,9 +182,28 @@ def layer(kind: str, init: Callable[..., Params], apply: Callable[..., Any], pen
           output_shape: Callable[..., Any], *, name: str | None = None, arguments: Mapping[str, Any] | None = None,
           **fields: Any) -> Layer:
     """A ``Layer`` whose config is ``{"class_name": kind, "config": arguments | {"name": name}}``."""
+    check_name(name)
     arguments = {**(arguments or {}), "name": name}
     return Layer(init, apply, penalty, output_shape, kind, name, arguments=arguments,
                  config_json=_config.canonical(kind, arguments), **fields)
+
+
+def check_layer(name: str, value: object) -> "Layer":
+    """Check that ``value`` is a fnnet ``Layer`` (a layer or a model); a layer constructor passed uncalled is named."""
+    if not isinstance(value, Layer):
+        factory = str(getattr(value, "__name__", ""))
+        called = callable(value) and factory[:1].isupper()
+        hint = f"; call it: {factory}(...)" if called else ""
+        raise TypeError(f"{name} must be a fnnet Layer (a layer or a model), got {describe(value)}{hint}")
+    return value
+
+
+def check_name(name: object) -> None:
+    """A layer's ``name=``: None (automatic) or a non-empty string without ``/`` (params keys are paths)."""
+    if name is not None and (not isinstance(name, str) or not name or "/" in name):
+        error = ValueError if isinstance(name, str) else TypeError
+        raise error(f"a layer's name must be a non-empty string without '/' (or None for an automatic one), "
+                    f"got {name!r}")
 
 
 def no_params(key: KeyLike | None, input_shape: ShapeLike, dtype: DTypeLike = jnp.float32) -> Params:
@@ -197,15 +217,15 @@ def no_penalty(params: Params) -> jax.Array:
     return jnp.asarray(0.0)
 
 
-def as_shape(input_shape: ShapeLike) -> tuple[int, ...]:
-    """``input_shape`` (without batch axis) as a tuple of positive ints; an int means ``(n,)``."""
+def as_shape(input_shape: ShapeLike, name: str = "input_shape") -> tuple[int, ...]:
+    """``input_shape`` (without batch axis) as a tuple of positive ints; an int means ``(n,)``; errors name ``name``."""
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     if not isinstance(input_shape, (tuple, list)) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
     ):
         raise TypeError(
-            f"input_shape must be a tuple of positive ints without the batch axis, got {input_shape!r}"
+            f"{name} must be a tuple of positive ints without the batch axis, got {input_shape!r}"
         )
     return tuple(input_shape)
 
@@ -281,7 +301,9 @@ def trainable_mask(layer: Layer, params: Params) -> PyTree:
     Walks containers (``Sequential``, ``Model``) by child name, so nested
     models mask their ``BatchNormalization`` statistics too.
     """
+    check_layer("layer", layer)
     if layer.layers:
+        check_param_names(params, layer.layers)
         children = dict(layer.layers)
         return {name: trainable_mask(children[name], value) if name in children
                 else jax.tree_util.tree_map(lambda _: True, value) for name, value in params.items()}
@@ -318,9 +340,11 @@ def from_config(config: Mapping[str, Any]) -> Layer:
         raise ValueError(f'a layer config is {{"class_name": str, "config": dict}}, got {config!r}')
     class_name = config["class_name"]
     if class_name not in _REGISTRY:
-        raise ValueError(f"unknown layer class_name {class_name!r}; registered: {', '.join(registered())} "
-                         f"(register your own with fnnet.layers.register(name, factory))")
+        raise ValueError(f"unknown layer class_name {class_name!r} in config; registered: "
+                         f"{', '.join(registered())} (register your own with fnnet.layers.register(name, factory))")
     try:
         return _REGISTRY[class_name](**config["config"])
-    except TypeError as error:
-        raise TypeError(f"{class_name} config {config['config']!r}: {error}") from error
+    except (TypeError, ValueError) as error:
+        if type(error) not in (TypeError, ValueError) or str(error).startswith(f"{class_name} config"):
+            raise
+        raise type(error)(f"{class_name} config {config['config']!r}: {error}") from error

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from fnnet import activations, initializers, regularizers
-from fnnet._checks import flag, hyperparameter
+from fnnet._checks import flag, hyperparameter, resolve
 from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, check_features, feature_count, layer, no_params, no_penalty, register
 from fnnet.protocols import ActivationLike, InitializerLike, Params, RegularizerLike
@@ -31,12 +31,6 @@ def _check_dense_params(params: Params, units: int, use_bias: bool) -> None:
         raise ValueError(f"expects a bias of shape ({units},), got {jnp.shape(params['bias'])}")
 
 
-def _regularizer(name: str, regularizer: RegularizerLike) -> regularizers.Regularizer | None:
-    if isinstance(regularizer, (dict, str)):
-        return regularizers.get(regularizer)
-    if regularizer is not None and not callable(regularizer):
-        raise TypeError(f"{name} must be a callable (array) -> scalar or None, got {regularizer!r}")
-    return regularizer
 
 
 def _dense_arguments(activation: ActivationLike, use_bias: bool, kernel_initializer: InitializerLike,
@@ -91,11 +85,11 @@ def Dense(
                         f"at init, params = model.init(key, {shape}); or begin a functional model with "
                         f"fn.Input({shape})")
     use_bias = flag("use_bias", use_bias)
-    act = activations.get(activation)
-    kernel_init = initializers.get(kernel_initializer)
-    bias_init = initializers.get(bias_initializer)
-    kernel_regularizer = _regularizer("kernel_regularizer", kernel_regularizer)
-    bias_regularizer = _regularizer("bias_regularizer", bias_regularizer)
+    act = resolve("activation", activations.get, activation)
+    kernel_init = resolve("kernel_initializer", initializers.get, kernel_initializer)
+    bias_init = resolve("bias_initializer", initializers.get, bias_initializer)
+    kernel_regularizer = regularizers.check("kernel_regularizer", kernel_regularizer)
+    bias_regularizer = regularizers.check("bias_regularizer", bias_regularizer)
 
     def init(key, input_shape, dtype=jnp.float32):
         kernel_key, bias_key = jax.random.split(as_key(key))
@@ -152,8 +146,8 @@ def Maxout(units: int, pieces: int, use_bias: bool = True, kernel_initializer: I
 
     arguments = {"units": units, "pieces": pieces,
                  **_dense_arguments(None, use_bias, kernel_initializer, bias_initializer,
-                                    _regularizer("kernel_regularizer", kernel_regularizer),
-                                    _regularizer("bias_regularizer", bias_regularizer))}
+                                    regularizers.check("kernel_regularizer", kernel_regularizer),
+                                    regularizers.check("bias_regularizer", bias_regularizer))}
     del arguments["activation"]
     return layer("Maxout", linear.init, apply, linear.penalty, output_shape, name=name, arguments=arguments)
 
@@ -183,7 +177,7 @@ def Dropout(rate: float, *, name: str | None = None) -> Layer:
 
 def Activation(activation: ActivationLike, *, name: str | None = None) -> Layer:
     """Apply an activation ``y = f(x)`` (a name from ``fnnet.activations`` or a callable) on its own."""
-    act = activations.get(activation)
+    act = resolve("activation", activations.get, activation)
 
     def apply(params, x, *, key=None, training=False):
         return act(x)

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fnnet._checks import hyperparameter
 from fnnet.layers.base import Layer, as_shape, layer, no_penalty, register
 
 
@@ -95,8 +96,7 @@ def Minimum(*, name: str | None = None) -> Layer:
 
 def Concatenate(axis: int = -1, *, name: str | None = None) -> Layer:
     """Join the inputs along ``axis`` (Keras ``Concatenate``; ``axis`` counts the batch axis, -1 the last)."""
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"Concatenate axis must be an int, got {axis!r}")
+    axis = int(hyperparameter("Concatenate axis", axis, integer=True))
 
     def output_shape(input_shapes):
         shapes = _shapes("Concatenate", input_shapes)

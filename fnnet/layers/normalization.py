@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
-from fnnet import initializers, regularizers
-from fnnet._checks import flag, hyperparameter
+from fnnet import initializers, losses, regularizers
+from fnnet._checks import axis as check_axis, flag, hyperparameter, real_array, resolve
 from fnnet.keys import as_key
 from fnnet.layers.base import Layer, as_shape, layer, register
 from fnnet.protocols import InitializerLike, KeyLike, Params, RegularizerLike
@@ -23,8 +23,7 @@ from fnnet.protocols import InitializerLike, KeyLike, Params, RegularizerLike
 def _feature_axis(axis: int, input_shape: Sequence[int], kind: str) -> int:
     """``axis`` of a batch of ``input_shape`` samples as a non-negative index (never the batch axis, 0)."""
     ndim = len(as_shape(input_shape)) + 1
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"{kind} axis must be an int, got {axis!r}")
+    axis = int(hyperparameter(f"{kind} axis", axis, integer=True))
     if not -ndim <= axis < ndim or axis % ndim == 0:
         raise ValueError(f"{kind} axis={axis} must name a feature axis of inputs of shape "
                          f"(batch, {', '.join(map(str, input_shape))}): one of 1..{ndim - 1} or -1..-{ndim - 1}")
@@ -36,12 +35,9 @@ def _broadcast(vector: jax.Array, ndim: int, axis: int) -> jax.Array:
     return jnp.reshape(vector, [-1 if i == axis else 1 for i in range(ndim)])
 
 
-def _check_regularizer(name: str, value: RegularizerLike) -> regularizers.Regularizer | None:
-    if isinstance(value, (dict, str)):
-        return regularizers.get(value)
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be a callable (array) -> scalar or None, got {value!r}")
-    return value
+def _initializers(**named: InitializerLike) -> list[Callable[..., jax.Array]]:
+    """The initializer arguments resolved, in order, each error naming its argument."""
+    return [resolve(name, initializers.get, value) for name, value in named.items()]
 
 
 def _affine_params(key: KeyLike, size: int, dtype: DTypeLike, center: bool, scale: bool,
@@ -88,11 +84,19 @@ def weighted_moments(x: jax.Array, axis: int, sample_weight: ArrayLike | None = 
     batch and the other non-feature axes; a row of weight 0 counts for
     nothing. With all weights 0 the moments are 0 and 1.
     """
+    x = jnp.asarray(real_array("x", x))
     ndim = jnp.ndim(x)
+    if ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"x must be a batch of at least one sample with a feature axis, got shape {x.shape}")
+    axis = check_axis("axis", axis, ndim) % ndim
     reduce = tuple(i for i in range(ndim) if i != axis)
     if sample_weight is None:
         mean = jnp.mean(x, axis=reduce, keepdims=True)
         return mean, jnp.mean(jnp.square(x - mean), axis=reduce, keepdims=True)
+    if jnp.shape(real_array("sample_weight", sample_weight)) != jnp.shape(x)[:1]:
+        raise ValueError(f"sample_weight must have shape {jnp.shape(x)[:1]} (one weight per row of x), "
+                         f"got {jnp.shape(sample_weight)}")
+    losses.check_sample_weight(sample_weight)
     w = jnp.reshape(jnp.asarray(sample_weight, x.dtype), (-1, *[1] * (ndim - 1)))
     w = jnp.broadcast_to(w, [1 if i == axis else s for i, s in enumerate(jnp.shape(x))])
     total = jnp.sum(w, axis=reduce, keepdims=True)
@@ -127,13 +131,15 @@ def BatchNormalization(axis: int = -1, momentum: float = 0.99, epsilon: float = 
         >>> sorted(updates), updates["moving_mean"].round(3).tolist()
         (['moving_mean', 'moving_variance'], [0.015, 0.025, 0.035])
     """
+    hyperparameter("BatchNormalization axis", axis, integer=True)
     hyperparameter("BatchNormalization momentum", momentum, low=0, high=1)
-    hyperparameter("BatchNormalization epsilon", epsilon, low=0)
+    hyperparameter("BatchNormalization epsilon", epsilon, low=0, low_inclusive=False)
     center, scale = flag("center", center), flag("scale", scale)
-    gamma_init, beta_init = initializers.get(gamma_initializer), initializers.get(beta_initializer)
-    mean_init, var_init = initializers.get(moving_mean_initializer), initializers.get(moving_variance_initializer)
-    gamma_regularizer = _check_regularizer("gamma_regularizer", gamma_regularizer)
-    beta_regularizer = _check_regularizer("beta_regularizer", beta_regularizer)
+    gamma_init, beta_init, mean_init, var_init = _initializers(
+        gamma_initializer=gamma_initializer, beta_initializer=beta_initializer,
+        moving_mean_initializer=moving_mean_initializer, moving_variance_initializer=moving_variance_initializer)
+    gamma_regularizer = regularizers.check("gamma_regularizer", gamma_regularizer)
+    beta_regularizer = regularizers.check("beta_regularizer", beta_regularizer)
     kind = "BatchNormalization"
 
     def init(key, input_shape, dtype=jnp.float32):
@@ -199,11 +205,12 @@ def LayerNormalization(axis: int = -1, epsilon: float = 1e-3, center: bool = Tru
     ``var`` of each sample along ``axis``; ``gamma``, ``beta`` ``(features,)``.
     The same in training and inference.
     """
-    hyperparameter("LayerNormalization epsilon", epsilon, low=0)
+    hyperparameter("LayerNormalization axis", axis, integer=True)
+    hyperparameter("LayerNormalization epsilon", epsilon, low=0, low_inclusive=False)
     center, scale = flag("center", center), flag("scale", scale)
-    gamma_init, beta_init = initializers.get(gamma_initializer), initializers.get(beta_initializer)
-    gamma_regularizer = _check_regularizer("gamma_regularizer", gamma_regularizer)
-    beta_regularizer = _check_regularizer("beta_regularizer", beta_regularizer)
+    gamma_init, beta_init = _initializers(gamma_initializer=gamma_initializer, beta_initializer=beta_initializer)
+    gamma_regularizer = regularizers.check("gamma_regularizer", gamma_regularizer)
+    beta_regularizer = regularizers.check("beta_regularizer", beta_regularizer)
     kind = "LayerNormalization"
 
     def init(key, input_shape, dtype=jnp.float32):

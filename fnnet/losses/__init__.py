@@ -54,6 +54,7 @@ from fnnet.losses.core import (
     EPSILON,
     WEIGHTED_LOSS_REDUCTIONS,
     WithOptions,
+    as_arrays,
     as_float_pair,
     check_binary,
     check_class_labels,
@@ -94,7 +95,7 @@ from fnnet.protocols import Loss, LossLike  # Loss: the protocol every loss here
 
 def Huber(delta: float = 1.0) -> WithOptions:  # noqa: N802 - Keras's class name
     """The ``huber`` loss with its ``delta`` fixed, as a hashable value (Keras ``Huber(delta)``)."""
-    hyperparameter("delta", delta, low=0)
+    hyperparameter("delta", delta, low=0, low_inclusive=False)
     return configure(huber, delta=float(delta))
 
 
@@ -180,11 +181,11 @@ BY_NAME |= {"mse": mse, "mae": mae, "sse": sse, "mape": mape, "msle": msle, "kld
 
 def get(name_or_callable: LossLike) -> Loss:
     """Return the loss called ``name`` (Keras names and ``mse``/``mae``/``sse``/...), or a callable as is."""
-    return lookup("loss", BY_NAME, name_or_callable)
+    return lookup("loss", BY_NAME, name_or_callable, factories=(Huber,))
 
 
 __all__ = [
-    "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "WithOptions", "as_float_pair", "binary_crossentropy",
+    "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "WithOptions", "as_arrays", "as_float_pair", "binary_crossentropy",
     "categorical_crossentropy", "categorical_hinge", "check_binary", "check_class_labels", "check_label_values", "check_labels", "check_sample_weight", "check_samples", "is_concrete",
     "label_rule", "labels_in_range",
     "check_non_negative", "check_one_hot", "check_probabilities", "check_signs", "configure",

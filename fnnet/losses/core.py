@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from fnnet._checks import function, real_array
+
 EPSILON = 1e-7
 """Keras's fuzz factor: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``."""
 
@@ -28,7 +30,8 @@ def is_concrete(*arrays: Any) -> bool:
 
 
 def check_sample_weight(sample_weight: ArrayLike) -> None:
-    """Host check of concrete weights: finite and non-negative (inside ``jit``: ``fit`` checks them first)."""
+    """Real numbers; when concrete, finite and non-negative (inside ``jit``: ``fit`` checks them first)."""
+    real_array("sample_weight", sample_weight)
     if is_concrete(sample_weight):
         values = np.asarray(sample_weight)
         if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
@@ -47,12 +50,21 @@ def _weights(per_sample: jax.Array, sample_weight: ArrayLike) -> jax.Array:
     return sample_weight
 
 
+def _per_sample(per_sample: ArrayLike) -> jax.Array:
+    """One real value per sample: shape ``(N,)`` with ``N >= 1`` (the mean of no values is NaN)."""
+    per_sample = jnp.asarray(real_array("per_sample", per_sample))
+    if per_sample.ndim != 1 or per_sample.shape[0] == 0:
+        raise ValueError(f"per_sample must have shape (N,) with N >= 1 (one value per sample), got {per_sample.shape}")
+    return per_sample
+
+
 def weighted_mean(per_sample: jax.Array, sample_weight: ArrayLike | None = None) -> jax.Array:
     """``sum_i w_i l_i / sum_i w_i`` of per-sample values ``l`` of shape ``(N,)``: how metrics average.
 
     With ``sample_weight=None`` it is the plain mean; a batch whose weights
     are all zero has mean 0. Weights 0/1 mask out padded samples exactly.
     """
+    per_sample = _per_sample(per_sample)
     if sample_weight is None:
         return jnp.mean(per_sample)
     sample_weight = _weights(per_sample, sample_weight)
@@ -67,6 +79,7 @@ def sum_over_batch_size(per_sample: jax.Array, sample_weight: ArrayLike | None =
     and its gradient (``class_weight={1: 10}`` trains as in Keras); training
     divides by the real samples only (``Objective.batch_loss``).
     """
+    per_sample = _per_sample(per_sample)
     if sample_weight is None:
         return jnp.mean(per_sample)
     return jnp.sum(_weights(per_sample, sample_weight) * per_sample) / per_sample.shape[0]
@@ -78,8 +91,7 @@ def as_float_pair(name: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.
     Called on concrete arrays (not inside ``jit``) it also checks what
     ``fit`` checks before compiling: at least one sample, finite values.
     """
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    check_samples(name, y_true, y_pred)
+    y_true, y_pred = as_arrays(name, y_true, y_pred)
     if y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     elif y_pred.shape == y_true.shape[:-1] and y_true.shape[-1] == 1:
@@ -140,12 +152,20 @@ class WithOptions:
 
 def configure(fn: Callable[..., jax.Array], **options: Any) -> WithOptions:
     """``fn`` with keyword ``options`` fixed, as a hashable value (see ``WithOptions``)."""
-    return WithOptions(fn, tuple(sorted(options.items())))
+    return WithOptions(function("fn", fn), tuple(sorted(options.items())))
 
 
 def unconfigured(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The loss or metric inside a ``WithOptions`` (its label checks are those of ``fn``), else ``fn``."""
     return fn.fn if isinstance(fn, WithOptions) else fn
+
+
+def as_arrays(name: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """``y_true`` and ``y_pred`` as JAX arrays of real numbers with a batch axis, checked by ``check_samples``."""
+    y_true = jnp.asarray(real_array(f"{name}: y_true", y_true))
+    y_pred = jnp.asarray(real_array(f"{name}: y_pred", y_pred))
+    check_samples(name, y_true, y_pred)
+    return y_true, y_pred
 
 
 def check_samples(name: str, y_true: jax.Array, y_pred: jax.Array) -> None:
@@ -158,6 +178,9 @@ def check_samples(name: str, y_true: jax.Array, y_pred: jax.Array) -> None:
         if not (jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
                 or array.dtype == jnp.bool_):
             raise TypeError(f"{name} takes real numbers, got {label} of dtype {array.dtype}")
+    if y_true.shape[0] != y_pred.shape[0]:
+        raise ValueError(f"{name} needs one y_true per sample of y_pred, got y_true shape {y_true.shape} and y_pred "
+                         f"shape {y_pred.shape}")
     if not is_concrete(y_true, y_pred):
         return
     if y_pred.shape[0] == 0 or y_true.shape[0] == 0:
@@ -176,8 +199,7 @@ def check_label_values(check: Callable[[str, ArrayLike], None], name: str, y_tru
 
 def integer_labels(name: str, y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
     """Integer labels of shape ``y_pred.shape[:-1]``; values are checked when concrete."""
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    check_samples(name, y_true, y_pred)
+    y_true, y_pred = as_arrays(name, y_true, y_pred)
     if y_pred.ndim < 2:
         raise ValueError(f"{name} expects y_pred of shape (N, num_classes), got {y_pred.shape}")
     if y_true.shape == y_pred.shape[:-1] + (1,):
@@ -202,8 +224,8 @@ def check_class_labels(name: str, y_true: ArrayLike, num_classes: int) -> None:
         raise ValueError(f"{name} expects integer class labels, got non-integer values in y_true")
     if values.min() < 0 or values.max() >= num_classes:
         raise ValueError(
-            f"{name} expects labels in [0, {num_classes}) for {num_classes} classes, "
-            f"got labels from {values.min():g} to {values.max():g}"
+            f"{name} expects labels in [0, {num_classes}) for {num_classes} classes (the last axis of the "
+            f"predictions, y_pred), got labels from {values.min():g} to {values.max():g}"
         )
 
 

@@ -13,6 +13,7 @@ from jax.typing import ArrayLike
 from fnnet._checks import flag
 from fnnet.losses.core import (
     EPSILON,
+    as_arrays,
     as_float_pair,
     check_label_values,
     check_non_negative,
@@ -49,7 +50,7 @@ def categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
     ``y_pred`` holds probabilities (renormalised to sum 1, then clipped to
     ``[1e-7, 1 - 1e-7]``, as Keras does), or logits when ``from_logits=True``.
     """
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    y_true, y_pred = as_arrays("categorical_crossentropy", y_true, y_pred)
     if y_true.shape != y_pred.shape:
         hint = (
             " Integer class labels need sparse_categorical_crossentropy, or one-hot "
@@ -78,7 +79,7 @@ def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
     probabilities are clipped as in ``categorical_crossentropy``, logits
     (``from_logits=True``) go through optax.
     """
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    y_true, y_pred = as_arrays("sparse_categorical_crossentropy", y_true, y_pred)
     labels = integer_labels("sparse_categorical_crossentropy", y_true, y_pred)
     y_pred = y_pred.astype(jnp.promote_types(y_pred.dtype, jnp.float32))
     if flag("from_logits", from_logits):

@@ -48,7 +48,7 @@ def huber(y_true: ArrayLike, y_pred: ArrayLike,
     quadratic near 0, linear beyond ``delta``. ``Huber(delta)`` fixes another
     delta as a hashable loss for ``compile``.
     """
-    hyperparameter("delta", delta, low=0)
+    hyperparameter("delta", delta, low=0, low_inclusive=False)
     y_true, y_pred = as_float_pair("huber", y_true, y_pred)
     error = y_pred - y_true
     abs_error = jnp.abs(error)

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from fnnet import losses
-from fnnet._checks import hyperparameter
+from fnnet._checks import function, hyperparameter
 from fnnet._registry import lookup
 from fnnet.metrics.streaming import (
     AUC,
@@ -58,6 +58,7 @@ from fnnet.protocols import Metric, MetricLike  # Metric: the protocol every met
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
                     threshold: float = 0.5) -> jax.Array:
     """Mean over samples of ``mean_k [(p_k > threshold) == y_k]``."""
+    hyperparameter("threshold", threshold)
     y_true, y_pred = losses.as_float_pair("binary_accuracy", y_true, y_pred)
     hits = (y_pred > threshold).astype(y_pred.dtype) == y_true
     per_sample = jnp.mean(hits.reshape(hits.shape[0], -1), axis=1, dtype=y_pred.dtype)
@@ -66,7 +67,7 @@ def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLi
 
 def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Fraction of samples with ``argmax p == argmax y`` (one-hot ``y_true``)."""
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    y_true, y_pred = losses.as_arrays("categorical_accuracy", y_true, y_pred)
     if y_true.shape != y_pred.shape or y_pred.ndim != 2:
         raise ValueError(
             f"categorical_accuracy expects one-hot y_true and y_pred of one shape (N, num_classes), "
@@ -78,8 +79,8 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Ar
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike,
                                 sample_weight: ArrayLike | None = None) -> jax.Array:
     """Fraction of samples with ``argmax p == y`` (integer ``y_true`` of shape ``(N,)``)."""
-    y_pred = jnp.asarray(y_pred)
-    labels = losses.integer_labels("sparse_categorical_accuracy", jnp.asarray(y_true), y_pred)
+    y_true, y_pred = losses.as_arrays("sparse_categorical_accuracy", y_true, y_pred)
+    labels = losses.integer_labels("sparse_categorical_accuracy", y_true, y_pred)
     return _fraction_equal(labels, y_pred, sample_weight)
 
 
@@ -91,7 +92,7 @@ def _fraction_equal(labels: jax.Array, y_pred: jax.Array, sample_weight: ArrayLi
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
     """Binary, categorical or sparse accuracy, chosen from the shapes of the arguments."""
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    y_true, y_pred = losses.as_arrays("accuracy", y_true, y_pred)
     if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
         return binary_accuracy(y_true, y_pred, sample_weight)
     if y_true.shape == y_pred.shape:
@@ -106,7 +107,8 @@ def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weig
     The true class is in when fewer than ``k`` classes score strictly higher
     (ties count as in, as Keras's ``in_top_k``); a NaN score is never in.
     """
-    y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+    hyperparameter("k", k, integer=True, low=1)
+    y_true, y_pred = losses.as_arrays("top_k_categorical_accuracy", y_true, y_pred)
     if y_true.shape != y_pred.shape or y_pred.ndim != 2:
         raise ValueError(
             f"top_k_categorical_accuracy expects one-hot y_true and y_pred of one shape (N, num_classes), "
@@ -118,8 +120,9 @@ def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weig
 def sparse_top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
                                       k: int = 5) -> jax.Array:
     """Fraction of samples whose integer label ``y`` is among the ``k`` top scores (ties count as in)."""
-    y_pred = jnp.asarray(y_pred)
-    labels = losses.integer_labels("sparse_top_k_categorical_accuracy", jnp.asarray(y_true), y_pred)
+    hyperparameter("k", k, integer=True, low=1)
+    y_true, y_pred = losses.as_arrays("sparse_top_k_categorical_accuracy", y_true, y_pred)
+    labels = losses.integer_labels("sparse_top_k_categorical_accuracy", y_true, y_pred)
     return _fraction_in_top_k(labels, y_pred, k, sample_weight)
 
 
@@ -156,6 +159,9 @@ class LossMetric:
 
     loss: Callable[..., jax.Array]
 
+    def __post_init__(self) -> None:
+        function("loss", self.loss, factories=(losses.Huber,))
+
     @property
     def __name__(self) -> str:  # noqa: PLW3201 - logged under its loss's name, as Keras logs a function metric
         return getattr(losses.unconfigured(self.loss), "__name__", type(self.loss).__name__)
@@ -169,6 +175,8 @@ class LossMetric:
 
 
 _LOSSES = frozenset(losses.BY_NAME.values())
+FACTORIES = (AUC, F1Score, Precision, Recall, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, losses.Huber)
+"""Metric factories, which ``get`` refuses uncalled (``AUC`` where ``AUC()`` goes)."""
 
 mae = mean_absolute_error = LossMetric(losses.mean_absolute_error)
 mse = mean_squared_error = LossMetric(losses.mean_squared_error)
@@ -225,7 +233,7 @@ def check_labels(metric: Callable[..., Any], y_true: ArrayLike, output_shape: Se
 
 def get(name_or_callable: MetricLike) -> Metric:
     """Return the metric called ``name`` (Keras names), or a callable as is (a loss as its ``LossMetric``)."""
-    metric = lookup("metric", BY_NAME, name_or_callable)
+    metric = lookup("metric", BY_NAME, name_or_callable, factories=FACTORIES)
     return LossMetric(metric) if _is_loss(metric) else metric
 
 

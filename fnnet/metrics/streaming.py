@@ -40,10 +40,11 @@ from typing import Any, TypeGuard
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import losses
-from fnnet._checks import hyperparameter
+from fnnet._checks import function, hyperparameter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +64,15 @@ class StreamingMetric:
     shapes: Callable[..., dict[str, tuple[int, ...]]]
     finish: Callable[..., jax.Array]
     options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"a StreamingMetric's name must be a non-empty string, got {self.name!r}")
+        for field in ("counts", "shapes", "finish"):
+            function(field, getattr(self, field))
+        if not isinstance(self.options, tuple) or not all(
+                isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.options):
+            raise TypeError(f"options must be a tuple of (name, value) pairs, got {self.options!r}")
 
     @property
     def __name__(self) -> str:
@@ -84,8 +94,7 @@ class StreamingMetric:
 
     def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
         """``result(update(init(), y_true, y_pred, sample_weight))``: the metric on one batch (compiled)."""
-        y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-        losses.check_samples(self.name, y_true, y_pred)
+        y_true, y_pred = losses.as_arrays(self.name, y_true, y_pred)
         if sample_weight is not None:
             losses.check_sample_weight(sample_weight)
             sample_weight = jnp.asarray(sample_weight)
@@ -114,6 +123,7 @@ def _decisions(name: str, y_true: ArrayLike, y_pred: ArrayLike,
     if sample_weight is None:
         weights = jnp.ones(y_pred.shape, y_pred.dtype)
     else:
+        losses.check_sample_weight(sample_weight)
         sample_weight = jnp.asarray(sample_weight, y_pred.dtype)
         if sample_weight.shape != y_pred.shape[:1]:
             raise ValueError(f"sample_weight must have shape {y_pred.shape[:1]} (one weight per sample), "
@@ -125,6 +135,7 @@ def _decisions(name: str, y_true: ArrayLike, y_pred: ArrayLike,
 def binary_confusion(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
                      threshold: float = 0.5) -> dict[str, jax.Array]:
     """Weighted counts ``{"tp", "fp", "fn"}`` of the decisions ``p > threshold`` against labels ``y != 0``."""
+    hyperparameter("threshold", threshold, low=0, high=1)
     actual, y_pred, weights = _decisions("binary confusion counts", y_true, y_pred, sample_weight)
     predicted = y_pred > threshold
     return {"tp": jnp.sum(weights * (actual & predicted)), "fp": jnp.sum(weights * (~actual & predicted)),
@@ -185,6 +196,7 @@ def confusion_curve(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLi
     threshold passed) and a reversed cumulative sum gives the counts, in
     ``O(N + T)`` as Keras's optimised update.
     """
+    _num_thresholds(num_thresholds)
     actual, y_pred, weights = _decisions("auc", y_true, y_pred, sample_weight)
     p = jnp.clip(y_pred, 0, 1)
     bucket = jnp.clip(jnp.ceil(p * (num_thresholds - 1)) - 1, 0, num_thresholds - 1).astype(jnp.int32)
@@ -209,9 +221,14 @@ def roc_auc_of(stats: dict[str, jax.Array], num_thresholds: int) -> jax.Array:
     return jnp.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2)
 
 
+def _num_thresholds(num_thresholds: int) -> int:
+    """At least 3 thresholds, and few enough for the int32 bucket indices of ``confusion_curve``."""
+    return hyperparameter("num_thresholds", num_thresholds, integer=True, low=3, high=np.iinfo(np.int32).max)
+
+
 def AUC(num_thresholds: int = 200) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Area under the ROC curve from counts at ``num_thresholds`` even thresholds, as Keras's ``AUC``."""
-    hyperparameter("num_thresholds", num_thresholds, integer=True, low=3)
+    _num_thresholds(num_thresholds)
     return StreamingMetric("auc", confusion_curve, _curve_counts, roc_auc_of,
                            (("num_thresholds", int(num_thresholds)),))
 

@@ -23,7 +23,7 @@ def _is_loopback(host) -> bool:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fnnet.playground", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fnnet.playground", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000; 0 picks one)")
     parser.add_argument("--open", action="store_true", help="open the page in the default web browser")
     parser.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1, loopback)")

@@ -318,11 +318,13 @@ class Run:
 
     def node_images(self, variant=0) -> np.ndarray:
         """``(neurons, GRID / 2, GRID / 2)`` bytes: the variant's hidden neurons' outputs at half resolution."""
+        assert self.nodes is not None  # train(0) made them
         nodes = self.nodes[variant].reshape(GRID, GRID, -1)[::THUMB_STRIDE, ::THUMB_STRIDE, :-1]
         return quantize(np.moveaxis(nodes, -1, 0))
 
     def output_images(self) -> np.ndarray:
         """``(K, GRID, GRID)`` bytes: every variant's output over the plane."""
+        assert self.nodes is not None  # train(0) made them
         return quantize(self.nodes[:, :, -1].reshape(self.k, GRID, GRID))
 
 

@@ -171,6 +171,7 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
     async def export_model(request):
         session = sessions.get(request.path_params["id"])
         variant = request.query_params.get("variant", "0")
+        assert session.run is not None  # sessions.create starts it before the page learns the id
         if not variant.isdigit() or int(variant) >= session.run.k:
             raise HTTPException(400, f"variant: got {variant!r}; expected an integer in [0, {session.run.k - 1}]")
         async with session.lock:

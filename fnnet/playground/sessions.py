@@ -65,7 +65,7 @@ class Session:
     def __init__(self, config: Config):
         self.id = secrets.token_urlsafe(12)
         self.config = config
-        self.run = None
+        self.run: engine.Run | None = None
         self.generation = 0  # counts resets: a stream seeing a new one restarts its chart
         self.playing = False
         self.speed = DEFAULT_SPEED
@@ -113,6 +113,7 @@ class Session:
             return True
         async with self.lock:
             if config.learningRate != self.config.learningRate:
+                assert self.run is not None  # start() made it
                 self.run.set_learning_rate(config.learningRate)
             self.config = config
             await self.publish()
@@ -125,6 +126,7 @@ class Session:
             await self._train_locked(1)
 
     async def _train_locked(self, n):
+        assert self.run is not None  # start() made it
         left = MAX_TOTAL_EPOCHS - self.run.epoch
         if left <= 0:
             self.playing = False
@@ -183,6 +185,7 @@ class Session:
     async def publish(self):
         """Snapshot the run for the streams: losses, weights, the heat maps as base64 bytes."""
         run = self.run
+        assert run is not None  # start() made it
         focus = min(self.focus, run.k - 1)
         self.frame = {
             "generation": self.generation, "epoch": run.epoch,
@@ -199,6 +202,7 @@ class Session:
     def meta(self) -> dict:
         """The run's static description: the data points, the layer sizes, the input thumbnails."""
         run, config = self.run, self.config
+        assert run is not None and run.initial_history is not None  # start() made them
         data = run.data
         points = [[round(float(p[0]), 3), round(float(p[1]), 3), round(float(t), 3)]
                   for p, t in zip(data["points"], data["targets"])]

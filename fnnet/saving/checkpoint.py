@@ -19,6 +19,7 @@ against a template, ``like=``, whose tree the file must match.
 """
 
 import json
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -88,7 +89,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: L
         The path.
     """
     if not isinstance(state, TrainState):
-        raise TypeError(f"save_checkpoint takes a fnnet TrainState, got {type(state).__name__}")
+        raise TypeError(f"state must be a fnnet TrainState (save_checkpoint takes one), got {type(state).__name__}")
+    _check_records(history, callbacks_state, callbacks_params)
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative int (the epochs completed), got {epoch!r}")
     tensors, metadata = model_io.model_entries(model, state.params, input_shape=input_shape,
@@ -103,6 +105,22 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: L
     metadata.update(epoch=str(int(epoch)), history=_json("history", dict(history or {})),
                     callbacks_state=_json("callbacks_state", states), key_impl=key_impl_name(key))
     return container.write(path, tensors, metadata)
+
+
+def _check_records(history, callbacks_state, callbacks_params):
+    """``history`` ``{name: [numbers]}``, ``callbacks_state`` a list of dicts, ``callbacks_params`` ``{int: tree}``."""
+    if history is not None and (not isinstance(history, Mapping) or not all(
+            isinstance(name, str) and isinstance(values, Sequence) and not isinstance(values, str) and all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+            for name, values in history.items())):
+        raise TypeError(f"history must be a dict {{name: [numbers]}} (History.history), got {history!r}")
+    if callbacks_state is not None and (isinstance(callbacks_state, (str, Mapping)) or not isinstance(
+            callbacks_state, Sequence) or not all(isinstance(s, Mapping) for s in callbacks_state)):
+        raise TypeError(f"callbacks_state must be a list of dicts (each callback's get_state()), "
+                        f"got {callbacks_state!r}")
+    if callbacks_params is not None and (not isinstance(callbacks_params, Mapping) or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in callbacks_params)):
+        raise TypeError(f"callbacks_params must be a dict {{callback position: params}}, got {callbacks_params!r}")
 
 
 def _templates(like, params_template):

@@ -38,6 +38,8 @@ import jax
 import ml_dtypes
 import numpy as np
 
+from fnnet._checks import path_like
+
 MAX_HEADER_BYTES = 100_000_000  # the limit of the reference (Rust) reader
 METADATA = "__metadata__"
 
@@ -90,6 +92,7 @@ def write(path: str | os.PathLike[str], tensors: Mapping[str, Any], metadata: Ma
     this (it waits for the write, so that every process can read the file
     after). Returns the path.
     """
+    path = path_like("path", path)
     head, arrays = encode(tensors, metadata)
 
     def chunks(file):
@@ -194,7 +197,7 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str,
     naming the problem for a file that is not a complete, consistent
     safetensors file.
     """
-    path = os.fspath(path)
+    path = path_like("path", path)
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         start = file.read(8)

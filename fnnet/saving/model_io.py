@@ -29,6 +29,7 @@ import numpy as np
 from fnnet import layers, precision
 from fnnet.protocols import Params, ShapeLike
 from fnnet.saving import container, trees
+from fnnet.training.state import check_params
 
 MODEL_FORMAT = "fnnet.model/1"
 CHECKPOINT_FORMAT = "fnnet.checkpoint/1"
@@ -109,7 +110,8 @@ def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike
     import fnnet
 
     if not isinstance(model, layers.Layer):
-        raise TypeError(f"save_model takes an fnnet model (a Layer), got {type(model).__name__}")
+        raise TypeError(f"model must be an fnnet model (a Layer), got {type(model).__name__}")
+    check_params("params", params)
     try:
         config = model.get_config()
     except TypeError as error:

@@ -42,8 +42,7 @@ def grid(**axes: Sequence[Any]) -> dict[str, np.ndarray]:
 def random_search(key: KeyLike, k: int, **distributions: tuple[str, float, float] | list[Any]) -> dict[str, np.ndarray]:
     """``k`` random variants; each distribution is ``("uniform", low, high)``, ``("log_uniform", low, high)``
     or a list of choices."""
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"random_search needs k >= 1 variants, got {k!r}")
+    _check_k("random_search", k)
     out = {}
     for index, (name, dist) in enumerate(distributions.items()):
         draw_key = jax.random.fold_in(as_key(key), index)
@@ -76,16 +75,22 @@ def _distribution(name: str, dist: Sequence[Any]) -> tuple[str, float, float]:
     return kind, low, high
 
 
+def _check_k(who: str, k: int) -> None:
+    """``k`` variants: an int from 1 up to the int32 range the seeds are kept in."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= np.iinfo(np.int32).max:
+        raise ValueError(f"{who} needs k >= 1 variants (an int of the int32 range), got {k!r}")
+
+
 def seeds(k: int) -> dict[str, np.ndarray]:
     """``k`` variants differing only in their seed: an ensemble."""
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"seeds needs k >= 1, got {k!r}")
+    _check_k("seeds", k)
     return {"seed": np.arange(k)}
 
 
 def variant_keys(key: jax.Array, seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(init_key, fit_key)`` of the variant with this seed: ``split(fold_in(key, seed))``."""
-    init_key, fit_key = jax.random.split(jax.random.fold_in(key, seed))
+    hyperparameter("seed", seed, integer=True, low=0, high=np.iinfo(np.uint32).max)
+    init_key, fit_key = jax.random.split(jax.random.fold_in(as_key(key), seed))
     return init_key, fit_key
 
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnnet import losses, metrics as metrics_lib, precision
-from fnnet._checks import hyperparameter
+from fnnet._checks import hyperparameter, naming
 from fnnet.training import outputs
 from fnnet.training.step import PerSample
 
@@ -45,13 +45,18 @@ def _count_non_finite(array):
     return jnp.sum(~jnp.isfinite(array))
 
 
+def _real(dtype):
+    """Booleans, integers or floats (bfloat16 included); not complex, strings or objects."""
+    return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+
+
 def as_samples(array, name):
     """A numeric array with at least one sample and only finite values (float64 -> float32 without x64)."""
     if not isinstance(array, jax.Array):
         array = np.asarray(array)
     dtype = np.dtype(array.dtype)
-    if not (jnp.issubdtype(dtype, jnp.number) or dtype == np.bool_):
-        raise TypeError(f"{name} must be numeric, got dtype {dtype}")
+    if not _real(dtype):
+        raise TypeError(f"{name} must be numeric (real numbers), got dtype {dtype}")
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
     if dtype == np.float64 and not precision.x64_enabled():
@@ -230,7 +235,8 @@ def check_data(objective, params, x, y, x_name="x", y_name="y"):
     x, y = samples(x, x_name), samples(outputs.arrange(model, y), y_name)
     if count(x) != count(y):
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
-    out_shape = output_shape(objective.model, params, x)  # x against the params: names the layer
+    with naming(x_name):  # x against the params: names the layer, and the array
+        out_shape = output_shape(objective.model, params, x)
     check_params(objective.model, params, x)
     check_labels(objective, y, out_shape, y_name)
     return x, y
@@ -283,8 +289,8 @@ def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
     weight = np.ones(n, np.float32)
     if sample_weight is not None:
         given = np.asarray(sample_weight)
-        if not (jnp.issubdtype(given.dtype, jnp.number) or given.dtype == np.bool_):
-            raise TypeError(f"{name} must be numeric, got dtype {given.dtype}")
+        if not _real(given.dtype):
+            raise TypeError(f"{name} must be numeric (real numbers), got dtype {given.dtype}")
         if given.shape not in ((n,), (n, 1)):
             raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {given.shape}")
         weight = given.reshape(n).astype(np.float32)
@@ -295,6 +301,10 @@ def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
             if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
                 raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {label!r}")
             hyperparameter(f"class_weight[{label}]", value, low=0)
+        one_hot = np.ndim(y) >= 2 and np.shape(y)[-1] > 1 and not is_structured(y)
+        if one_hot and max(class_weight) >= np.shape(y)[-1]:
+            raise ValueError(f"class_weight names class {max(class_weight)}, but the one-hot y has "
+                             f"{np.shape(y)[-1]} classes")
         classes = _classes(y)
         if np.any(classes != np.round(classes)):
             raise ValueError("class_weight needs class labels (integers, one-hot rows or 0/1), got non-integer y")

@@ -16,6 +16,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
+from fnnet._checks import describe, function
 from fnnet.keys import as_key
 from fnnet.protocols import KeyLike, Params, PyTree
 
@@ -31,6 +32,10 @@ class TrainState(NamedTuple):
     key: jax.Array
 
 
+ParamsOrState = Params | TrainState
+"""What ``fit``, ``evaluate`` and ``predict`` take first: a model's params, or a ``TrainState`` to go on from."""
+
+
 def init_state(params: Params, optimizer: optax.GradientTransformation, key: KeyLike) -> TrainState:
     """A fresh ``TrainState``: the optimizer's initial state, step 0, and the run's key.
 
@@ -40,12 +45,26 @@ def init_state(params: Params, optimizer: optax.GradientTransformation, key: Key
         >>> int(state.step)
         0
     """
+    if not isinstance(optimizer, optax.GradientTransformation):
+        function("optimizer", optimizer, factories=(optax.sgd, optax.adam, optax.adamw))
+        raise TypeError(f"optimizer must be an optax GradientTransformation, got {describe(optimizer)}")
+    params = check_params("params", params)
     return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), as_key(key, "init_state's key"))
 
 
+def check_params(name: str, params: object) -> Params:
+    """``params``: a dict (as ``model.init`` returns) whose leaves are arrays; returns it."""
+    if not isinstance(params, dict) or not all(hasattr(leaf, "dtype") for leaf in jax.tree_util.tree_leaves(params)):
+        raise TypeError(f"{name} must be the model's params (the dict of arrays model.init returns), "
+                        f"got {describe(params)}")
+    return params
+
+
 def params_of(params_or_state: Params | TrainState) -> Params:
-    """The params of a ``TrainState``, or the argument itself when it is params."""
-    return params_or_state.params if isinstance(params_or_state, TrainState) else params_or_state
+    """The params of a ``TrainState``, or the argument itself when it is params (a dict, as ``model.init`` returns)."""
+    if isinstance(params_or_state, TrainState):
+        return params_or_state.params
+    return check_params("params_or_state (the model's params or a TrainState)", params_or_state)
 
 
 def step_key(state: TrainState) -> jax.Array:

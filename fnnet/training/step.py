@@ -15,13 +15,13 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from fnnet._checks import as_tuple, flag
-from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
-from fnnet.training import checks as checks_lib, outputs
-from fnnet.training.state import TrainState, step_key
-from fnnet.layers import Layer
+from fnnet._checks import as_tuple, describe, flag, function
+from fnnet.layers.base import check_layer
+from fnnet import augment as augment_lib, layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
 from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
                              Params, WeightedLoss)
+from fnnet.training import checks as checks_lib, outputs
+from fnnet.training.state import TrainState, step_key
 
 Step = Callable[..., tuple[TrainState, dict[str, jax.Array]]]
 """A train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``."""
@@ -65,7 +65,7 @@ class Objective(NamedTuple):
     objective are shared.
     """
 
-    model: Layer
+    model: layers.Layer
     loss: Callable[..., jax.Array]  # (y_true, y_pred, sample_weight) -> scalar
     metrics: tuple[tuple[str, Any], ...] = ()  # ((name, weighted metric), ...)
     regularizers: tuple[regularizers_lib.Regularizer, ...] = ()
@@ -206,8 +206,9 @@ def metric_name(metric: object) -> str:
     return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
 
 
-def objective(model: Layer, loss: LossSpec, *regularizers: regularizers_lib.Regularizer, metrics: MetricsSpec = (),
-              loss_weights: LossWeights | None = None, dtype_policy: DTypePolicyName | precision.Policy = "float32",
+def objective(model: layers.Layer, loss: LossSpec, *regularizers: regularizers_lib.Regularizer,
+              metrics: MetricsSpec = (), loss_weights: LossWeights | None = None,
+              dtype_policy: DTypePolicyName | precision.Policy = "float32",
               weighted_loss: WeightedLoss = "sum_over_batch_size") -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
 
@@ -224,9 +225,11 @@ def objective(model: Layer, loss: LossSpec, *regularizers: regularizers_lib.Regu
         >>> J(params, jnp.ones((4, 3)), jnp.zeros((4, 1))).shape
         ()
     """
-    for r in regularizers:
+    check_layer("model", model)
+    for i, r in enumerate(regularizers):
         if not callable(r):
             raise TypeError(f"regularizers must be callables (params) -> scalar, got {r!r}")
+        function(f"regularizers[{i}]", r, factories=regularizers_lib.FACTORIES)
     if weighted_loss == "mean_with_sample_weight":  # Keras's name for the same reduction
         weighted_loss = "mean"
     if weighted_loss not in losses.WEIGHTED_LOSS_REDUCTIONS:
@@ -238,6 +241,23 @@ def objective(model: Layer, loss: LossSpec, *regularizers: regularizers_lib.Regu
     if duplicates:
         raise ValueError(f"metrics must have distinct names other than 'loss', got {duplicates}")
     return Objective(model, loss, named, tuple(regularizers), precision.get(dtype_policy), weighted_loss)
+
+
+def check_objective(value: object) -> "Objective":
+    """A ``Trainer``'s ``objective``: an ``Objective`` (``fn.objective(model, loss, ...)``'s), not the factory."""
+    if not isinstance(value, Objective):
+        function("objective", value, factories=(objective,))
+        raise TypeError(f"objective must be an Objective, as fn.objective(model, loss, ...) returns, "
+                        f"got {describe(value)}")
+    return value
+
+
+def augmentation(augment: Any) -> Augment | None:
+    """``augment`` of ``fit`` and ``train_step``: None or a callable ``(key, x_batch) -> x_batch``, not a factory."""
+    if augment is None:
+        return None
+    return function("augment", augment, factories=(augment_lib.random_flip, augment_lib.random_rotation,
+                                                   augment_lib.random_translation))
 
 
 def merge_updates(params: Params, updates: Params) -> Params:
@@ -297,7 +317,7 @@ def make_step(objective: Objective, optimizer: optax.GradientTransformation, aug
     return step
 
 
-def train_step(model: Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),
+def train_step(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),
                regularizers: Sequence[regularizers_lib.Regularizer] = (), augment: Augment | None = None,
                dtype_policy: DTypePolicyName | precision.Policy = "float32",
                weighted_loss: WeightedLoss = "sum_over_batch_size", checks: bool = False) -> Step:
@@ -341,6 +361,7 @@ def train_step(model: Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: 
     """
     obj = objective(model, loss, *as_tuple(regularizers, "regularizers"), metrics=metrics, dtype_policy=dtype_policy,
                     weighted_loss=weighted_loss)
+    augment = augmentation(augment)
     if flag("checks", checks):
         return checks_lib.raising(make_step(obj, optimizers.get(optimizer), augment, checks=True))
     return make_step(obj, optimizers.get(optimizer), augment)

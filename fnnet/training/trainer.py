@@ -13,16 +13,19 @@ regularization penalty, as in Keras; metrics do not.
 import math
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, NoReturn, overload
 
 import jax
 import numpy as np
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, progress as progress_lib
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision, progress as progress_lib
 from fnnet._checks import as_tuple, flag, hyperparameter
+from fnnet.protocols import (ArrayLike, Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MeshLike,
+                             MetricsSpec, OptimizerLike, Params, Regularizer, WeightedLoss)
 from fnnet.training import checks as checks_lib, epoch as programs, inputs
-from fnnet.training.state import TrainState, as_key, init_state, key_data_of, params_of
-from fnnet.training.step import Objective, objective as make_objective
+from fnnet.training.state import ParamsOrState, TrainState, as_key, init_state, key_data_of, params_of
+from fnnet.training.step import Objective, augmentation, check_objective, objective as make_objective
 
 
 class Trainer:
@@ -34,33 +37,36 @@ class Trainer:
 
     __slots__ = ("objective", "optimizer")
 
-    def __init__(self, objective: Objective, optimizer):
-        object.__setattr__(self, "objective", objective)
+    def __init__(self, objective: Objective, optimizer: OptimizerLike) -> None:
+        object.__setattr__(self, "objective", check_objective(objective))
         object.__setattr__(self, "optimizer", optimizers.get(optimizer))
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"a Trainer is immutable; fn.compile(...) a new one instead of setting {name!r}")
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Trainer) and (self.objective, self.optimizer) == (other.objective, other.optimizer)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.objective, self.optimizer))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Trainer(loss={self.objective.loss!r}, metrics={list(self.objective.names[1:])})"
 
     @property
-    def model(self):
+    def model(self) -> layers.Layer:
         return self.objective.model
 
-    def init_state(self, params, key) -> TrainState:
+    def init_state(self, params: Params, key: KeyLike) -> TrainState:
         """A fresh ``TrainState`` for ``params`` with this trainer's optimizer."""
         return init_state(params, self.optimizer, key)
 
-    def fit(self, params_or_state, x, y=None, *, epochs=1, batch_size=32, validation_split=0.0,
-            validation_data=None, shuffle=True, callbacks=(), key=None, verbose=1, augment=None, mesh=None,
-            sample_weight=None, class_weight=None, checks=False):
+    def fit(self, params_or_state: ParamsOrState, x: Any, y: Any = None, *, epochs: int = 1, batch_size: int = 32,
+            validation_split: float = 0.0, validation_data: Sequence[Any] | None = None, shuffle: bool = True,
+            callbacks: callbacks_lib.Callback | Iterable[callbacks_lib.Callback] | None = (),
+            key: KeyLike | None = None, verbose: int = 1, augment: Augment | None = None, mesh: MeshLike = None,
+            sample_weight: ArrayLike | None = None, class_weight: Mapping[Any, float] | None = None,
+            checks: bool = False) -> tuple[TrainState, callbacks_lib.History]:
         """Train for ``epochs`` epochs; returns ``(state, history)``.
 
         Args:
@@ -112,13 +118,12 @@ class Trainer:
             >>> int(state.step), list(history.history)
             (4, ['loss'])
         """
-        hyperparameter("epochs", epochs, integer=True, low=0)
+        hyperparameter("epochs", epochs, integer=True, low=0, high=np.iinfo(np.int32).max)  # state.step is int32
         hyperparameter("batch_size", batch_size, integer=True, low=1)
         hyperparameter("validation_split", validation_split, low=0, high=1, high_inclusive=False)
         if verbose not in (0, 1, 2) or isinstance(verbose, bool):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if not isinstance(shuffle, bool):
-            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        shuffle, augment = flag("shuffle", shuffle), augmentation(augment)
         callbacks = callbacks_lib.as_list(callbacks)
         checks = flag("checks", checks)
         mesh = parallel.resolve_mesh(mesh)
@@ -184,7 +189,7 @@ class Trainer:
             return params_or_state if key is None else params_or_state._replace(key=as_key(key))
         if key is None:
             raise ValueError("fit from params needs key=jax.random.key(seed) for shuffling and dropout")
-        return self.init_state(self.objective.policy.params(params_or_state), key)
+        return self.init_state(self.objective.policy.params(params_of(params_or_state)), key)
 
     def _loop(self, state, epochs, run_epoch, progress, callbacks):
         """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
@@ -241,7 +246,7 @@ class Trainer:
             return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
 
         def run_epoch(state, epoch):
-            stats, batch_size = None, None
+            stats, batch_size = None, 0
             for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
                 xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
                 batch_size = weights.shape[1]
@@ -261,8 +266,17 @@ class Trainer:
 
         return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
 
-    def evaluate(self, params_or_state, x, y, *, batch_size=32, mesh=None, sample_weight=None, return_dict=False,
-                 verbose=0):
+    @overload
+    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = ..., mesh: MeshLike = ...,
+                 sample_weight: ArrayLike | None = ..., return_dict: Literal[False] = ..., verbose: int | str = ...,
+                 ) -> Any: ...  # a float or [loss, *metrics]: Any, so that `loss, acc = evaluate(...)` checks
+    @overload
+    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = ..., mesh: MeshLike = ...,
+                 sample_weight: ArrayLike | None = ..., return_dict: Literal[True], verbose: int | str = ...,
+                 ) -> dict[str, float]: ...
+    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = 32, mesh: MeshLike = None,
+                 sample_weight: ArrayLike | None = None, return_dict: bool = False, verbose: int | str = 0,
+                 ) -> float | list[float] | dict[str, float]:
         """Loss (with penalty) and metrics over ``(x, y)``, exact over partial batches; what Keras's returns.
 
         Args:
@@ -311,7 +325,7 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, params_or_state, x, *, batch_size=32, mesh=None):
+    def predict(self, params_or_state: ParamsOrState, x: Any, *, batch_size: int = 32, mesh: MeshLike = None) -> Any:
         """The model's outputs for ``x`` in inference mode, batched and jitted.
 
         Args:
@@ -342,13 +356,14 @@ class Trainer:
             if not inputs.is_structured(x) and x.ndim == 1:
                 raise ValueError(f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
                                  "pass x[None] (or x[[i]] to keep the batch axis of a row of a matrix)") from error
-            raise
+            raise error if "x" in str(error).split() else ValueError(f"x: {error}")
         batch_size = min(batch_size, inputs.count(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x = parallel.place((params, x), mesh)
         return parallel.fetch(programs.predict(params, x, objective=self.objective, batch_size=batch_size, mesh=mesh))
 
-    def predict_classes(self, params_or_state, x, *, batch_size=32, mesh=None):
+    def predict_classes(self, params_or_state: ParamsOrState, x: Any, *, batch_size: int = 32,
+                        mesh: MeshLike = None) -> np.ndarray:
         """Integer class labels: a single output column thresholded at 0.5, otherwise the argmax."""
         outputs = self.predict(params_or_state, x, batch_size=batch_size, mesh=mesh)
         if inputs.is_structured(outputs):
@@ -359,8 +374,10 @@ class Trainer:
         return np.argmax(outputs, axis=-1).astype(np.int32)
 
 
-def compile(model, loss, optimizer, metrics=(), regularizers=(), *, loss_weights=None,  # noqa: A001
-            dtype_policy="float32", weighted_loss="sum_over_batch_size") -> Trainer:
+def compile(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),  # noqa: A001
+            regularizers: Regularizer | Sequence[Regularizer] = (), *, loss_weights: LossWeights | None = None,
+            dtype_policy: DTypePolicyName | precision.Policy = "float32",
+            weighted_loss: WeightedLoss = "sum_over_batch_size") -> Trainer:
     """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
 
     Args:
