@@ -150,7 +150,7 @@ def check(name: str, value: object) -> Regularizer | None:
     if value is not None and not callable(value) and not isinstance(value, (str, Mapping)):
         raise TypeError(f"{name} must be a callable (array) -> scalar or None, got {value!r}")
     with naming(name):
-        return get(value)
+        return get(value)  # pyright: ignore[reportArgumentType]  (narrowed above: None, a callable, a str or a Mapping)
 
 
 def serialize(regularizer: Regularizer | None) -> Regularizer | None:
