@@ -128,7 +128,8 @@ def dtype(name: str, value: Any) -> np.dtype:
         found = jnp.dtype(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a dtype such as 'float32', got {describe(value)}") from None
-    if not (found == np.bool_ or jnp.issubdtype(found, jnp.number)) or found.itemsize > (
+    numeric = found.kind in "biufc" or jnp.issubdtype(found, jnp.floating)  # not timedelta64, which NumPy calls a number
+    if not numeric or found.itemsize > (
             16 if jnp.issubdtype(found, jnp.complexfloating) else 8):  # float128: no JAX dtype
         raise TypeError(f"{name} must be a dtype of numbers such as 'float32', got {value!r} ({found})")
     return found

@@ -112,6 +112,7 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
         return x, updates
 
     def penalty(params):
+        check_param_names(params, named)
         return sum((child.penalty(params[n]) for n, child in named if n in params), jnp.asarray(0.0))
 
     stateless = all(child.train is None for child in layers)

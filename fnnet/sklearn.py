@@ -69,7 +69,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fnnet import activations, callbacks, layers, optimizers, precision, regularizers, training
-from fnnet._checks import hyperparameter
+from fnnet._checks import hyperparameter, resolve
 from fnnet.protocols import ActivationLike, DTypePolicyName, OptimizerName
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -138,8 +138,14 @@ class _NeuralNet(BaseEstimator):
         X, y = cast(tuple[np.ndarray, np.ndarray], validate_data(self, X, y, dtype=np.float32, **self._y_validation))
         y = self._fit_targets(y)
         self._fitted_config = self._config()
+        if hyperparameter("learning_rate", self.learning_rate, low=0) == 0:
+            raise ValueError("learning_rate must be > 0 (scikit-learn's rule: a rate of 0 trains nothing), got 0")
+        hyperparameter("epochs", self.epochs, integer=True, low=1)
+        hyperparameter("patience", self.patience, integer=True, low=0)
         trainer = self._fitted_trainer()
-        rng = check_random_state(self.random_state)
+        if isinstance(self.random_state, (bool, np.bool_)):  # scikit-learn would read True as the seed 1
+            raise TypeError(f"random_state must be None, an int seed or a RandomState, got {self.random_state!r}")
+        rng = resolve("random_state", check_random_state, self.random_state)
         init_key, fit_key = jax.random.split(jax.random.key(rng.randint(np.iinfo(np.int32).max)))
         params = trainer.model.init(init_key, (self.n_features_in_,), trainer.objective.policy.param_dtype)
         state = trainer.init_state(params, fit_key)

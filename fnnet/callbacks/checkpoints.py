@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jax
 
-from fnnet._checks import flag, hyperparameter
+from fnnet._checks import flag, hyperparameter, path_like
 from fnnet.callbacks.base import (
     Callback,
     History,
@@ -126,7 +126,7 @@ class ModelCheckpoint(Callback):
                  save_best_only: bool = False, save_weights_only: bool = False, mode: Mode = "auto",
                  save_freq: str = "epoch", initial_value_threshold: float | None = None, *, keep: int | None = None,
                  keep_best: bool = False, input_shape: ShapeLike | None = None) -> None:
-        self.filepath = os.fspath(filepath)
+        self.filepath = path_like("filepath", filepath)
         check_monitor(monitor)
         save_best_only = flag("save_best_only", save_best_only)
         save_weights_only = flag("save_weights_only", save_weights_only)
@@ -272,7 +272,7 @@ class BackupAndRestore(Callback):
     def __init__(self, backup_dir: str | os.PathLike[str], save_freq: str = "epoch", delete_checkpoint: bool = True, *,
                  input_shape: ShapeLike | None = None) -> None:
         _check_save_freq(save_freq)
-        self.backup_dir = os.fspath(backup_dir)
+        self.backup_dir = path_like("backup_dir", backup_dir)
         self.delete_checkpoint, self.input_shape = flag("delete_checkpoint", delete_checkpoint), input_shape
         self.pending = None
 

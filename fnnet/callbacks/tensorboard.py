@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from fnnet._checks import path_like
 from fnnet.callbacks.base import Callback
 from fnnet.protocols import Logs
 
@@ -45,8 +46,8 @@ class TensorBoard(Callback):
                 f"TensorBoard writes once per epoch (update_freq='epoch'), got update_freq={update_freq!r}: "
                 "an epoch is one compiled program"
             )
+        self.log_dir = path_like("log_dir", log_dir)
         self.writer_class = _summary_writer_class()
-        self.log_dir = os.fspath(log_dir)
         self.writers: dict[str, Any] = {}
 
     def _writer(self, run: str) -> Any:

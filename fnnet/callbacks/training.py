@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import os
 from collections.abc import Callable
@@ -14,8 +15,8 @@ import numpy as np
 import optax
 
 from fnnet import optimizers
-from fnnet._checks import hyperparameter
-from fnnet.callbacks.base import Callback
+from fnnet._checks import flag, function, hyperparameter, path_like
+from fnnet.callbacks.base import Callback, check_verbose
 from fnnet.protocols import Logs
 
 if TYPE_CHECKING:
@@ -54,9 +55,16 @@ class LearningRateScheduler(Callback):
     """
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
-        if not callable(schedule):
-            raise TypeError(f"schedule must be a callable (epoch, lr) -> lr, got {schedule!r}")
-        self.schedule, self.verbose = schedule, verbose
+        function("schedule", schedule, factories=(optimizers.step_decay, optimizers.exponential_decay,
+                                                  optimizers.inverse_time_decay))
+        try:
+            inspect.signature(schedule).bind(0, 0.1)
+        except TypeError:
+            raise TypeError(f"schedule must take (epoch, lr) and return the new lr, got {schedule!r} of signature "
+                            f"{inspect.signature(schedule)}") from None
+        except ValueError:  # a builtin without a signature: called as it is
+            pass
+        self.schedule, self.verbose = schedule, check_verbose(verbose)
 
     def on_epoch_begin(self, epoch: int, state: TrainState) -> TrainState | None:
         if "learning_rate" not in optimizers.hyperparameter_names(state.opt_state):
@@ -83,7 +91,10 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
-        self.filename, self.separator, self.append = filename, separator, append
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '\r\n"':
+            raise TypeError(f"separator must be one character (not a quote or a line break), got {separator!r}")
+        self.filename, self.separator = path_like("filename", filename), separator
+        self.append = flag("append", append)
 
     def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.file = open(self.filename, "a" if self.append else "w", newline="")

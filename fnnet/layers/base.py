@@ -35,8 +35,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
-from fnnet import _config
-from fnnet._checks import describe
+from fnnet import _config, losses
+from fnnet._checks import describe, real_array
 from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 F = TypeVar("F", bound=Callable[..., "Layer"])
@@ -72,6 +72,8 @@ class Layer(NamedTuple):
     def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
                     sample_weight: ArrayLike | None = None) -> tuple[Any, Params]:
         """The training pass ``(y, updates)``; ``updates`` are new values of non-trainable leaves."""
+        if sample_weight is not None:
+            _check_sample_weight(sample_weight, x)
         if self.train is None:
             return self.apply(params, x, key=key, training=True), {}
         return self.train(params, x, key=key, sample_weight=sample_weight)
@@ -238,8 +240,18 @@ def feature_count(input_shape: ShapeLike) -> int:
     return shape[-1]
 
 
+def _check_sample_weight(sample_weight: ArrayLike, x: Any) -> None:
+    """One real, non-negative, finite (when concrete) weight per sample of ``x`` (the first array of several)."""
+    losses.check_sample_weight(sample_weight)
+    samples = jnp.shape(jax.tree_util.tree_leaves(x)[0])[:1]
+    if jnp.shape(sample_weight) != samples:
+        raise ValueError(f"sample_weight must have shape {samples} (one weight per sample of x), "
+                         f"got {jnp.shape(sample_weight)}")
+
+
 def check_features(expected: int, x: jax.Array) -> None:
-    """``x`` is a batch whose last axis has ``expected`` features."""
+    """``x`` is a batch of real numbers whose last axis has ``expected`` features."""
+    real_array("x", x)
     if jnp.ndim(x) < 2 or x.shape[-1] != expected:
         raise ValueError(
             f"expects inputs of shape (batch, ..., {expected}) with {expected} features, "

@@ -11,6 +11,8 @@ import numpy as np
 from jax.sharding import Mesh
 
 from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision
+from fnnet._checks import as_tuple, flag, hyperparameter, naming
+from fnnet.callbacks.base import check_monitor
 from fnnet.sweep import stacked, variants as variants_lib
 from fnnet.training import inputs
 from fnnet.protocols import DTypePolicyName, KeyLike, LossLike, MetricsSpec, Mode, OptimizerLike, Params
@@ -116,6 +118,9 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         >>> result.history["loss"].shape, result.best_hyperparameters
         ((2, 3), {'learning_rate': 0.1})
     """
+    metrics, regularizers = _check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, regularizers)
+    if monitor is not None:
+        check_monitor(monitor)
     build = stacked.as_builder(model)
     builder_names = stacked.builder_parameters(build)
     opt = optimizers.get(optimizer)
@@ -132,9 +137,10 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         monitor = early_stopping.monitor
     model_values = {n: variants[n] for n in builder_names if n in variants}
     models = [build(**{n: v[i].item() for n, v in model_values.items()}) for i in range(k)]  # checks the values
-    spec = stacked.Spec(build, loss, _as_tuple(metrics), tuple(regularizers), opt, precision.get(dtype_policy))
+    spec = stacked.Spec(build, loss, metrics, regularizers, opt, precision.get(dtype_policy))
     first = spec.objective({n: v[0].item() for n, v in model_values.items()})
-    params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]), spec.policy.param_dtype)
+    with naming("x"):  # the params are built for x's samples
+        params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]), spec.policy.param_dtype)
     x, y = inputs.check_data(first, params0, x, y)
     if validation_data is not None:
         val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x",
@@ -143,9 +149,9 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         x, y, _, val_x, val_y, _ = inputs.split_validation(x, y, None, validation_split)
     recorded = list(first.names) + ([f"val_{n}" for n in first.names] if val_x is not None else [])
     monitor = monitor or ("val_loss" if val_x is not None else "loss")
-    sign = early_stopping.rule.sign if early_stopping is not None else callbacks_lib.monitor_sign(monitor, mode)
     if monitor not in recorded:
         raise ValueError(f"monitor {monitor!r} is not recorded by this sweep; recorded: {recorded}")
+    sign = early_stopping.rule.sign if early_stopping is not None else callbacks_lib.monitor_sign(monitor, mode)
 
     seeds = variants.get("seed", np.zeros(k, np.int64))
     optimizer_values = {n: v for n, v in variants.items() if n not in model_values and n != "seed"}
@@ -165,8 +171,14 @@ def _optimizer_hyperparameters(optimizer):
     return optimizers.hyperparameter_names(jax.eval_shape(optimizer.init, {"w": jax.ShapeDtypeStruct((1,), jnp.float32)}))
 
 
-def _as_tuple(metrics):
-    return (metrics,) if isinstance(metrics, str) else tuple(metrics)
+def _check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, regularizers):
+    """The arguments a sweep shares with ``Trainer.fit``, checked as it checks them; ``(metrics, regularizers)``."""
+    hyperparameter("epochs", epochs, integer=True, low=0, high=np.iinfo(np.int32).max)
+    hyperparameter("batch_size", batch_size, integer=True, low=1)
+    hyperparameter("validation_split", validation_split, low=0, high=1, high_inclusive=False)
+    flag("shuffle", shuffle)
+    hyperparameter("verbose", verbose, integer=True, low=0, high=2)
+    return as_tuple(metrics, "metrics"), as_tuple(regularizers, "regularizers")
 
 
 def _check_divisible(k, mesh):
@@ -219,15 +231,17 @@ def cross_validate(model: layers.Layer, x: Any, y: Any, folds: int = 5, *, loss:
     validates on part ``f``. Every fold starts from the same initialization
     and key (``variant_keys(key, 0)``).
     """
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
         raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
-    if not isinstance(model, layers.Layer):
-        raise TypeError(f"cross_validate takes a fnnet Layer, got {model!r}")
+    folds = int(folds)
+    layers.base.check_layer("model", model)
+    metrics, regularizers = _check_run(epochs, batch_size, 0.0, shuffle, verbose, metrics, regularizers)
     key = as_key(key)
-    spec = stacked.Spec(stacked.Fixed(model), loss, _as_tuple(metrics), tuple(regularizers), optimizers.get(optimizer),
+    spec = stacked.Spec(stacked.Fixed(model), loss, metrics, regularizers, optimizers.get(optimizer),
                         precision.get(dtype_policy))
     init_key, fit_key = variants_lib.variant_keys(key, 0)
-    params = model.init(init_key, np.shape(x)[1:], spec.policy.param_dtype)
+    with naming("x"):  # the params are built for x's samples
+        params = model.init(init_key, np.shape(x)[1:], spec.policy.param_dtype)
     x, y = inputs.check_data(spec.objective({}), params, x, y)
     size = len(x) // folds
     if size < 1:

@@ -17,7 +17,8 @@ from jax.typing import ArrayLike
 
 from fnnet._checks import as_tuple, describe, flag, function
 from fnnet.layers.base import check_layer
-from fnnet import augment as augment_lib, layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
+from fnnet import augment as augment_lib
+from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
 from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
                              Params, WeightedLoss)
 from fnnet.training import checks as checks_lib, outputs
