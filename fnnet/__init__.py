@@ -10,6 +10,8 @@ returns a ``Trainer`` with Keras's ``fit``/``evaluate``/``predict``;
 callback and optimizer must be (the package ships ``py.typed``).
 """
 
+from importlib.metadata import version
+
 from fnnet import (
     activations,
     augment,
@@ -26,6 +28,7 @@ from fnnet import (
     precision,
     protocols,
     regularizers,
+    state,
     sweep,
     testing,
     training,
@@ -34,7 +37,7 @@ from fnnet.models import Input, Model, Sequential
 from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
 from fnnet.saving import load_checkpoint, load_model, save_checkpoint, save_model
 
-__version__ = "0.1.0"
+__version__ = version("fnnet")
 
 __all__ = [
     "Input",

@@ -68,7 +68,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fnnet import activations, callbacks, layers, optimizers, precision, regularizers, training
+from fnnet import activations, callbacks, layers, models, optimizers, precision, regularizers, saving, training
 from fnnet._checks import hyperparameter, resolve
 from fnnet.protocols import ActivationLike, DTypePolicyName, OptimizerName
 
@@ -217,8 +217,6 @@ class _NeuralNet(BaseEstimator):
         are ``predict_proba``'s (columns in ``classes_`` order) or ``predict``'s
         for a regressor; the estimator itself pickles, as scikit-learn requires.
         """
-        from fnnet import saving  # saving builds on training, as this module does
-
         check_is_fitted(self)
         return saving.save_model(path, self._fitted_trainer().model, self.params_,
                                  input_shape=(self.n_features_in_,))
@@ -313,5 +311,5 @@ def _trainer(config: _Config) -> training.Trainer:
             stack.append(layers.Dropout(config.dropout))
     stack.append(layers.Dense(config.n_outputs, activation=config.output_activation))
     penalties = [regularizers.l2(config.l2)] if config.l2 else []
-    return training.compile(layers.Sequential(stack), config.loss, optimizers.get(config.optimizer),
+    return training.compile(models.Sequential(stack), config.loss, optimizers.get(config.optimizer),
                             regularizers=penalties, dtype_policy=config.dtype_policy)

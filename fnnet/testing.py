@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from fnnet import layers
+from fnnet import layers, models
 from fnnet._checks import function, hyperparameter, real_array, resolve, shape as check_shape
 from fnnet.activations import get as get_activation
 from fnnet.protocols import Params, PyTree
@@ -167,7 +167,7 @@ def mlps(*, min_depth: int = 1, max_depth: int = 3, max_width: int = 8, min_inpu
         st.booleans(),
     )
     return st.tuples(
-        st.lists(dense, min_size=min_depth, max_size=max_depth).map(layers.Sequential),
+        st.lists(dense, min_size=min_depth, max_size=max_depth).map(models.Sequential),
         st.integers(min_inputs, max_inputs).map(lambda n: (n,)),
     )
 

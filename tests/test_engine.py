@@ -12,7 +12,7 @@ import pytest
 import fnnet as fn
 from fnnet import layers
 from fnnet.training import epoch as programs
-from fnnet.training.state import shuffle_seed
+from fnnet.state import shuffle_seed
 
 
 def regression(n=64, seed=0):

@@ -1035,7 +1035,7 @@ def layer_cases():
         Case("layers.BatchNormalization", layers.BatchNormalization, {}, kinds=common, use=use_layer),
         Case("layers.LayerNormalization", layers.LayerNormalization, {}, kinds=common, use=use_layer),
         Case("layers.Concatenate", layers.Concatenate, {}, kinds=common, use=use_merge),
-        Case("layers.Sequential", layers.Sequential, {"layers": [layers.Dense(2)]},
+        Case("models.Sequential", fn.models.Sequential, {"layers": [layers.Dense(2)]},
              kinds={"layers": Sequence_(items=(layers.Dense, "dense", None, 3)), "name": LAYER_NAME},
              use=use_layer),
         Case("layers.from_config", layers.from_config, {"config": layers.Dense(2).get_config()},
@@ -1458,7 +1458,7 @@ NOT_FUZZED = {
 }
 ALIASES = {  # the same object under another public name: fuzzed once
     "Input": "models.Input", "Model": "models.Model", "Sequential": "models.Sequential",
-    "layers.Sequential": "models.Sequential", "training.Trainer": "Trainer",
+    "training.Trainer": "Trainer",
     "training.compile": "compile", "training.objective": "objective", "training.train_step": "train_step",
     "saving.save_model": "save_model", "saving.load_model": "load_model", "saving.save_checkpoint":
         "save_checkpoint", "saving.load_checkpoint": "load_checkpoint",

@@ -1,11 +1,5 @@
-"""The ``Callback`` base class, ``History``, ``Resume`` and ``run_hooks``: how ``fit`` calls the hooks.
-
-Before training, ``fit`` calls ``set_training(trainer, callbacks)`` on every
-callback (so a checkpointing callback can reach the model and the other
-callbacks' states), then the ``on_train_begin`` hooks, then ``resume(state)``:
-the first callback that returns a ``Resume`` (``BackupAndRestore`` after a
-crash) sets the state, the epoch to continue from, the history so far and the
-callbacks' states.
+"""What the callbacks share: the hooks' base class (from ``fnnet.training.hooks``, where ``fit`` calls them),
+how a monitor is read and checked, and JSON numbers for callback states.
 
 ``monitored_value`` is how a callback with a ``monitor=`` reads it from an
 epoch's logs. The first epoch decides: a monitor that the first epoch's logs
@@ -19,138 +13,14 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any
 
 from fnnet._checks import flag, hyperparameter
-from fnnet.protocols import CallbackLike, Logs
+from fnnet.training.hooks import Callback, History, Resume, as_list, resume, run_hooks
 
-if TYPE_CHECKING:  # training builds on the callbacks: its types are for the checker only
-    from fnnet.training import Trainer, TrainState
-
-
-class Resume(NamedTuple):
-    """Where a resumed run continues: its state, the number of epochs done, the history and callback states."""
-
-    state: TrainState
-    epoch: int
-    history: dict[str, list[float]]
-    # one get_state() dict per callback fit was given, in order (History not included)
-    callback_states: list[dict[str, Any]]
-
-
-class Callback:
-    """Base class: every hook does nothing; set ``stop_training = True`` to stop.
-
-    ``get_state()``/``set_state(state)`` hold what a callback must remember
-    across a checkpoint (JSON-serializable); the base has nothing to keep.
-    ``get_state() -> dict`` gives the counters a stateful callback keeps
-    (epochs waited, the best value so far, ...) as numbers, strings,
-    booleans, None, lists and dicts (an infinite value is written as None),
-    and ``set_state(dict)`` puts them back exactly, so that a resumed run
-    decides as the uninterrupted one would. ``fit`` calls ``set_state``
-    after ``on_train_begin`` (through ``resume``); a callback restored
-    before ``fit`` keeps its state through ``on_train_begin`` too. Arrays
-    (such as ``EarlyStopping.best_params``) are not in it: a checkpoint
-    stores those as tensors. The defaults: ``{}`` and a no-op.
-    """
-
-    stop_training: bool = False
-    trainer: Trainer | None = None
-    callbacks: Sequence[Callback] = ()
-
-    def set_training(self, trainer: Trainer, callbacks: Sequence[Callback]) -> None:
-        """Called by ``fit`` first: the ``Trainer`` and the user's callbacks, in order (``History`` last)."""
-        self.trainer, self.callbacks = trainer, callbacks
-
-    def on_train_begin(self, state: TrainState) -> TrainState | None:
-        return None
-
-    def resume(self, state: TrainState) -> Resume | None:
-        """A ``Resume`` to continue an interrupted run from, or None (the default)."""
-        return None
-
-    def on_epoch_begin(self, epoch: int, state: TrainState) -> TrainState | None:
-        return None
-
-    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
-        return None
-
-    def on_train_end(self, state: TrainState) -> TrainState | None:
-        return None
-
-    def get_state(self) -> dict[str, Any]:
-        """What this callback counts, as a JSON-serializable dict (``{}``: nothing)."""
-        return {}
-
-    def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore what ``get_state`` returned (the default keeps nothing)."""
-        return None
-
-
-class History(Callback):
-    """Records every epoch's logs: ``history[name]`` lists the values, ``epoch`` the epoch indices."""
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-
-    def on_train_begin(self, state: TrainState) -> TrainState | None:
-        self.history, self.epoch = {}, []
-
-    def get_state(self) -> dict[str, Any]:
-        return {"history": self.history, "epoch": self.epoch}
-
-    def set_state(self, state: Mapping[str, Any]) -> None:
-        self.history = {name: list(values) for name, values in state["history"].items()}
-        self.epoch = list(state["epoch"])
-
-    def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
-        self.epoch.append(epoch)
-        for name, value in logs.items():
-            self.history.setdefault(name, []).append(value)
-
-
-def as_list(callbacks: Callback | Iterable[Callback] | None) -> list[Callback]:
-    """``callbacks`` as a list: one ``Callback`` alone is ``[callback]`` (Keras users pass one); others are named."""
-    if isinstance(callbacks, Callback):
-        return [callbacks]
-    if callbacks is None:
-        return []
-    if not isinstance(callbacks, Iterable) or isinstance(callbacks, (str, bytes, dict)):
-        raise TypeError(f"callbacks must be a list of fnnet.callbacks.Callback, got {callbacks!r}")
-    callbacks = list(callbacks)
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks must be fnnet.callbacks.Callback instances, got {callback!r}")
-    return callbacks
-
-
-def run_hooks(callbacks: Iterable[CallbackLike], hook: str, state: TrainState, *args: Any) -> TrainState:
-    """Call ``hook`` on every callback in order; a hook returning a state replaces the current one."""
-    for callback in callbacks:
-        new = getattr(callback, hook)(*args, state)
-        state = state if new is None else new
-    return state
-
-
-def resume(callbacks: Sequence[Callback], history: History, state: TrainState) -> tuple[TrainState, int]:
-    """``(state, first epoch)`` after the first callback's ``Resume``, applied to ``callbacks`` and ``history``.
-
-    Without one, ``(state, 0)``. ``callbacks`` are the user's, in order; the
-    ``Resume`` must hold one state per callback.
-    """
-    for callback in callbacks:
-        found = callback.resume(state)
-        if found is not None:
-            if len(found.callback_states) != len(callbacks):
-                raise ValueError(f"the checkpoint holds the states of {len(found.callback_states)} callbacks, but "
-                                 f"fit was given {len(callbacks)}; resume with the callbacks of the interrupted run")
-            for other, saved in zip(callbacks, found.callback_states):
-                other.set_state(saved)
-            history.set_state({"history": found.history, "epoch": list(range(found.epoch))})
-            return found.state, found.epoch
-    return state, 0
+__all__ = ["Callback", "History", "Resume", "as_list", "check_monitor", "check_sign", "check_verbose",
+           "from_json_number", "json_number", "monitored_value", "resume", "run_hooks"]
 
 
 def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float], *,

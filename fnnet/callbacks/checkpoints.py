@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jax
 
+from fnnet import saving
 from fnnet._checks import flag, hyperparameter, path_like
 from fnnet.callbacks.base import (
     Callback,
@@ -73,8 +74,6 @@ def run_snapshot(callback: Callback) -> tuple[list[Callback], list[dict[str, Any
 def write_checkpoint(callback: Callback, path: str, state: TrainState, epoch: int, logs: Logs | None = None,
                      input_shape: ShapeLike | None = None) -> str:
     """Write ``fit``'s whole run as of ``epoch`` epochs done; ``logs``: the last epoch's, not yet in History."""
-    from fnnet import saving  # saving builds on training, which builds on the callbacks
-
     _, states, params, history = run_snapshot(callback)
     recorded = {name: list(values) for name, values in (history.history if history else {}).items()}
     for name, value in (logs or {}).items():
@@ -215,8 +214,6 @@ class ModelCheckpoint(Callback):
 
     def save(self, path: str, epoch: int, logs: Logs, state: TrainState) -> None:
         """Write ``path`` (its folder created): a model file or a full checkpoint."""
-        from fnnet import saving
-
         folder = os.path.dirname(os.path.abspath(path))
         if _writer():
             os.makedirs(folder, exist_ok=True)
@@ -296,8 +293,6 @@ class BackupAndRestore(Callback):
 
     def resume(self, state: TrainState) -> Resume | None:
         """The backup as a ``Resume``, restored against ``state``; None when there is none."""
-        from fnnet import saving
-
         for leftover in saving.container.temporary_files(self.path):
             _remove(leftover)
         if not os.path.exists(self.path):
@@ -324,8 +319,6 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, state: TrainState) -> TrainState | None:
         if self.delete_checkpoint:
-            from fnnet import saving
-
             for path in [self.path, *saving.container.temporary_files(self.path)]:
                 _remove(path)
             if _writer() and os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):

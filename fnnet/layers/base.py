@@ -37,6 +37,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from fnnet import _config, losses
 from fnnet._checks import describe, real_array
+from fnnet.layers import symbolic
 from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 F = TypeVar("F", bound=Callable[..., "Layer"])
@@ -82,13 +83,12 @@ class Layer(NamedTuple):
         """``{"class_name": kind, "config": {...}}`` in Keras's words; TypeError naming a bare-callable argument."""
         if self.config_json is not None:
             return json.loads(self.config_json)
-        label = f"layer {self.name!r} ({self.kind})" if self.name else f"{self.kind} layer"
         if self.arguments is None:
-            raise TypeError(f"{label} was built without a config; build it with fnnet's constructors")
+            raise TypeError(f"{self.label} was built without a config; build it with fnnet's constructors")
         try:
             return _config.make_config(self.kind, self.arguments)
         except TypeError as error:
-            raise TypeError(f"{label} has no config: {error}") from None
+            raise TypeError(f"{self.label} has no config: {error}") from None
 
     def own_functions(self) -> tuple[Callable[..., Any], ...]:
         """The functions of this layer (and its children) that its config cannot vouch for.
@@ -133,15 +133,16 @@ class Layer(NamedTuple):
         if more:
             raise TypeError(f"a layer is called on one tensor, or on one list of tensors for a merge layer: "
                             f"{self.kind}()([a, b]), not {self.kind}()(a, b); got {1 + len(more)} arguments")
-        from fnnet import models  # the functional API builds on layers, not the other way round
-
-        return models.call_layer(self, inputs)
+        return symbolic.call_layer(self, inputs)
 
     def summary(self, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] = print) -> str:
-        """Print (and return) a Keras-style table of output shapes and parameter counts."""
-        from fnnet import models  # summary lives with the models it describes
+        """Print (and return) a Keras-style table of output shapes and parameter counts (``fnnet.models.summary``)."""
+        return _SUMMARY_WRITER[0](self, input_shape, print_fn)
 
-        return models.summary(self, input_shape, print_fn)
+    @property
+    def label(self) -> str:
+        """How messages name this layer: ``layer 'name' (Kind)``, or ``Kind layer`` when it has no name."""
+        return f"layer {self.name!r} ({self.kind})" if self.name else f"{self.kind} layer"
 
 
 ModelLayer = NewType("ModelLayer", Layer)
@@ -326,6 +327,26 @@ def trainable_mask(layer: Layer, params: Params) -> PyTree:
 
 
 _REGISTRY: dict[str, Callable[..., Layer]] = {}
+
+
+SummaryWriter = Callable[[Layer, "ShapeLike | None", Callable[[str], object]], str]
+"""What ``Layer.summary`` calls: ``(model, input_shape, print_fn) -> table``."""
+
+
+def _summary_missing(model: Layer, input_shape: ShapeLike | None, print_fn: Callable[[str], object]) -> str:
+    raise RuntimeError("Layer.summary needs fnnet.models, which writes the table: import fnnet")
+
+
+_SUMMARY_WRITER: list[SummaryWriter] = [_summary_missing]
+
+
+def set_summary_writer(write: SummaryWriter) -> None:
+    """Install the function ``Layer.summary`` calls; ``fnnet.models.summary`` installs itself when imported.
+
+    Summaries live with the models (above layers), so the layer reaches
+    them through this slot rather than an import.
+    """
+    _SUMMARY_WRITER[0] = write
 
 
 def register(name: str, factory: F) -> F:

@@ -12,6 +12,13 @@ import sys
 import threading
 import webbrowser
 
+try:  # the optional extra: without it, main() says what to install
+    import uvicorn
+
+    from fnnet.playground.server import LOOPBACK_HOSTS, create_app
+except ImportError:
+    uvicorn = None
+
 
 def _is_loopback(host) -> bool:
     if host == "localhost":
@@ -40,11 +47,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import uvicorn
-    except ImportError:
+    if uvicorn is None:
         sys.exit("the Playground needs Starlette and uvicorn: pip install 'fnnet[playground]'")
-    from fnnet.playground.server import LOOPBACK_HOSTS, create_app
 
     remote = not _is_loopback(args.host)
     if remote:

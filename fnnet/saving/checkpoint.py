@@ -32,7 +32,8 @@ from fnnet import parallel
 from fnnet.saving import container, model_io, trees
 from fnnet.layers import Layer
 from fnnet.protocols import Params, ShapeLike
-from fnnet.training.state import TrainState, as_key
+from fnnet.keys import as_key
+from fnnet.state import TrainState
 
 if TYPE_CHECKING:
     from fnnet.training import Trainer

@@ -21,6 +21,7 @@ not fit its config raises ``ValueError`` naming the leaf.
 import functools
 import json
 import os
+from importlib.metadata import version
 from typing import Any
 
 import jax
@@ -29,7 +30,7 @@ import numpy as np
 from fnnet import layers, precision
 from fnnet.protocols import Params, ShapeLike
 from fnnet.saving import container, trees
-from fnnet.training.state import check_params
+from fnnet.state import check_params
 
 MODEL_FORMAT = "fnnet.model/1"
 CHECKPOINT_FORMAT = "fnnet.checkpoint/1"
@@ -107,8 +108,6 @@ def resolve_input_shape(model, params, input_shape, dtype):
 def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike | None = None,
                   format: str = MODEL_FORMAT) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: A002
     """``(tensors, metadata)`` of a model file; the params are checked against ``model.init``'s tree."""
-    import fnnet
-
     if not isinstance(model, layers.Layer):
         raise TypeError(f"model must be an fnnet model (a Layer), got {type(model).__name__}")
     check_params("params", params)
@@ -121,7 +120,7 @@ def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike
     template = params_template(model, input_shape, dtype)
     tensors = trees.flatten(params, "params")
     trees.check(tensors, "params", template, "the model")  # the check load_model makes, now
-    metadata = {"format": format, "fnnet_version": fnnet.__version__, "config": json.dumps(config),
+    metadata = {"format": format, "fnnet_version": version("fnnet"), "config": json.dumps(config),
                 "input_shape": json.dumps(input_shape), "dtype": dtype.name}
     return tensors, metadata
 

@@ -10,13 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision
+from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision, saving
 from fnnet._checks import as_tuple, flag, hyperparameter, naming
 from fnnet.callbacks.base import check_monitor
 from fnnet.sweep import stacked, variants as variants_lib
 from fnnet.training import inputs
 from fnnet.protocols import DTypePolicyName, KeyLike, LossLike, MetricsSpec, Mode, OptimizerLike, Params
-from fnnet.training.state import TrainState, as_key, init_state
+from fnnet.keys import as_key
+from fnnet.state import TrainState, init_state
 
 
 class SweepResult(NamedTuple):
@@ -52,8 +53,6 @@ class SweepResult(NamedTuple):
 
         Returns the path; ``fn.load_model(path)`` gives ``(model, params)`` back.
         """
-        from fnnet import saving  # saving builds on training; sweeps need it only here
-
         k = self.best_index if k is None else k
         return saving.save_model(path, self.model(k), self.params(k))
 

@@ -31,7 +31,7 @@ import optax
 
 from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
 from fnnet.training import epoch as programs
-from fnnet.training.state import init_state
+from fnnet.state import init_state
 from fnnet.training.step import objective
 from fnnet.sweep.variants import variant_keys
 

@@ -1,6 +1,8 @@
-"""Training: the state, the pure step, the compiled epoch, input checks, and ``compile``/``Trainer``.
+"""Training: the pure step, the compiled epoch, input checks, the hooks, and ``compile``/``Trainer``.
 
-- ``state``: ``TrainState`` and how a run's randomness derives from its key;
+``TrainState`` and the randomness contract live in ``fnnet.state`` (below
+training and saving, which both use them); ``fnnet.training.TrainState`` is the same class.
+
 - ``step``: the ``Objective`` and the pure ``train_step``;
 - ``epoch``: the batch order and the compiled programs (epoch, chunk, evaluate, predict);
 - ``inputs``: host-side checks, validation splits, host batches;
@@ -9,7 +11,7 @@
 
 from fnnet.training import epoch  # noqa: F401  (fnnet.training.epoch: the batch order, which the Playground uses)
 from fnnet.training.epoch import TRACES
-from fnnet.training.state import TrainState, init_state
+from fnnet.state import TrainState, init_state
 from fnnet.training.step import Objective, objective, train_step
 from fnnet.training.trainer import Trainer, compile
 

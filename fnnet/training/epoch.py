@@ -25,7 +25,7 @@ import numpy as np
 from jax.experimental import checkify
 
 from fnnet import parallel, progress
-from fnnet.training.state import shuffle_seed
+from fnnet.state import shuffle_seed
 from fnnet.training import inputs
 from fnnet.training.step import make_update
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from fnnet import functional, losses, metrics as metrics_lib
+from fnnet import losses, metrics as metrics_lib, models
 from fnnet._checks import as_tuple
 
 
@@ -70,7 +70,7 @@ def output_places(model) -> dict | None:
     graph = getattr(model, "graph", None)
     if graph is None or not isinstance(graph.outputs, (list, tuple, dict)):
         return None
-    names = functional.output_names(model)
+    names = models.output_names(model)
     assert names is not None  # a functional model's
     if isinstance(graph.outputs, dict):
         return {name: name for name in names}

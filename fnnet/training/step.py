@@ -22,7 +22,7 @@ from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision,
 from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
                              Params, WeightedLoss)
 from fnnet.training import checks as checks_lib, outputs
-from fnnet.training.state import TrainState, step_key
+from fnnet.state import TrainState, step_key
 
 Step = Callable[..., tuple[TrainState, dict[str, jax.Array]]]
 """A train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``."""

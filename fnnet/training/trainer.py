@@ -19,12 +19,13 @@ from typing import Any, Literal, NoReturn, overload
 import jax
 import numpy as np
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision, progress as progress_lib
+from fnnet import layers, optimizers, parallel, precision, progress as progress_lib
 from fnnet._checks import as_tuple, flag, hyperparameter
 from fnnet.protocols import (ArrayLike, Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MeshLike,
                              MetricsSpec, OptimizerLike, Params, Regularizer, WeightedLoss)
-from fnnet.training import checks as checks_lib, epoch as programs, inputs
-from fnnet.training.state import ParamsOrState, TrainState, as_key, init_state, key_data_of, params_of
+from fnnet.training import checks as checks_lib, epoch as programs, hooks, inputs
+from fnnet.keys import as_key
+from fnnet.state import ParamsOrState, TrainState, init_state, key_data_of, params_of
 from fnnet.training.step import Objective, augmentation, check_objective, objective as make_objective
 
 
@@ -63,10 +64,10 @@ class Trainer:
 
     def fit(self, params_or_state: ParamsOrState, x: Any, y: Any = None, *, epochs: int = 1, batch_size: int = 32,
             validation_split: float = 0.0, validation_data: Sequence[Any] | None = None, shuffle: bool = True,
-            callbacks: callbacks_lib.Callback | Iterable[callbacks_lib.Callback] | None = (),
+            callbacks: hooks.Callback | Iterable[hooks.Callback] | None = (),
             key: KeyLike | None = None, verbose: int = 1, augment: Augment | None = None, mesh: MeshLike = None,
             sample_weight: ArrayLike | None = None, class_weight: Mapping[Any, float] | None = None,
-            checks: bool = False) -> tuple[TrainState, callbacks_lib.History]:
+            checks: bool = False) -> tuple[TrainState, hooks.History]:
         """Train for ``epochs`` epochs; returns ``(state, history)``.
 
         Args:
@@ -124,7 +125,7 @@ class Trainer:
         if verbose not in (0, 1, 2) or isinstance(verbose, bool):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         shuffle, augment = flag("shuffle", shuffle), augmentation(augment)
-        callbacks = callbacks_lib.as_list(callbacks)
+        callbacks = hooks.as_list(callbacks)
         checks = flag("checks", checks)
         mesh = parallel.resolve_mesh(mesh)
         state = self._start_state(params_or_state, key)
@@ -193,21 +194,21 @@ class Trainer:
 
     def _loop(self, state, epochs, run_epoch, progress, callbacks):
         """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
-        history = callbacks_lib.History()
+        history = hooks.History()
         all_callbacks = [*callbacks, history]
         for callback in all_callbacks:
             callback.set_training(self, all_callbacks)
-        state = callbacks_lib.run_hooks(all_callbacks, "on_train_begin", state)
-        state, first_epoch = callbacks_lib.resume(list(callbacks), history, state)
+        state = hooks.run_hooks(all_callbacks, "on_train_begin", state)
+        state, first_epoch = hooks.resume(list(callbacks), history, state)
         try:
             for epoch in range(first_epoch, epochs):
-                state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
+                state = hooks.run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
                 progress.begin_epoch(epoch)
                 start = time.perf_counter()
                 state, logs = run_epoch(state, epoch)
                 logs = self._ordered_floats(logs)
                 progress.end_epoch(logs, time.perf_counter() - start)
-                state = callbacks_lib.run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
+                state = hooks.run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
                 if any(callback.stop_training for callback in all_callbacks):
                     break
                 if not math.isfinite(logs["loss"]):
@@ -217,7 +218,7 @@ class Trainer:
                     break
         finally:
             progress.close()
-        state = callbacks_lib.run_hooks(all_callbacks, "on_train_end", state)
+        state = hooks.run_hooks(all_callbacks, "on_train_end", state)
         return state, history
 
     def _ordered_floats(self, logs):
