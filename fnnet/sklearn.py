@@ -150,8 +150,7 @@ class _NeuralNet(BaseEstimator):
         params = trainer.model.init(init_key, (self.n_features_in_,), trainer.objective.policy.param_dtype)
         state = trainer.init_state(params, fit_key)
         # the rate lives in the optimizer state, so every rate shares one compiled Trainer
-        state = state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state,
-                                                                          learning_rate=self.learning_rate))
+        state = state.with_hyperparameters(learning_rate=self.learning_rate)
         state, history = trainer.fit(state, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose,
                                      **self._validation(X, y, rng))
         self.params_ = jax.tree_util.tree_map(np.asarray, state.params)

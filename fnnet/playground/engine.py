@@ -217,8 +217,7 @@ class Run:
             params = model.init(init_key, (len(config.features),))
             optimizer = make_optimizer(config.optimizer)
             state = fn.training.init_state(params, optimizer, fit_key)
-            state = state._replace(opt_state=fn.optimizers.set_hyperparameters(
-                state.opt_state, learning_rate=values["learningRate"]))
+            state = state.with_hyperparameters(learning_rate=values["learningRate"])
             states.append(state)
             self.key_data.append(np.asarray(jax.random.key_data(fit_key)))
         self.states = stack(states)
@@ -287,8 +286,7 @@ class Run:
     def set_learning_rate(self, learning_rate: float):
         """Change every variant's learning rate from the next epoch on (the Playground does not reset)."""
         states = unstack(self.states, self.k)
-        states = [s._replace(opt_state=fn.optimizers.set_hyperparameters(s.opt_state, learning_rate=learning_rate))
-                  for s in states]
+        states = [s.with_hyperparameters(learning_rate=learning_rate) for s in states]
         self.states = stack(states)
         self.config = self.config.replace(learningRate=learning_rate)
         self.variants = self.config.variants
