@@ -24,7 +24,7 @@ from jax.typing import ArrayLike, DTypeLike
 from fnnet._checks import dtype as check_dtype, flag
 from fnnet.keys import as_key, optional_key
 from fnnet.layers.base import Layer, ModelLayer, as_shape, automatic_names, blame, check_layer, check_param_names, layer
-from fnnet.layers.base import register
+from fnnet.layers.base import merge_updates, register
 from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
 
 
@@ -269,10 +269,10 @@ def _run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: bo
         args = map_structure(lambda t: values[id(t)], node.inbound)
         with blame(name):
             if train:  # a shared layer's next call starts from the statistics its previous call left, as in Keras
-                y, layer_updates = node.layer.apply_train(_updated(params.get(name, {}), updates.get(name, {})),
+                y, layer_updates = node.layer.apply_train(merge_updates(params.get(name, {}), updates.get(name, {})),
                                                           args, key=layer_key, sample_weight=sample_weight)
                 if layer_updates:
-                    updates[name] = _updated(updates.get(name, {}), layer_updates)
+                    updates[name] = merge_updates(updates.get(name, {}), layer_updates)
             else:
                 y = node.layer.apply(params.get(name, {}), args, key=layer_key, training=training)
         for tensor in leaves(node.outputs):
@@ -281,16 +281,6 @@ def _run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: bo
                 value = value[step]
             values[id(tensor)] = value
     return map_structure(lambda t: values[id(t)], graph.outputs), updates
-
-
-def _updated(params: Params, updates: Params) -> Params:
-    """``params`` (a nested dict) with the leaves present in ``updates`` (nested alike) replaced."""
-    if not updates:
-        return params
-    merged = dict(params)
-    for name, value in updates.items():
-        merged[name] = _updated(merged.get(name, {}), value) if isinstance(value, dict) else value
-    return merged
 
 
 def _shapes_of(tree: Any) -> Any:

@@ -260,13 +260,26 @@ def test_apply_train_shape_and_updates_like_params(name):
     x = jax.random.normal(jax.random.key(1), (7, *input_shape))
     y, updates = layer.apply_train(params, x, key=jax.random.key(2), sample_weight=jnp.ones(7))
     assert y.shape == (7, *layer.output_shape(input_shape))
-    merged = fn.training.step.merge_updates(params, updates) if updates else params
+    merged = layers.base.merge_updates(params, updates)
     assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(params)
     mask = layers.trainable_mask(layer, params)
     assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(params)
     frozen = {jax.tree_util.keystr(path) for path, keep in jax.tree_util.tree_leaves_with_path(mask) if not keep}
     changed = {jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(updates)}
     assert changed == frozen  # exactly the non-trainable leaves get new values
+
+
+def test_merge_updates_puts_the_new_leaves_in_and_is_the_one_the_step_uses():
+    params = {"bn": {"gamma": jnp.ones(2), "moving_mean": jnp.zeros(2)}, "dense": {"kernel": jnp.ones((2, 2))}}
+    updates = {"bn": {"moving_mean": jnp.full(2, 0.5)}}
+    merged = layers.base.merge_updates(params, updates)
+    assert list(merged) == ["bn", "dense"] and list(merged["bn"]) == ["gamma", "moving_mean"]
+    assert merged["bn"]["gamma"] is params["bn"]["gamma"] and merged["dense"] is params["dense"]
+    assert merged["bn"]["moving_mean"] is updates["bn"]["moving_mean"]
+    assert float(params["bn"]["moving_mean"][0]) == 0.0  # not modified
+    assert layers.base.merge_updates(params, {}) is params
+    assert layers.base.merge_updates({}, updates) == updates  # collects updates, as a model's training pass does
+    assert fn.training.step.merge_updates is layers.base.merge_updates
 
 
 # --- BatchNormalization ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import optax
 from jax.typing import ArrayLike
 
 from fnnet._checks import as_tuple, describe, flag, function
-from fnnet.layers.base import check_layer
+from fnnet.layers.base import check_layer, merge_updates
 from fnnet import augment as augment_lib
 from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
 from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
@@ -259,14 +259,6 @@ def augmentation(augment: Any) -> Augment | None:
         return None
     return function("augment", augment, factories=(augment_lib.random_flip, augment_lib.random_rotation,
                                                    augment_lib.random_translation))
-
-
-def merge_updates(params: Params, updates: Params) -> Params:
-    """``params`` with the leaves present in the nested dict ``updates`` replaced (moving statistics)."""
-    if not updates:
-        return params
-    return {name: merge_updates(value, updates[name]) if name in updates and isinstance(value, dict)
-            else updates.get(name, value) for name, value in params.items()}
 
 
 def make_update(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
