@@ -16,6 +16,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
+from fnnet import optimizers
 from fnnet._checks import describe, function
 from fnnet.keys import as_key
 from fnnet.protocols import KeyLike, Params, PyTree
@@ -33,6 +34,18 @@ class TrainState(NamedTuple):
     opt_state: PyTree  # optax's state (None in a checkpoint loaded without like=)
     step: jax.Array
     key: jax.Array
+
+    def with_hyperparameters(self, **values: ArrayLike) -> "TrainState":
+        """This state with the optimizer's injected hyperparameters replaced; params, step and key unchanged.
+
+        ``state.with_hyperparameters(learning_rate=1e-3)`` is
+        ``state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=1e-3))``:
+        the next step uses the new values, without recompiling. A value may be
+        traced (a swept value under ``vmap``). Raises ``ValueError`` naming the
+        hyperparameters the optimizer holds when one of ``values`` is not among
+        them (see ``fnnet.optimizers.set_hyperparameters``).
+        """
+        return self._replace(opt_state=optimizers.set_hyperparameters(self.opt_state, **values))
 
 
 ParamsOrState = Params | TrainState

@@ -222,7 +222,7 @@ def test_lambda_callback_takes_keras_functions_or_ones_with_the_state():
 
     def halve_rate(epoch, logs, state):
         lr = current_lr(state) / 2
-        return state._replace(opt_state=fn.optimizers.set_hyperparameters(state.opt_state, learning_rate=lr))
+        return state.with_hyperparameters(learning_rate=lr)
 
     with_state = callbacks.LambdaCallback(on_epoch_end=halve_rate, on_train_begin=lambda logs, state: None)
     assert current_lr(with_state.on_epoch_end(0, {}, state)) == 0.5

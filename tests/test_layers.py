@@ -260,13 +260,26 @@ def test_apply_train_shape_and_updates_like_params(name):
     x = jax.random.normal(jax.random.key(1), (7, *input_shape))
     y, updates = layer.apply_train(params, x, key=jax.random.key(2), sample_weight=jnp.ones(7))
     assert y.shape == (7, *layer.output_shape(input_shape))
-    merged = fn.training.step.merge_updates(params, updates) if updates else params
+    merged = layers.base.merge_updates(params, updates)
     assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(params)
     mask = layers.trainable_mask(layer, params)
     assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(params)
     frozen = {jax.tree_util.keystr(path) for path, keep in jax.tree_util.tree_leaves_with_path(mask) if not keep}
     changed = {jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(updates)}
     assert changed == frozen  # exactly the non-trainable leaves get new values
+
+
+def test_merge_updates_puts_the_new_leaves_in_and_is_the_one_the_step_uses():
+    params = {"bn": {"gamma": jnp.ones(2), "moving_mean": jnp.zeros(2)}, "dense": {"kernel": jnp.ones((2, 2))}}
+    updates = {"bn": {"moving_mean": jnp.full(2, 0.5)}}
+    merged = layers.base.merge_updates(params, updates)
+    assert list(merged) == ["bn", "dense"] and list(merged["bn"]) == ["gamma", "moving_mean"]
+    assert merged["bn"]["gamma"] is params["bn"]["gamma"] and merged["dense"] is params["dense"]
+    assert merged["bn"]["moving_mean"] is updates["bn"]["moving_mean"]
+    assert float(params["bn"]["moving_mean"][0]) == 0.0  # not modified
+    assert layers.base.merge_updates(params, {}) is params
+    assert layers.base.merge_updates({}, updates) == updates  # collects updates, as a model's training pass does
+    assert fn.training.step.merge_updates is layers.base.merge_updates
 
 
 # --- BatchNormalization ----------------------------------------------------------------------------------
@@ -477,3 +490,20 @@ def test_batch_normalization_with_the_batch_sharded_over_a_mesh_equals_one_devic
     done = subprocess.run([sys.executable, "-c", SHARDED_BATCH_NORMALIZATION], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_training_pass_updating_a_leaf_the_params_lack_is_named():
+    """apply_train's updates may only replace the layer's own params: a stray key is a ValueError naming it."""
+    def init(key, shape, dtype=jnp.float32):
+        return {"w": jnp.ones((shape[-1], 1), dtype), "m": jnp.zeros(())}
+
+    def train(params, x, *, key=None, sample_weight=None):
+        return x @ params["w"], {"m": jnp.mean(x), "stray": jnp.ones(())}
+
+    stray = layers.base.layer("Stray", init, lambda p, x, *, key=None, training=False: x @ p["w"],
+                              lambda p: jnp.zeros(()), lambda s: (1,), train=train, non_trainable=("m",))
+    model = fn.Sequential([stray])
+    trainer = fn.compile(model, "mse", "sgd")
+    x, y = np.ones((8, 3), np.float32), np.zeros((8, 1), np.float32)
+    with pytest.raises(ValueError, match=r"updates for leaves its params do not have: .*'stray'"):
+        trainer.fit(model.init(jax.random.key(0), (3,)), x, y, batch_size=4, verbose=0, key=jax.random.key(1))

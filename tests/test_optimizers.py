@@ -215,6 +215,23 @@ def test_keras_extras_live_in_the_state_and_follow_the_learning_rate():
     np.testing.assert_allclose(updates["w"], [-0.01 * 1.0 - 0.01 * 0.25 * 2.0], rtol=1e-6)
 
 
+def test_train_state_with_hyperparameters_sets_the_rate_the_next_step_uses():
+    model = fn.layers.Dense(1, use_bias=False)
+    params = {"kernel": jnp.ones((1, 1))}
+    state = fn.training.init_state(params, optimizers.get("sgd", learning_rate=0.1), jax.random.key(0))
+    new = state.with_hyperparameters(learning_rate=0.5)
+    assert isinstance(new, fn.TrainState)
+    assert new.params is state.params and new.step is state.step and new.key is state.key
+    assert float(optax.tree_utils.tree_get(new.opt_state, "learning_rate")) == 0.5
+    assert float(optax.tree_utils.tree_get(state.opt_state, "learning_rate")) == pytest.approx(0.1)  # unchanged
+    step = jax.jit(fn.train_step(model, "mse", optimizers.get("sgd", learning_rate=0.1)))
+    x, y = jnp.ones((1, 1)), jnp.zeros((1, 1))  # loss (w - 0)^2: gradient 2 at w = 1
+    after, _ = step(new, x, y)
+    np.testing.assert_allclose(after.params["kernel"], [[1.0 - 0.5 * 2.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"holds no hyperparameter 'momentun'; it holds \['learning_rate'\]"):
+        state.with_hyperparameters(momentun=0.9)
+
+
 @pytest.mark.parametrize("name", ["rmsprop", "sgd", "adam"])
 def test_keras_2_decay_is_refused_with_the_schedule_that_replaces_it(name):
     with pytest.raises(ValueError, match=r"Keras 2's decay= \(learning-rate decay\) is not an optimizer argument "

@@ -172,7 +172,7 @@ class ReduceLROnPlateau(Callback):
             return None
         if self.verbose:
             print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {float(new):g}.")
-        return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
+        return state.with_hyperparameters(learning_rate=new)
 
     def get_state(self) -> dict[str, Any]:
         """``{"best", "wait", "cooldown_counter"}`` (best None while infinite)."""

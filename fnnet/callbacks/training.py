@@ -77,7 +77,7 @@ class LearningRateScheduler(Callback):
         self.learning_rate = float(new)
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {self.learning_rate:g}.")
-        return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, learning_rate=new))
+        return state.with_hyperparameters(learning_rate=new)
 
     def on_epoch_end(self, epoch: int, logs: Logs, state: TrainState) -> TrainState | None:
         logs["learning_rate"] = self.learning_rate

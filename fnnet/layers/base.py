@@ -326,6 +326,28 @@ def trainable_mask(layer: Layer, params: Params) -> PyTree:
             for name, value in params.items()}
 
 
+def merge_updates(params: Params, updates: Params) -> Params:
+    """``params`` (a nested dict) with the leaves of ``updates`` (nested alike, as ``apply_train`` returns them) put in.
+
+    The training step merges a pass's new moving statistics into the params
+    with it; a model's training pass merges its layers' updates with it, and
+    a shared layer's next call sees the statistics its previous call left.
+    Leaves that ``updates`` lacks stay (the same objects); a key that only
+    ``updates`` has is added, so merging into ``{}`` collects updates.
+    Neither argument is modified.
+
+    Example:
+        >>> merge_updates({"bn": {"gamma": 1.0, "moving_mean": 0.0}}, {"bn": {"moving_mean": 0.5}})
+        {'bn': {'gamma': 1.0, 'moving_mean': 0.5}}
+    """
+    if not updates:
+        return params
+    merged = dict(params)
+    for name, value in updates.items():
+        merged[name] = merge_updates(merged.get(name, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
 _REGISTRY: dict[str, Callable[..., Layer]] = {}
 
 

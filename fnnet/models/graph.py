@@ -18,11 +18,11 @@ import jax
 from jax.typing import ArrayLike
 
 from fnnet.keys import optional_key
-from fnnet.layers.base import Layer, automatic_names, blame
+from fnnet.layers.base import Layer, automatic_names, blame, merge_updates
 from fnnet.layers.symbolic import Node, SymbolicTensor, is_shape, leaves, map_structure
 from fnnet.protocols import KeyLike, Params
 
-__all__ = ["Graph", "build", "check_shared_params", "history", "input_arrays", "run", "shapes_of", "updated"]
+__all__ = ["Graph", "build", "check_shared_params", "history", "input_arrays", "run", "shapes_of"]
 
 
 class Graph(NamedTuple):
@@ -133,10 +133,10 @@ def run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: boo
         args = map_structure(lambda t: values[id(t)], node.inbound)
         with blame(name):
             if train:  # a shared layer's next call starts from the statistics its previous call left, as in Keras
-                y, layer_updates = node.layer.apply_train(updated(params.get(name, {}), updates.get(name, {})),
+                y, layer_updates = node.layer.apply_train(merge_updates(params.get(name, {}), updates.get(name, {})),
                                                           args, key=layer_key, sample_weight=sample_weight)
                 if layer_updates:
-                    updates[name] = updated(updates.get(name, {}), layer_updates)
+                    updates[name] = merge_updates(updates.get(name, {}), layer_updates)
             else:
                 y = node.layer.apply(params.get(name, {}), args, key=layer_key, training=training)
         for tensor in leaves(node.outputs):
@@ -145,16 +145,6 @@ def run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: boo
                 value = value[step]
             values[id(tensor)] = value
     return map_structure(lambda t: values[id(t)], graph.outputs), updates
-
-
-def updated(params: Params, updates: Params) -> Params:
-    """``params`` (a nested dict) with the leaves present in ``updates`` (nested alike) replaced."""
-    if not updates:
-        return params
-    merged = dict(params)
-    for name, value in updates.items():
-        merged[name] = updated(merged.get(name, {}), value) if isinstance(value, dict) else value
-    return merged
 
 
 def shapes_of(tree: Any) -> Any:

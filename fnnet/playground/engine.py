@@ -4,8 +4,9 @@ A ``Run`` holds one configuration's data (``fnnet.datasets.playground.make``),
 its K variants' ``TrainState``s stacked on a leading axis, and the loss
 history. ``Run.train(n)`` runs ``n`` epochs of every variant and evaluates
 every neuron over the plane in **one** compiled program (``chunk_program``):
-a ``lax.fori_loop`` over epochs, each a ``lax.scan`` of ``fn.train_step``
-over the minibatches, ``jax.vmap``-ed over the variants. It is keyed by the
+a ``lax.fori_loop`` over epochs, each ``fit``'s own traceable epoch
+(``fn.training.epoch.train_epoch``, a ``lax.scan`` of the train step over the
+minibatches), ``jax.vmap``-ed over the variants. It is keyed by the
 configuration's architecture (``Config.architecture()``), so it compiles
 once per architecture and serves any number of epochs up to ``MAX_EPOCHS``,
 any learning or regularization rate and any seed.
@@ -141,7 +142,7 @@ def chunk_program(architecture):
     model = fn.Sequential(dense)
     optimizer = make_optimizer(optimizer_name)
     penalty = unit_penalty(regularization)
-    padding = fn.training.epoch.padding_weights(n_train, min(batch_size, n_train))
+    batch_size = min(batch_size, n_train)
 
     def forward(params, x):
         """Every layer's outputs (the model's apply, one layer at a time)."""
@@ -153,30 +154,17 @@ def chunk_program(architecture):
 
     def variant(state, rate, orders, n_epochs, x_train, y_train, x_test, y_test, grid):
         regularizers = () if penalty is None else (lambda params: rate * penalty(params),)
-        step = fn.train_step(model, "mse", optimizer, regularizers=regularizers)
+        objective = fn.objective(model, "mse", *regularizers)  # built inside the trace: the rate is a tracer
 
         def data_loss(params, x, y):
             return fn.losses.mean_squared_error(y, model.apply(params, x))
 
         def epoch(e, carry):
             state, history = carry
-
-            def body(carry, batch):
-                state, total, count = carry
-                if padding is None:
-                    index, weight = batch, None
-                    size = jnp.asarray(index.shape[0], jnp.float32)
-                else:
-                    index, weight = batch
-                    size = jnp.sum(weight)
-                state, logs = step(state, x_train[index], y_train[index], weight, weight)
-                return (state, total + logs["loss"] * size, count + size), None
-
-            zero = jnp.zeros((), jnp.float32)
-            batches = orders[e] if padding is None else (orders[e], jnp.asarray(padding))
-            (state, total, count), _ = jax.lax.scan(body, (state, zero, zero), batches)
-            pen = zero if penalty is None else rate * penalty(state.params)
-            row = jnp.stack([total / count, data_loss(state.params, x_train, y_train),
+            state, logs = fn.training.epoch.train_epoch(objective, optimizer, state, x_train, y_train,
+                                                        orders[e].reshape(-1), batch_size=batch_size)
+            pen = jnp.zeros((), jnp.float32) if penalty is None else rate * penalty(state.params)
+            row = jnp.stack([logs["loss"], data_loss(state.params, x_train, y_train),
                              data_loss(state.params, x_test, y_test), pen])
             return state, history.at[e].set(row)
 
@@ -217,8 +205,7 @@ class Run:
             params = model.init(init_key, (len(config.features),))
             optimizer = make_optimizer(config.optimizer)
             state = fn.training.init_state(params, optimizer, fit_key)
-            state = state._replace(opt_state=fn.optimizers.set_hyperparameters(
-                state.opt_state, learning_rate=values["learningRate"]))
+            state = state.with_hyperparameters(learning_rate=values["learningRate"])
             states.append(state)
             self.key_data.append(np.asarray(jax.random.key_data(fit_key)))
         self.states = stack(states)
@@ -287,8 +274,7 @@ class Run:
     def set_learning_rate(self, learning_rate: float):
         """Change every variant's learning rate from the next epoch on (the Playground does not reset)."""
         states = unstack(self.states, self.k)
-        states = [s._replace(opt_state=fn.optimizers.set_hyperparameters(s.opt_state, learning_rate=learning_rate))
-                  for s in states]
+        states = [s.with_hyperparameters(learning_rate=learning_rate) for s in states]
         self.states = stack(states)
         self.config = self.config.replace(learningRate=learning_rate)
         self.variants = self.config.variants

@@ -86,8 +86,7 @@ def train(variant):
         if end <= start:
             continue
         if i > 0:  # the page changed the learning rate here, without restarting
-            state = state._replace(opt_state=fn.optimizers.set_hyperparameters(state.opt_state,
-                                                                               learning_rate=learning_rate))
+            state = state.with_hyperparameters(learning_rate=learning_rate)
         state, segment = trainer.fit(state, x_train, y_train, epochs=end - start, batch_size=BATCH_SIZE,
                                      validation_data=(x_test, y_test), key=fit_key if i == 0 else None,
                                      verbose=0)

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel
+from fnnet import callbacks as callbacks_lib, layers, parallel
 from fnnet.training import epoch as programs
 from fnnet.state import init_state
 from fnnet.training.step import objective
@@ -77,7 +77,7 @@ class Spec(NamedTuple):
 
 
 def _with_values(state, optimizer_values):
-    return state._replace(opt_state=optimizers.set_hyperparameters(state.opt_state, **optimizer_values))
+    return state.with_hyperparameters(**optimizer_values)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "input_shape", "mesh"))

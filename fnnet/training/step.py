@@ -16,7 +16,7 @@ import optax
 from jax.typing import ArrayLike
 
 from fnnet._checks import as_tuple, describe, flag, function
-from fnnet.layers.base import check_layer
+from fnnet.layers.base import check_layer, merge_updates
 from fnnet import augment as augment_lib
 from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
 from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
@@ -261,14 +261,6 @@ def augmentation(augment: Any) -> Augment | None:
                                                    augment_lib.random_translation))
 
 
-def merge_updates(params: Params, updates: Params) -> Params:
-    """``params`` with the leaves present in the nested dict ``updates`` replaced (moving statistics)."""
-    if not updates:
-        return params
-    return {name: merge_updates(value, updates[name]) if name in updates and isinstance(value, dict)
-            else updates.get(name, value) for name, value in params.items()}
-
-
 def make_update(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
                 checks: bool = False) -> Callable[..., tuple[TrainState, jax.Array, Any]]:
     """``(state, x, y, sample_weight=None, mask=None) -> (state, loss, y_pred)``: one step of ``objective``.
@@ -301,6 +293,10 @@ def make_update(objective: Objective, optimizer: optax.GradientTransformation, a
         if not all(jax.tree_util.tree_leaves(trainable)):
             updates = jax.tree_util.tree_map(lambda u, t: u if t else jnp.zeros_like(u), updates, trainable)
         params = merge_updates(optax.apply_updates(state.params, updates), moving)
+        if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(state.params):
+            extra = sorted(set(_paths(params)) - set(_paths(state.params)))
+            raise ValueError(f"the model's apply_train returned updates for leaves its params do not have: {extra}; "
+                             "a layer's updates may only give new values of its own (non-trainable) params")
         return TrainState(params, opt_state, state.step + 1, state.key), loss, y_pred
 
     return update
@@ -366,3 +362,7 @@ def train_step(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, me
     if flag("checks", checks):
         return checks_lib.raising(make_step(obj, optimizers.get(optimizer), augment, checks=True))
     return make_step(obj, optimizers.get(optimizer), augment)
+
+
+def _paths(tree: Params) -> list[str]:
+    return [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(tree)]
