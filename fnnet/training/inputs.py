@@ -20,7 +20,6 @@ import numpy as np
 from fnnet import losses, metrics as metrics_lib, precision
 from fnnet._checks import hyperparameter, naming
 from fnnet.training import outputs
-from fnnet.training.step import PerSample
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
 
@@ -178,12 +177,11 @@ def _label_shape_problem(objective, y_signature, out_signature):
 
 def _check_values(fn, y, out_shape, is_loss):
     """The host checks of label values for one loss or metric (per output for several outputs)."""
-    if isinstance(fn, PerSample):
-        return
-    if hasattr(fn, "check_labels"):  # several outputs: each part checks its own output's labels
-        fn.check_labels(y, out_shape, lambda part, values, shape: _check_values(part, values, shape, is_loss))
-        return
-    (losses.check_labels if is_loss else metrics_lib.check_labels)(fn, np.asarray(y), out_shape[1:])
+    for where, part in outputs.label_parts(fn):
+        if isinstance(part, losses.PerSample):
+            continue
+        labels, shape = (y, out_shape) if where is None else (y[where], out_shape[where])
+        (losses.check_labels if is_loss else metrics_lib.check_labels)(part, np.asarray(labels), shape[1:])
 
 
 def _is_shape(node):
