@@ -17,8 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnnet import losses, metrics as metrics_lib, precision
+from fnnet import data as data_lib, losses, metrics as metrics_lib, precision
 from fnnet._checks import hyperparameter, naming
+from fnnet.data import count, take
 from fnnet.training import outputs
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
@@ -39,32 +40,13 @@ def _remember(array, fact):
     entry[1].add(fact)
 
 
-@jax.jit
-def _count_non_finite(array):
-    return jnp.sum(~jnp.isfinite(array))
-
-
-def _real(dtype):
-    """Booleans, integers or floats (bfloat16 included); not complex, strings or objects."""
-    return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
-
-
 def as_samples(array, name):
     """A numeric array with at least one sample and only finite values (float64 -> float32 without x64)."""
-    if not isinstance(array, jax.Array):
-        array = np.asarray(array)
-    dtype = np.dtype(array.dtype)
-    if not _real(dtype):
-        raise TypeError(f"{name} must be numeric (real numbers), got dtype {dtype}")
-    if array.ndim == 0 or len(array) == 0:
-        raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
-    if dtype == np.float64 and not precision.x64_enabled():
+    array = data_lib.samples(name, array)
+    if np.dtype(array.dtype) == np.float64 and not precision.x64_enabled():
         array = np.asarray(array, np.float32)
-    if jnp.issubdtype(dtype, jnp.inexact) and not _known(array, "finite"):
-        bad = int(_count_non_finite(array) if isinstance(array, jax.Array) else np.size(array) -
-                  np.count_nonzero(np.isfinite(array)))
-        if bad:
-            raise ValueError(f"{name} holds {bad} NaN or infinite values")
+    if jnp.issubdtype(array.dtype, jnp.inexact) and not _known(array, "finite"):
+        data_lib.check_finite(name, array)
         _remember(array, "finite")
     return array
 
@@ -93,20 +75,9 @@ def samples(data, name):
     checked = jax.tree_util.tree_map_with_path(
         lambda path, leaf: as_samples(leaf, f"{name}{jax.tree_util.keystr(path)}"), data,
         is_leaf=lambda node: not is_structured(node))
-    lengths = {len(leaf) for leaf in jax.tree_util.tree_leaves(checked)}
-    if len(lengths) > 1:
-        raise ValueError(f"every array of {name} must have the same number of samples, got {sorted(lengths)}")
+    data_lib.same_length({f"{name}{jax.tree_util.keystr(path)}": len(leaf)
+                          for path, leaf in jax.tree_util.tree_flatten_with_path(checked)[0]})
     return checked
-
-
-def count(data) -> int:
-    """The number of samples of an array or of the arrays of a structure."""
-    return len(jax.tree_util.tree_leaves(data)[0])
-
-
-def take(data, index):
-    """``data[index]`` for an array or every array of a structure."""
-    return jax.tree_util.tree_map(lambda leaf: leaf[index], data)
 
 
 def _shapes(tree):
@@ -231,8 +202,7 @@ def check_data(objective, params, x, y, x_name="x", y_name="y"):
     model = objective.model
     x, y = one_array(x, model, "inputs", x_name), one_array(y, model, "outputs", y_name)
     x, y = samples(x, x_name), samples(outputs.arrange(model, y), y_name)
-    if count(x) != count(y):
-        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
+    data_lib.same_length({x_name: count(x), y_name: count(y)})
     with naming(x_name):  # x against the params: names the layer, and the array
         out_shape = output_shape(objective.model, params, x)
     check_params(objective.model, params, x)
@@ -255,11 +225,7 @@ def split_validation(x, y, weight, validation_split):
         return x, y, weight, None, None, None
     n = count(x)
     split = int(math.floor(n * (1 - validation_split)))
-    if split == 0 or split == n:
-        raise ValueError(
-            f"validation_split={validation_split} of {n} samples leaves "
-            f"{split} for training and {n - split} for validation; both need at least one"
-        )
+    data_lib.check_validation_split(validation_split, n, n - split)
     head, tail = slice(None, split), slice(split, None)
     return (take(x, head), take(y, head), None if weight is None else weight[head],
             take(x, tail), take(y, tail), None if weight is None else weight[tail])
@@ -286,9 +252,7 @@ def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
         return None
     weight = np.ones(n, np.float32)
     if sample_weight is not None:
-        given = np.asarray(sample_weight)
-        if not _real(given.dtype):
-            raise TypeError(f"{name} must be numeric (real numbers), got dtype {given.dtype}")
+        given = data_lib.numeric(name, np.asarray(sample_weight))
         if given.shape not in ((n,), (n, 1)):
             raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {given.shape}")
         weight = given.reshape(n).astype(np.float32)
