@@ -98,10 +98,10 @@ def take(arrays: Any, index: Any) -> Any:
 
 def _numeric(name: str, x: ArrayLike) -> np.ndarray:
     """``x`` as a non-empty NumPy array of real numbers."""
-    x = numeric(name, np.asarray(x))
-    if x.size == 0:
-        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one sample")
-    return x
+    array: np.ndarray = numeric(name, np.asarray(x))
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one sample")
+    return array
 
 
 def _samples(name: str, x: ArrayLike) -> np.ndarray:

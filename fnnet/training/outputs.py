@@ -9,6 +9,7 @@ The logs are ``loss`` (the total), ``<name>_loss`` per output and
 configurations share compiled programs.
 """
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -113,7 +114,7 @@ def per_output(places, value, what):
 
 
 def objective_parts(model: Any, loss: Any, loss_weights: Any, metrics: Any,
-                    ) -> tuple[Any, tuple[tuple[str, Any], ...]]:
+                    ) -> tuple[Callable[..., Any], tuple[tuple[str, Any], ...]]:
     """``(loss, named metrics)`` for ``Objective``: plain for one output, per output for several.
 
     Each loss and metric takes sample weights (``losses.weighted``) and is
