@@ -1,16 +1,20 @@
 """Data preparation on the host: one-hot labels, feature scaling, splits, minibatches.
 
 Everything here takes and returns NumPy arrays and checks its input at the
-boundary (shapes, dtypes, label ranges, empty or non-finite data). Random
+boundary (shapes, dtypes, label ranges, empty or non-finite data). Those
+checks of samples (``samples``, ``check_finite``, ``same_length``,
+``check_validation_split``) are the ones ``fit`` runs too, with the same
+words; ``count`` and ``take`` read a structure of sample arrays (traceable). Random
 choices (splits, shuffles) take a ``jax.random`` key; the same key gives the
 same result. Inside ``jit`` use ``jax.nn.one_hot`` and a fitted
 :class:`Scaler`, which are traceable.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
@@ -29,34 +33,80 @@ __all__ = [
 ]
 
 
+# --- samples: the checks every function here and fit's inputs share ---------
+
+
+def is_real(dtype: DTypeLike) -> bool:
+    """Whether ``dtype`` holds real numbers: booleans, integers or floats (bfloat16 too), not complex or strings."""
+    dtype = np.dtype(dtype)
+    return dtype == np.bool_ or bool(jnp.issubdtype(dtype, jnp.integer)) or bool(jnp.issubdtype(dtype, jnp.floating))
+
+
+def numeric(name: str, x: Any) -> Any:
+    """``x`` as an array of real numbers: a ``jax.Array`` as it is, anything else as a NumPy array."""
+    array = x if isinstance(x, jax.Array) else np.asarray(x)
+    if not is_real(array.dtype):
+        raise TypeError(f"{name} must be numeric (real numbers), got dtype {np.dtype(array.dtype)}")
+    return array
+
+
+def samples(name: str, x: Any) -> Any:
+    """``numeric(name, x)`` with a leading sample axis holding at least one sample (values are not read)."""
+    array = numeric(name, x)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must have a leading sample axis holding at least one sample, got a scalar")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one sample")
+    return array
+
+
+@jax.jit
+def _count_non_finite(array: jax.Array) -> jax.Array:
+    return jnp.sum(~jnp.isfinite(array))
+
+
+def check_finite(name: str, x: Any) -> None:
+    """Raise ``ValueError`` counting the NaN or infinite values of a numeric array (none in integers or booleans)."""
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return
+    bad = int(_count_non_finite(x) if isinstance(x, jax.Array) else np.size(x) - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(f"{name} holds {bad} NaN or infinite values")
+
+
+def _listed(words: Iterable[str]) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def same_length(lengths: Mapping[str, int]) -> None:
+    """Raise ``ValueError`` unless the named arrays (``{name: number of samples}``) have one number of samples."""
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{_listed(lengths)} must have the same number of samples, got "
+                         f"{_listed(str(n) for n in lengths.values())}")
+
+
+def count(arrays: Any) -> int:
+    """The number of samples of an array, or of the arrays of a list, tuple or dict (their first axis)."""
+    return len(jax.tree_util.tree_leaves(arrays)[0])
+
+
+def take(arrays: Any, index: Any) -> Any:
+    """``arrays[index]`` of an array, or of every array of a list, tuple or dict; traceable."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], arrays)
+
+
 def _numeric(name: str, x: ArrayLike) -> np.ndarray:
-    """``x`` as a non-empty NumPy array of booleans, integers or floats."""
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
-    if x.size == 0:
-        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one sample")
-    return x
+    """``x`` as a non-empty NumPy array of real numbers."""
+    array: np.ndarray = numeric(name, np.asarray(x))
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one sample")
+    return array
 
 
 def _samples(name: str, x: ArrayLike) -> np.ndarray:
-    """``x`` as a numeric array with a leading sample axis."""
-    x = _numeric(name, x)
-    if x.ndim == 0:
-        raise ValueError(f"{name} must have a leading sample axis, got a scalar")
-    return x
-
-
-def _same_length(**arrays: np.ndarray) -> None:
-    lengths = {name: len(a) for name, a in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        given = ", ".join(f"len({name}) = {n}" for name, n in lengths.items())
-        raise ValueError(f"expected the same number of samples, got {given}")
-
-
-def _finite(name: str, x: np.ndarray) -> None:
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} holds NaN or infinite values")
+    """``x`` as a NumPy array of samples (``samples``), and not empty."""
+    return _numeric(name, samples(name, np.asarray(x)))
 
 
 # --- one-hot labels ----------------------------------------------------------
@@ -73,7 +123,7 @@ def to_categorical(labels: ArrayLike, num_classes: int | None = None, dtype: DTy
     """
     labels = _numeric("labels", labels)
     if labels.dtype.kind == "f":
-        _finite("labels", labels)
+        check_finite("labels", labels)
         fractional = labels[labels != np.round(labels)]
         if fractional.size:
             raise ValueError(f"labels must be whole numbers (class indices), got {fractional[0]}")
@@ -101,7 +151,7 @@ def from_categorical(one_hot: ArrayLike) -> np.ndarray:
     one_hot = _numeric("one_hot", one_hot)
     if one_hot.ndim == 0:
         raise ValueError("one_hot must have a class axis, got a scalar")
-    _finite("one_hot", one_hot)  # argmax would pick a NaN's class
+    check_finite("one_hot", one_hot)  # argmax would pick a NaN's class
     return np.argmax(one_hot, axis=-1).astype(np.int64)
 
 
@@ -159,7 +209,7 @@ def _fit(train: ArrayLike, others: Sequence[ArrayLike],
     arrays: list[np.ndarray] = []
     for name, x in named.items():
         x = _samples(name, x)
-        _finite(name, x)
+        check_finite(name, x)
         if arrays and x.shape[1:] != arrays[0].shape[1:]:
             raise ValueError(
                 f"{name} has samples of shape {x.shape[1:]}, expected {arrays[0].shape[1:]} as in train")
@@ -236,6 +286,13 @@ def _class_ids(y: np.ndarray) -> np.ndarray:
     return ids.reshape(-1)
 
 
+def check_validation_split(validation_split: float, n: int, n_val: int) -> None:
+    """Raise ``ValueError`` when holding out ``n_val`` of ``n`` samples (``validation_split``'s) leaves a side empty."""
+    if n_val == 0 or n_val == n:
+        raise ValueError(f"validation_split={validation_split} of {n} samples leaves {n - n_val} for training and "
+                         f"{n_val} for validation; both need at least one")
+
+
 def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] = (0.6, 0.2, 0.2), *, key: KeyLike,
                          stratify: bool = False) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Shuffle ``(x, y)`` with ``key`` and cut it into parts of the given fractions.
@@ -250,7 +307,7 @@ def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] 
     class. Every sample lands in exactly one part.
     """
     x, y = _samples("x", x), _samples("y", y)
-    _same_length(x=x, y=y)
+    same_length({"x": len(x), "y": len(y)})
     stratify = flag("stratify", stratify)
     if isinstance(fractions, (str, bytes, dict)) or not isinstance(fractions, Sequence):
         raise TypeError(f"fractions must be a sequence of numbers summing to 1, got {fractions!r}")
@@ -287,7 +344,7 @@ def batches(*arrays: ArrayLike, batch_size: int, key: KeyLike | None = None,
     if not arrays:
         raise TypeError("batches needs at least one array")
     samples = [_samples(f"arrays[{i}]", a) for i, a in enumerate(arrays)]
-    _same_length(**{f"arrays[{i}]": a for i, a in enumerate(samples)})
+    same_length({f"arrays[{i}]": len(a) for i, a in enumerate(samples)})
     hyperparameter("batch_size", batch_size, integer=True, low=1)
     n = len(samples[0])
     batch_size = min(batch_size, n)

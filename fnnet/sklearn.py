@@ -68,7 +68,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fnnet import activations, callbacks, layers, models, optimizers, precision, regularizers, saving, training
+from fnnet import activations, callbacks, data, layers, models, optimizers, precision, regularizers, saving, training
 from fnnet._checks import hyperparameter, resolve
 from fnnet.protocols import ActivationLike, DTypePolicyName, OptimizerName
 
@@ -188,9 +188,7 @@ class _NeuralNet(BaseEstimator):
         if not self.validation_split:
             return {"x": X, "y": y}
         n_val = int(round(len(X) * self.validation_split))
-        if n_val == 0 or n_val == len(X):
-            raise ValueError(f"validation_split={self.validation_split} of {len(X)} samples leaves "
-                             f"{len(X) - n_val} for training and {n_val} for validation; both need at least one")
+        data.check_validation_split(self.validation_split, len(X), n_val)
         order = rng.permutation(len(X))
         held_out, kept = order[:n_val], order[n_val:]
         stop = [callbacks.EarlyStopping("val_loss", patience=self.patience, restore_best_weights=True)]

@@ -96,7 +96,7 @@ def test_steps_without_dropout_derive_no_keys():
     def compiled_text(model):
         trainer = fn.compile(model, "mse", "sgd")
         return programs.fit_epoch.lower(
-            state, x, y, None, order, None, None, None, np.int32(0), objective=trainer.objective,
+            state, programs.Samples(x, y), order, None, np.int32(0), objective=trainer.objective,
             optimizer=trainer.optimizer,
             batch_size=16, augment=None, mesh=None, report_every=0).compile().as_text().lower()
 

@@ -1433,6 +1433,9 @@ NOT_FUZZED = {
                     "check_class_labels", "check_labels", "check_label_values", "check_samples", "labels_in_range")},
     "losses.label_rule": "the words for a loss's labels, in messages",
     "losses.check_sample_weight": "the value check of weights whose shape the losses and fit check",
+    "losses.weighted": "a loss or metric that fn.objective (fuzzed) was given, made to take sample weights",
+    "losses.PerSample": "built by losses.weighted around a user's callable",
+    "metrics.metric_name": "any object: a metric's log name (the string, or the callable's __name__)",
     "losses.unconfigured": "the loss inside a WithOptions, or its argument as is", "metrics.check_labels":
         "the label check fit and evaluate run on arrays they converted",
     "losses.WithOptions": "built by losses.configure (fuzzed)",

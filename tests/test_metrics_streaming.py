@@ -120,7 +120,7 @@ def test_several_output_columns_are_micro_averaged():
 def test_streaming_metrics_are_values_with_state_as_pytrees():
     assert metrics.AUC() == metrics.auc and hash(metrics.AUC(200)) == hash(metrics.auc)
     assert metrics.AUC(100) != metrics.auc and metrics.Precision(0.5) == metrics.precision != metrics.recall
-    assert metrics.auc.__name__ == "auc" and fn.training.step.metric_name(metrics.AUC(50)) == "auc"
+    assert metrics.auc.__name__ == "auc" and fn.metrics.metric_name(metrics.AUC(50)) == "auc"
     assert metrics.is_streaming(metrics.get("auc")) and not metrics.is_streaming(metrics.accuracy)
     stats = metrics.auc.init()
     assert {k: v.shape for k, v in stats.items()} == {k: (200,) for k in ("tp", "fp", "tn", "fn")}

@@ -53,6 +53,7 @@ from fnnet._registry import lookup
 from fnnet.losses.core import (
     EPSILON,
     WEIGHTED_LOSS_REDUCTIONS,
+    PerSample,
     WithOptions,
     as_arrays,
     as_float_pair,
@@ -70,6 +71,7 @@ from fnnet.losses.core import (
     is_concrete,
     sum_over_batch_size,
     unconfigured,
+    weighted,
     weighted_mean,
 )
 from fnnet.losses.hinge import categorical_hinge, hinge, squared_hinge
@@ -185,12 +187,12 @@ def get(name_or_callable: LossLike) -> Loss:
 
 
 __all__ = [
-    "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "WithOptions", "as_arrays", "as_float_pair", "binary_crossentropy",
+    "BY_NAME", "EPSILON", "WEIGHTED_LOSS_REDUCTIONS", "Huber", "Loss", "PerSample", "WithOptions", "as_arrays", "as_float_pair", "binary_crossentropy",
     "categorical_crossentropy", "categorical_hinge", "check_binary", "check_class_labels", "check_label_values", "check_labels", "check_sample_weight", "check_samples", "is_concrete",
     "label_rule", "labels_in_range",
     "check_non_negative", "check_one_hot", "check_probabilities", "check_signs", "configure",
     "cosine_similarity", "get", "hinge", "huber", "integer_labels", "kl_divergence", "kld", "log_cosh", "mae",
     "mape", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
     "mean_squared_logarithmic_error", "mse", "msle", "poisson", "sparse_categorical_crossentropy", "sse",
-    "squared_hinge", "sum_over_batch_size", "sum_squared_error", "unconfigured", "weighted_mean",
+    "squared_hinge", "sum_over_batch_size", "sum_squared_error", "unconfigured", "weighted", "weighted_mean",
 ]

@@ -1,12 +1,13 @@
-"""What every loss shares: the weighted mean over samples, aligned float pairs, label checks.
+"""What every loss shares: the weighted mean over samples, weighting a user's callable, aligned pairs, label checks.
 
 These are public so that ``metrics`` and ``training`` use them too; the
 losses themselves live in ``regression``, ``probabilistic`` and ``hinge``.
 """
 
 import dataclasses
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.core
@@ -83,6 +84,31 @@ def sum_over_batch_size(per_sample: jax.Array, sample_weight: ArrayLike | None =
     if sample_weight is None:
         return jnp.mean(per_sample)
     return jnp.sum(_weights(per_sample, sample_weight) * per_sample) / per_sample.shape[0]
+
+
+class PerSample(NamedTuple):
+    """A user's ``(y_true, y_pred) -> scalar`` made weighted: evaluated per sample, then reduced.
+
+    ``PerSample(fn, reduce)(y_true, y_pred, w) = reduce([fn(y_i, p_i)]_i, w)``:
+    ``sum_over_batch_size`` for a loss, ``weighted_mean`` for a metric.
+    """
+
+    fn: Callable[..., Any]
+    reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = weighted_mean
+
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
+        values = jax.vmap(lambda t, p: self.fn(t[None], p[None]))(y_true, y_pred)
+        return self.reduce(values, sample_weight)
+
+
+def weighted(fn: Callable[..., Any], reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = weighted_mean,
+             ) -> Callable[..., jax.Array]:
+    """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn, reduce)``."""
+    try:
+        takes_weights = "sample_weight" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_weights = False
+    return fn if takes_weights else PerSample(fn, reduce)
 
 
 def as_float_pair(name: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.Array, jax.Array]:

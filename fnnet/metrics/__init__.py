@@ -237,6 +237,11 @@ def get(name_or_callable: MetricLike) -> Metric:
     return LossMetric(metric) if _is_loss(metric) else metric
 
 
+def metric_name(metric: object) -> str:
+    """A metric's log name: the string given, or the callable's ``__name__`` (else its type's)."""
+    return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
+
+
 def _is_loss(fn: Callable[..., Any]) -> bool:
     try:
         return losses.unconfigured(fn) in _LOSSES

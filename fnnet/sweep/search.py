@@ -145,7 +145,8 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x",
                                          "validation y")
     else:
-        x, y, _, val_x, val_y, _ = inputs.split_validation(x, y, None, validation_split)
+        train, val = inputs.split_validation(inputs.Samples(x, y), validation_split)
+        x, y, val_x, val_y = train.x, train.y, *((None, None) if val is None else (val.x, val.y))
     recorded = list(first.names) + ([f"val_{n}" for n in first.names] if val_x is not None else [])
     monitor = monitor or ("val_loss" if val_x is not None else "loss")
     if monitor not in recorded:

@@ -5,7 +5,7 @@ training and saving, which both use them); ``fnnet.training.TrainState`` is the 
 
 - ``step``: the ``Objective`` and the pure ``train_step``;
 - ``epoch``: the batch order and the compiled programs (epoch, chunk, evaluate, predict);
-- ``inputs``: host-side checks, validation splits, host batches;
+- ``inputs``: ``prepare``, the one door of ``fit``'s and ``evaluate``'s data (a ``Data`` value), and the host checks;
 - ``trainer``: ``compile`` and the Keras workflow ``fit``/``evaluate``/``predict``.
 """
 

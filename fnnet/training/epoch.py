@@ -18,6 +18,7 @@ configurations share one compiled program across trainers and calls.
 
 import collections
 import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,12 +26,28 @@ import numpy as np
 from jax.experimental import checkify
 
 from fnnet import parallel, progress
+from fnnet.data import count, take
 from fnnet.state import shuffle_seed
-from fnnet.training import inputs
 from fnnet.training.step import make_update
 
 TRACES = collections.Counter()
 """How many times each compiled program was traced, by name; tests count recompiles with it."""
+
+
+class Samples(NamedTuple):
+    """The arrays a compiled program runs on, as one pytree (``fnnet.training.inputs.prepare`` builds them).
+
+    Fields:
+        x: the inputs, one sample per row (a list, tuple or dict of arrays for several inputs).
+        y: the targets, likewise (several outputs: in the structure of the model's outputs).
+        weight: ``(N,)`` float32 sample weights, or None: every sample weighs 1.
+
+    Stacked host batches (``fit_chunk``) have a leading chunk axis before the rows.
+    """
+
+    x: Any
+    y: Any
+    weight: Any = None
 
 
 def batch_order(key_data, step, n, batch_size, shuffle=True) -> np.ndarray:
@@ -63,13 +80,13 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
     """
     update = make_update(objective, optimizer, augment, checks)
     indices = order.reshape(-1, batch_size)
-    padding = padding_weights(inputs.count(x), batch_size)
+    padding = padding_weights(count(x), batch_size)
 
     def body(carry, batch):
         state, stats, done = carry
         index, pad = batch if padding is not None else (batch, None)
         weight = pad if sample_weight is None else sample_weight[index] * (1 if pad is None else pad)
-        xb, yb, wb, mb = parallel.shard_batch((inputs.take(x, index), inputs.take(y, index), weight, pad), mesh)
+        xb, yb, wb, mb = parallel.shard_batch((take(x, index), take(y, index), weight, pad), mesh)
         new, loss, y_pred = update(state, xb, yb, wb, mb)
         stats = objective.update_logs(stats, yb, y_pred, loss, wb, mb)
         if report_every:
@@ -87,7 +104,7 @@ def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *,
 
 def evaluate_batches(objective, params, x, y, sample_weight=None, *, batch_size, mesh=None):
     """Loss (with penalty) and metrics over ``(x, y)`` in inference mode, traceable; exact weighted means."""
-    padding = padding_weights(inputs.count(x), batch_size)
+    padding = padding_weights(count(x), batch_size)
     weights = padding
     if sample_weight is not None:
         weights = _in_batches(sample_weight, batch_size) * (1 if padding is None else padding)
@@ -122,39 +139,42 @@ def _report(token):
 
 @functools.partial(jax.jit, static_argnames=("objective", "optimizer", "batch_size", "augment", "mesh",
                                              "report_every", "checks"))
-def fit_epoch(state, x, y, weight, order, val_x, val_y, val_weight, token, *, objective, optimizer, batch_size,
-              augment, mesh, report_every, checks=False):
-    """The compiled epoch of ``Trainer.fit``: training, then validation when ``val_x`` is given.
+def fit_epoch(state, train, order, val, token, *, objective, optimizer, batch_size, augment, mesh, report_every,
+              checks=False):
+    """The compiled epoch of ``Trainer.fit``: training on ``train`` (``Samples``), then validation on ``val``.
 
-    With ``checks=True`` it returns ``(checkify error, (state, logs))``; the caller throws the error.
+    ``order`` is ``batch_order``'s, ``val`` None skips validation, ``token``
+    is the progress bar's. With ``checks=True`` it returns ``(checkify error,
+    (state, logs))``; the caller throws the error.
     """
     TRACES["fit_epoch"] += 1
 
     def run(state):
-        state, logs = train_epoch(objective, optimizer, state, x, y, order, weight, batch_size=batch_size,
-                                  augment=augment, mesh=mesh, report=_report(token), report_every=report_every,
-                                  checks=checks)
-        if val_x is not None:
-            val = evaluate_batches(objective, state.params, val_x, val_y, val_weight,
-                                   batch_size=min(batch_size, inputs.count(val_x)), mesh=mesh)
-            logs |= {f"val_{name}": value for name, value in val.items()}
+        state, logs = train_epoch(objective, optimizer, state, train.x, train.y, order, train.weight,
+                                  batch_size=batch_size, augment=augment, mesh=mesh, report=_report(token),
+                                  report_every=report_every, checks=checks)
+        if val is not None:
+            scores = evaluate_batches(objective, state.params, val.x, val.y, val.weight,
+                                      batch_size=min(batch_size, count(val.x)), mesh=mesh)
+            logs |= {f"val_{name}": value for name, value in scores.items()}
         return state, logs
 
     return checkify.checkify(run)(state) if checks else run(state)
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "optimizer", "augment", "mesh", "checks"))
-def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, mesh, checks=False):
-    """A scan of the step over a chunk of stacked host batches ``(C, batch, ...)``; adds to the log ``stats``.
+def fit_chunk(state, stats, chunk, *, objective, optimizer, augment, mesh, checks=False):
+    """A scan of the step over ``chunk``, stacked host batches (``Samples`` of ``(C, batch, ...)``); adds to ``stats``.
 
-    With ``checks=True`` it returns ``(checkify error, (state, stats))``, as ``fit_epoch``.
+    The chunk's weights are the padding's 0/1 (its real rows). With
+    ``checks=True`` it returns ``(checkify error, (state, stats))``, as ``fit_epoch``.
     """
     TRACES["fit_chunk"] += 1
     update = make_update(objective, optimizer, augment, checks)
 
     def body(carry, batch):
         state, stats = carry
-        xb, yb, wb = parallel.shard_batch(batch, mesh)  # the weights are the padding's 0/1: the real rows
+        xb, yb, wb = parallel.shard_batch(batch, mesh)
         new, loss, y_pred = update(state, xb, yb, wb, wb)
         return (new, objective.update_logs(stats, yb, y_pred, loss, wb, wb)), None
 
@@ -162,16 +182,16 @@ def fit_chunk(state, stats, xs, ys, weights, *, objective, optimizer, augment, m
         stats = objective.init_logs()
 
     def run(carry):
-        return jax.lax.scan(body, carry, (xs, ys, weights))[0]
+        return jax.lax.scan(body, carry, (chunk.x, chunk.y, chunk.weight))[0]
 
     return checkify.checkify(run)((state, stats)) if checks else run((state, stats))
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "batch_size", "mesh"))
-def evaluate(params, x, y, weight, *, objective, batch_size, mesh):
-    """The compiled ``Trainer.evaluate``."""
+def evaluate(params, samples, *, objective, batch_size, mesh):
+    """The compiled ``Trainer.evaluate`` over ``samples`` (``Samples``), and fit's validation of streamed batches."""
     TRACES["evaluate"] += 1
-    return evaluate_batches(objective, params, x, y, weight, batch_size=batch_size, mesh=mesh)
+    return evaluate_batches(objective, params, samples.x, samples.y, samples.weight, batch_size=batch_size, mesh=mesh)
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "batch_size", "mesh"))
@@ -183,5 +203,5 @@ def predict(params, x, *, objective, batch_size, mesh):
         return None, objective.apply(params, parallel.shard_batch(xb, mesh))
 
     _, outputs = jax.lax.scan(body, None, _in_batches(x, batch_size))
-    n = inputs.count(x)
+    n = count(x)
     return jax.tree_util.tree_map(lambda out: out.reshape(-1, *out.shape[2:])[:n], outputs)

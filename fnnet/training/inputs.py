@@ -1,26 +1,35 @@
-"""Host-side checks of what ``fit``, ``evaluate`` and ``predict`` are given, before anything compiles.
+"""The host side of ``fit``, ``evaluate`` and ``predict``: checks of what they are given, before anything compiles.
 
-Checks that depend only on shapes (does ``y`` fit the model's outputs under
-the loss and every metric; do the params fit ``x``) are abstract
-evaluations cached by shape, so they run once per shape. Value checks
-(finite inputs, label values) are one vectorized NumPy pass per call; a
-``jax.Array`` (immutable) that passed is remembered and not checked again.
+``prepare`` is ``fit``'s and ``evaluate``'s one door: it checks ``x``, ``y``
+and the weights, holds out the validation part, clamps the batch size and
+places the arrays, and returns a ``Data`` value that the ``Trainer`` hands to
+the compiled programs. Checks that depend only on shapes (does ``y`` fit the
+model's outputs under the loss and every metric; do the params fit ``x``)
+are abstract evaluations cached by shape, so they run once per shape. Value
+checks (finite inputs, label values) are one vectorized NumPy pass per call;
+a ``jax.Array`` (immutable) that passed is remembered and not checked again.
 Host batches for streaming are checked, padded to the first batch's size
 with weight-0 rows, and stacked into chunks that one compiled scan trains.
 """
 
+import dataclasses
 import functools
 import math
 import weakref
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
-from fnnet import losses, metrics as metrics_lib, precision
+from fnnet import data as data_lib, losses, metrics as metrics_lib, parallel, precision
 from fnnet._checks import hyperparameter, naming
+from fnnet.data import count, take
 from fnnet.training import outputs
-from fnnet.training.step import PerSample
+from fnnet.training.epoch import Samples
+from fnnet.training.step import Objective
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
 
@@ -40,32 +49,13 @@ def _remember(array, fact):
     entry[1].add(fact)
 
 
-@jax.jit
-def _count_non_finite(array):
-    return jnp.sum(~jnp.isfinite(array))
-
-
-def _real(dtype):
-    """Booleans, integers or floats (bfloat16 included); not complex, strings or objects."""
-    return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
-
-
 def as_samples(array, name):
     """A numeric array with at least one sample and only finite values (float64 -> float32 without x64)."""
-    if not isinstance(array, jax.Array):
-        array = np.asarray(array)
-    dtype = np.dtype(array.dtype)
-    if not _real(dtype):
-        raise TypeError(f"{name} must be numeric (real numbers), got dtype {dtype}")
-    if array.ndim == 0 or len(array) == 0:
-        raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
-    if dtype == np.float64 and not precision.x64_enabled():
+    array = data_lib.samples(name, array)
+    if np.dtype(array.dtype) == np.float64 and not precision.x64_enabled():
         array = np.asarray(array, np.float32)
-    if jnp.issubdtype(dtype, jnp.inexact) and not _known(array, "finite"):
-        bad = int(_count_non_finite(array) if isinstance(array, jax.Array) else np.size(array) -
-                  np.count_nonzero(np.isfinite(array)))
-        if bad:
-            raise ValueError(f"{name} holds {bad} NaN or infinite values")
+    if jnp.issubdtype(array.dtype, jnp.inexact) and not _known(array, "finite"):
+        data_lib.check_finite(name, array)
         _remember(array, "finite")
     return array
 
@@ -94,20 +84,9 @@ def samples(data, name):
     checked = jax.tree_util.tree_map_with_path(
         lambda path, leaf: as_samples(leaf, f"{name}{jax.tree_util.keystr(path)}"), data,
         is_leaf=lambda node: not is_structured(node))
-    lengths = {len(leaf) for leaf in jax.tree_util.tree_leaves(checked)}
-    if len(lengths) > 1:
-        raise ValueError(f"every array of {name} must have the same number of samples, got {sorted(lengths)}")
+    data_lib.same_length({f"{name}{jax.tree_util.keystr(path)}": len(leaf)
+                          for path, leaf in jax.tree_util.tree_flatten_with_path(checked)[0]})
     return checked
-
-
-def count(data) -> int:
-    """The number of samples of an array or of the arrays of a structure."""
-    return len(jax.tree_util.tree_leaves(data)[0])
-
-
-def take(data, index):
-    """``data[index]`` for an array or every array of a structure."""
-    return jax.tree_util.tree_map(lambda leaf: leaf[index], data)
 
 
 def _shapes(tree):
@@ -178,12 +157,11 @@ def _label_shape_problem(objective, y_signature, out_signature):
 
 def _check_values(fn, y, out_shape, is_loss):
     """The host checks of label values for one loss or metric (per output for several outputs)."""
-    if isinstance(fn, PerSample):
-        return
-    if hasattr(fn, "check_labels"):  # several outputs: each part checks its own output's labels
-        fn.check_labels(y, out_shape, lambda part, values, shape: _check_values(part, values, shape, is_loss))
-        return
-    (losses.check_labels if is_loss else metrics_lib.check_labels)(fn, np.asarray(y), out_shape[1:])
+    for where, part in outputs.label_parts(fn):
+        if isinstance(part, losses.PerSample):
+            continue
+        labels, shape = (y, out_shape) if where is None else (y[where], out_shape[where])
+        (losses.check_labels if is_loss else metrics_lib.check_labels)(part, np.asarray(labels), shape[1:])
 
 
 def _is_shape(node):
@@ -233,8 +211,7 @@ def check_data(objective, params, x, y, x_name="x", y_name="y"):
     model = objective.model
     x, y = one_array(x, model, "inputs", x_name), one_array(y, model, "outputs", y_name)
     x, y = samples(x, x_name), samples(outputs.arrange(model, y), y_name)
-    if count(x) != count(y):
-        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got {count(x)} and {count(y)}")
+    data_lib.same_length({x_name: count(x), y_name: count(y)})
     with naming(x_name):  # x against the params: names the layer, and the array
         out_shape = output_shape(objective.model, params, x)
     check_params(objective.model, params, x)
@@ -251,20 +228,24 @@ def pair(data, what="validation_data"):
     return x, y
 
 
-def split_validation(x, y, weight, validation_split):
-    """``(x, y, weight, val_x, val_y, val_weight)``: the last ``validation_split`` of the samples held out, as Keras."""
+def split_validation(samples: Samples, validation_split: float) -> tuple[Samples, Samples | None]:
+    """``(train, val)``: the last ``validation_split`` of the samples held out (before shuffling), as Keras."""
     if not validation_split:
-        return x, y, weight, None, None, None
-    n = count(x)
+        return samples, None
+    n = count(samples.x)
     split = int(math.floor(n * (1 - validation_split)))
-    if split == 0 or split == n:
-        raise ValueError(
-            f"validation_split={validation_split} of {n} samples leaves "
-            f"{split} for training and {n - split} for validation; both need at least one"
-        )
-    head, tail = slice(None, split), slice(split, None)
-    return (take(x, head), take(y, head), None if weight is None else weight[head],
-            take(x, tail), take(y, tail), None if weight is None else weight[tail])
+    data_lib.check_validation_split(validation_split, n, n - split)
+    return take(samples, slice(None, split)), take(samples, slice(split, None))
+
+
+def validation(objective: Objective, params: Any, validation_data: Any) -> Samples:
+    """Checked validation ``Samples`` from ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+        val_x, val_y, val_weight = validation_data
+    else:
+        (val_x, val_y), val_weight = pair(validation_data), None
+    val_x, val_y = check_data(objective, params, val_x, val_y, "validation x", "validation y")
+    return Samples(val_x, val_y, sample_weights(val_weight, None, val_y, count(val_x), "validation sample_weight"))
 
 
 def _classes(y):
@@ -288,9 +269,7 @@ def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
         return None
     weight = np.ones(n, np.float32)
     if sample_weight is not None:
-        given = np.asarray(sample_weight)
-        if not _real(given.dtype):
-            raise TypeError(f"{name} must be numeric (real numbers), got dtype {given.dtype}")
+        given = data_lib.numeric(name, np.asarray(sample_weight))
         if given.shape not in ((n,), (n, 1)):
             raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {given.shape}")
         weight = given.reshape(n).astype(np.float32)
@@ -320,15 +299,15 @@ def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
     return weight
 
 
-def padded_batches(batches, check, divisor=1):
-    """Checked host batches ``(x, y, weight)``, each padded with weight-0 rows to the first batch's size.
+def padded_batches(batches, objective, params, divisor=1):
+    """Host batches as ``Samples``, checked as ``check_data`` checks, padded with weight-0 rows to the first's size.
 
-    ``check(x, y, number) -> (x, y)`` checks one batch; the first batch's size
-    must be a multiple of ``divisor`` (the devices of a mesh).
+    The first batch's size must be a multiple of ``divisor`` (the devices of a mesh).
     """
     size = None
     for number, batch in enumerate(batches):
-        xb, yb = check(*pair(batch, f"batch {number}"), number)
+        xb, yb = check_data(objective, params, *pair(batch, f"batch {number}"), f"batch {number} x",
+                            f"batch {number} y")
         if size is None:
             size = count(xb)
             if size % divisor:
@@ -339,11 +318,11 @@ def padded_batches(batches, check, divisor=1):
         weight = np.concatenate([np.ones(count(xb), np.float32), np.zeros(pad, np.float32)])
         xb, yb = jax.tree_util.tree_map(lambda part: np.concatenate([part, np.repeat(part[:1], pad, 0)]) if pad
                                         else np.asarray(part), (xb, yb))
-        yield xb, yb, weight
+        yield Samples(xb, yb, weight)
 
 
 def chunks(batches, max_bytes=64 * 2**20, max_batches=128):
-    """Group padded batches into stacked chunks ``(xs, ys, weights)`` of at most ``max_bytes``."""
+    """Group padded batches into stacked chunks (``Samples`` of ``(C, batch, ...)``) of at most ``max_bytes``."""
     group, size = [], 0
 
     def stacked():
@@ -357,3 +336,85 @@ def chunks(batches, max_bytes=64 * 2**20, max_batches=128):
             group, size = [], 0
     if group:
         yield stacked()
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """``fit``'s iterable of host ``(x, y)`` batches: each pass yields placed ``Samples`` chunks ``(C, batch, ...)``.
+
+    Fields: ``batches`` (the user's iterable, one pass per epoch); ``objective`` and ``params`` (what every batch
+    is checked against, as ``check_data`` checks); ``mesh`` (the chunks' rows are split over its data axis);
+    ``divisor`` (the devices a batch is split over: the first batch's size must be a multiple).
+    """
+
+    batches: Iterable[Any]
+    objective: Objective
+    params: Any
+    mesh: Mesh | None
+    divisor: int
+
+    def __iter__(self) -> Iterator[Samples]:
+        for chunk in chunks(padded_batches(self.batches, self.objective, self.params, self.divisor)):
+            yield parallel.place_batch(chunk, self.mesh, axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """What ``prepare`` returns: the checked data of one ``fit`` or ``evaluate``, placed for the compiled programs.
+
+    Fields:
+        samples: the ``Samples`` trained on (``fit``) or measured (``evaluate``), on the device(s); None for a stream.
+        stream: a ``Stream`` of host batches (``fit`` given batches and ``y=None``), else None.
+        val: the validation ``Samples`` (``validation_split`` or ``validation_data``), on the device(s), or None.
+        count: the number of ``samples`` (0 for a stream).
+        val_count: the number of ``val`` samples (0 without validation).
+        batch_size: samples per step, clamped to ``count`` (a stream's is its first batch's: 0 here).
+        num_batches: steps per epoch, ``ceil(count / batch_size)`` (0 for a stream).
+        mesh: the mesh the arrays are replicated on (None: one device).
+    """
+
+    samples: Samples | None = None
+    stream: Stream | None = None
+    val: Samples | None = None
+    count: int = 0
+    val_count: int = 0
+    batch_size: int = 0
+    num_batches: int = 0
+    mesh: Mesh | None = None
+
+
+def prepare(objective: Objective, params: Any, x: Any, y: Any = None, *, sample_weight: Any = None,
+            class_weight: Any = None, validation_split: float = 0.0, validation_data: Any = None,
+            batch_size: int = 32, epochs: int = 1, mesh: Mesh | None = None, batches: bool = True) -> Data:
+    """``fit``'s (and ``evaluate``'s) data, checked against ``objective`` and ``params`` and placed on ``mesh``.
+
+    ``x`` and ``y`` arrays (or structures of arrays) become ``Data.samples``,
+    weighted by ``sample_weight`` times ``class_weight`` (``sample_weights``),
+    with the validation part split off (``split_validation``) or checked
+    (``validation``). With ``y=None`` and ``batches`` (``fit``'s; ``evaluate``
+    passes False), ``x`` is an iterable of ``(x, y)`` batches: ``Data.stream``.
+    The arguments' own ranges (``batch_size >= 1``, ...) are the caller's checks.
+    """
+    if y is None and batches:
+        if validation_split:
+            raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
+        if not isinstance(x, Iterable) or isinstance(x, (np.ndarray, jax.Array)):
+            raise TypeError(f"with y=None, x must be an iterable of (x, y) batches, got {type(x).__name__}")
+        if iter(x) is x and epochs > 1:
+            raise ValueError("an iterator of batches can be consumed only once; for epochs > 1 pass a re-iterable "
+                             "(a list, or an object whose __iter__ starts a new pass)")
+        val = None if validation_data is None else parallel.place(validation(objective, params, validation_data), mesh)
+        return Data(stream=Stream(x, objective, params, mesh, parallel.data_devices(mesh, local=True)), val=val,
+                    val_count=0 if val is None else count(val.x), mesh=mesh)
+    x, y = check_data(objective, params, x, y)
+    train = Samples(x, y, sample_weights(sample_weight, class_weight, y, count(x)))
+    if validation_data is not None:
+        val = validation(objective, params, validation_data)
+    else:
+        train, val = split_validation(train, validation_split)
+    n = count(train.x)
+    batch_size = min(batch_size, n)
+    parallel.check_batch_size(batch_size, mesh)
+    train, val = parallel.place((train, val), mesh)
+    return Data(samples=train, val=val, count=n, val_count=0 if val is None else count(val.x), batch_size=batch_size,
+                num_batches=-(-n // batch_size), mesh=mesh)

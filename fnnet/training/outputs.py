@@ -9,6 +9,7 @@ The logs are ``loss`` (the total), ``<name>_loss`` per output and
 configurations share compiled programs.
 """
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -44,10 +45,6 @@ class OutputMetric(NamedTuple):
     def streaming(self):
         return metrics_lib.is_streaming(self.fn)
 
-    def check_labels(self, y_true, output_shapes, check):
-        """``check(fn, y, output_shape)`` on this output's labels (the host checks of ``inputs``)."""
-        check(self.fn, y_true[self.where], output_shapes[self.where])
-
 
 class OutputLoss(NamedTuple):
     """``sum_k weight_k loss_k(y[where_k], p[where_k], sample_weight)`` over the outputs."""
@@ -60,9 +57,18 @@ class OutputLoss(NamedTuple):
             total = total + weight * loss(y_true[where], y_pred[where], sample_weight)
         return total
 
-    def check_labels(self, y_true, output_shapes, check):
-        for where, loss, _ in self.parts:
-            check(loss, y_true[where], output_shapes[where])
+
+def label_parts(fn: Any) -> tuple[tuple[Any, Any], ...]:
+    """What reads which labels: ``((where, part), ...)``, one per output of an ``OutputLoss`` or ``OutputMetric``.
+
+    ``where`` keys (or indexes) ``y`` and the outputs' shapes; a plain loss or
+    metric of one output gives ``((None, fn),)``: it reads all of ``y``.
+    """
+    if isinstance(fn, OutputLoss):
+        return tuple((where, loss) for where, loss, _ in fn.parts)
+    if isinstance(fn, OutputMetric):
+        return ((fn.where, fn.fn),)
+    return ((None, fn),)
 
 
 def output_places(model) -> dict | None:
@@ -107,13 +113,14 @@ def per_output(places, value, what):
     return {name: value for name in places}
 
 
-def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
+def objective_parts(model: Any, loss: Any, loss_weights: Any, metrics: Any,
+                    ) -> tuple[Callable[..., Any], tuple[tuple[str, Any], ...]]:
     """``(loss, named metrics)`` for ``Objective``: plain for one output, per output for several.
 
-    ``weighted(fn, reduce)`` makes a user's callable take sample weights; ``metric_name``
-    names a metric. With several outputs, ``loss`` is a dict or list per output
-    (or one loss for all), ``loss_weights`` likewise (default 1), and
-    ``metrics`` a dict or list per output of metric lists.
+    Each loss and metric takes sample weights (``losses.weighted``) and is
+    named by ``metrics.metric_name``. With several outputs, ``loss`` is a dict
+    or list per output (or one loss for all), ``loss_weights`` likewise
+    (default 1), and ``metrics`` a dict or list per output of metric lists.
     """
     places = output_places(model)
     if places is None:
@@ -123,8 +130,8 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
         if isinstance(metrics, dict):
             raise ValueError("metrics per output need a model with several outputs; pass a list of metrics")
         metrics = as_tuple(metrics, "metrics")
-        return (weighted(losses.get(loss), losses.sum_over_batch_size),
-                tuple((metric_name(m), weighted(metrics_lib.get(m))) for m in metrics))
+        return (losses.weighted(losses.get(loss), losses.sum_over_batch_size),
+                tuple((metrics_lib.metric_name(m), losses.weighted(metrics_lib.get(m))) for m in metrics))
     given = per_output(places, loss, "loss")
     missing = [name for name in places if name not in given]
     if missing:
@@ -132,7 +139,7 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
     factors = per_output(places, 1.0 if loss_weights is None else loss_weights, "loss_weights")
     parts, named = [], []
     for name, where in places.items():
-        fn = weighted(losses.get(given[name]), losses.sum_over_batch_size)
+        fn = losses.weighted(losses.get(given[name]), losses.sum_over_batch_size)
         parts.append((where, fn, float(factors.get(name, 1.0))))
         named.append((f"{name}_loss", OutputMetric(where, fn, is_loss=True)))
     if isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
@@ -143,5 +150,6 @@ def objective_parts(model, loss, loss_weights, metrics, weighted, metric_name):
     for name, where in places.items():
         chosen = by_output.get(name, ())
         for metric in [chosen] if isinstance(chosen, str) else chosen:
-            named.append((f"{name}_{metric_name(metric)}", OutputMetric(where, weighted(metrics_lib.get(metric)))))
+            named.append((f"{name}_{metrics_lib.metric_name(metric)}",
+                          OutputMetric(where, losses.weighted(metrics_lib.get(metric)))))
     return OutputLoss(tuple(parts)), tuple(named)

@@ -6,7 +6,6 @@ over the whole params tree. The step is one ``jax.value_and_grad`` of ``J``
 and one optax update; it is pure, so it jits, scans and vmaps.
 """
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -26,31 +25,6 @@ from fnnet.state import TrainState, step_key
 
 Step = Callable[..., tuple[TrainState, dict[str, jax.Array]]]
 """A train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``."""
-
-
-class PerSample(NamedTuple):
-    """A user's ``(y_true, y_pred) -> scalar`` made weighted: evaluated per sample, then reduced.
-
-    ``PerSample(fn, reduce)(y_true, y_pred, w) = reduce([fn(y_i, p_i)]_i, w)``:
-    ``losses.sum_over_batch_size`` for a loss, ``losses.weighted_mean`` for a metric.
-    """
-
-    fn: Callable[..., Any]
-    reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = losses.weighted_mean
-
-    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> jax.Array:
-        values = jax.vmap(lambda t, p: self.fn(t[None], p[None]))(y_true, y_pred)
-        return self.reduce(values, sample_weight)
-
-
-def weighted(fn: Callable[..., Any], reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = losses.weighted_mean,
-             ) -> Callable[..., jax.Array]:
-    """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn, reduce)``."""
-    try:
-        takes_weights = "sample_weight" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        takes_weights = False
-    return fn if takes_weights else PerSample(fn, reduce)
 
 
 class Objective(NamedTuple):
@@ -202,11 +176,6 @@ def _is_streaming(metric: object) -> bool:
     return metrics_lib.is_streaming(metric)
 
 
-def metric_name(metric: object) -> str:
-    """A metric's log name: the string given, or the callable's ``__name__``."""
-    return metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
-
-
 def objective(model: layers.Layer, loss: LossSpec, *regularizers: regularizers_lib.Regularizer,
               metrics: MetricsSpec = (), loss_weights: LossWeights | None = None,
               dtype_policy: DTypePolicyName | precision.Policy = "float32",
@@ -236,7 +205,7 @@ def objective(model: layers.Layer, loss: LossSpec, *regularizers: regularizers_l
     if weighted_loss not in losses.WEIGHTED_LOSS_REDUCTIONS:
         raise ValueError(f"weighted_loss must be one of {list(losses.WEIGHTED_LOSS_REDUCTIONS)} "
                          f"(Keras's sum_i w_i l_i / n, or sum_i w_i l_i / sum_i w_i), got {weighted_loss!r}")
-    loss, named = outputs.objective_parts(model, loss, loss_weights, metrics, weighted, metric_name)
+    loss, named = outputs.objective_parts(model, loss, loss_weights, metrics)
     names = [name for name, _ in named]
     duplicates = sorted({n for n in names if names.count(n) > 1} | ({"loss"} & set(names)))
     if duplicates:

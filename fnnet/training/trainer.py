@@ -1,7 +1,8 @@
 """``compile`` and the ``Trainer``: Keras's ``fit``/``evaluate``/``predict`` over compiled epochs.
 
-Per call, ``fit`` checks its arguments (shape checks once per shape), draws
-the epoch's order on the host, and runs the compiled epoch of its
+Per call, ``fit`` checks its arguments, prepares its data in one call
+(``inputs.prepare``: checked, split, placed; shape checks once per shape),
+draws the epoch's order on the host, and runs the compiled epoch of its
 configuration; the programs are keyed by value (``Objective``, optimizer,
 batch size, shapes), so equal configurations share them across trainers.
 With ``mesh=`` (a ``jax.sharding.Mesh``, or ``"local"``) the batch axis is
@@ -129,32 +130,24 @@ class Trainer:
         checks = flag("checks", checks)
         mesh = parallel.resolve_mesh(mesh)
         state = self._start_state(params_or_state, key)
-        if y is None:
-            if validation_split:
-                raise ValueError("validation_split needs arrays x and y; with batches pass validation_data")
-            return self._fit_batches(state, x, epochs, validation_data, callbacks, verbose, augment, mesh, checks)
-        x, y = self._check(state.params, x, y)
-        weight = inputs.sample_weights(sample_weight, class_weight, y, inputs.count(x))
-        if validation_data is not None:
-            val_x, val_y, val_weight = self._validation(state.params, validation_data)
-        else:
-            x, y, weight, val_x, val_y, val_weight = inputs.split_validation(x, y, weight, validation_split)
-        n = inputs.count(x)
-        batch_size = min(batch_size, n)
-        parallel.check_batch_size(batch_size, mesh)
-        state, x, y, weight, val_x, val_y, val_weight = parallel.place(
-            (state, x, y, weight, val_x, val_y, val_weight), mesh)
-        num_batches = -(-n // batch_size)
-        report_every = max(1, num_batches // 20) if verbose == 1 and mesh is None else 0
-        progress = progress_lib.Progress(epochs, num_batches, verbose)
+        data = inputs.prepare(self.objective, state.params, x, y, sample_weight=sample_weight,
+                              class_weight=class_weight, validation_split=validation_split,
+                              validation_data=validation_data, batch_size=batch_size, epochs=epochs, mesh=mesh)
+        state = parallel.place(state, mesh)
+        if data.stream is not None:
+            run_epoch = self._stream_epoch(data, augment, checks)
+            return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
+        report_every = max(1, data.num_batches // 20) if verbose == 1 and mesh is None else 0
+        progress = progress_lib.Progress(epochs, data.num_batches, verbose)
         token = progress_lib.register(progress)
         key, key_data, first_step = state.key, key_data_of(state.key), int(state.step)
 
         def run_epoch(state, epoch):
-            order = programs.batch_order(key_data, first_step + epoch * num_batches, n, batch_size, shuffle)
+            order = programs.batch_order(key_data, first_step + epoch * data.num_batches, data.count,
+                                         data.batch_size, shuffle)
             state, logs = checks_lib.thrown(checks, programs.fit_epoch(
-                state, x, y, weight, order if mesh is None else parallel.place(order, mesh), val_x, val_y,
-                val_weight, np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=batch_size,
+                state, data.samples, order if mesh is None else parallel.place(order, mesh), data.val,
+                np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=data.batch_size,
                 augment=augment, mesh=mesh, report_every=report_every, checks=checks))
             return state._replace(key=key), logs  # the same key object: its data stay cached
 
@@ -162,19 +155,6 @@ class Trainer:
             return self._loop(state, epochs, run_epoch, progress, callbacks)
         finally:
             progress_lib.unregister(token)
-
-    def _check(self, params, x, y, x_name="x", y_name="y"):
-        return inputs.check_data(self.objective, params, x, y, x_name, y_name)
-
-    def _validation(self, params, validation_data):
-        """Checked ``(val_x, val_y, val_weight)`` from ``(x, y)`` or ``(x, y, sample_weight)``."""
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-            val_x, val_y, val_weight = validation_data
-        else:
-            (val_x, val_y), val_weight = inputs.pair(validation_data), None
-        val_x, val_y = self._check(params, val_x, val_y, "validation x", "validation y")
-        return val_x, val_y, inputs.sample_weights(val_weight, None, val_y, inputs.count(val_x),
-                                                   "validation sample_weight")
 
     def _start_state(self, params_or_state, key):
         if isinstance(params_or_state, layers.Layer):
@@ -228,44 +208,29 @@ class Trainer:
         values = parallel.fetch(logs)  # a dict pytree comes back in sorted order
         return {name: float(values[name]) for name in names if name in values}
 
-    def _fit_batches(self, state, batches, epochs, validation_data, callbacks, verbose, augment, mesh, checks):
-        if not isinstance(batches, Iterable) or isinstance(batches, (np.ndarray, jax.Array)):
-            raise TypeError(f"with y=None, x must be an iterable of (x, y) batches, got {type(batches).__name__}")
-        if iter(batches) is batches and epochs > 1:
-            raise ValueError(
-                "an iterator of batches can be consumed only once; for epochs > 1 pass a re-iterable "
-                "(a list, or an object whose __iter__ starts a new pass)"
-            )
-        val = None
-        if validation_data is not None:
-            val = parallel.place(self._validation(state.params, validation_data), mesh)
-        state = parallel.place(state, mesh)
-        devices = parallel.data_devices(mesh, local=True)
+    def _stream_epoch(self, data, augment, checks):
+        """``run_epoch(state, epoch)`` over ``data.stream``: one compiled scan per chunk of batches, then validation."""
         sequential = jax.default_backend() == "cpu"
-
-        def check(xb, yb, number):
-            return self._check(state.params, xb, yb, f"batch {number} x", f"batch {number} y")
 
         def run_epoch(state, epoch):
             stats, batch_size = None, 0
-            for chunk in inputs.chunks(inputs.padded_batches(batches, check, devices)):
-                xs, ys, weights = parallel.place_batch(chunk, mesh, axis=1)
-                batch_size = weights.shape[1]
-                state, stats = checks_lib.thrown(checks, programs.fit_chunk(state, stats, xs, ys, weights,
-                                                                  objective=self.objective, optimizer=self.optimizer,
-                                                                  augment=augment, mesh=mesh, checks=checks))
+            for chunk in data.stream:
+                batch_size = chunk.weight.shape[1]
+                state, stats = checks_lib.thrown(checks, programs.fit_chunk(
+                    state, stats, chunk, objective=self.objective, optimizer=self.optimizer, augment=augment,
+                    mesh=data.mesh, checks=checks))
                 if sequential:  # host and device share the CPU's cores: preparing the next chunk
                     jax.block_until_ready(stats)  # meanwhile would slow both down
             if stats is None:
                 raise ValueError("the iterable of batches yielded no samples")
             logs = self.objective.logs(stats)
-            if val is not None:
-                val_logs = programs.evaluate(state.params, *val, objective=self.objective,
-                                             batch_size=min(batch_size, inputs.count(val[0])), mesh=mesh)
+            if data.val is not None:
+                val_logs = programs.evaluate(state.params, data.val, objective=self.objective,
+                                             batch_size=min(batch_size, data.val_count), mesh=data.mesh)
                 logs |= {f"val_{name}": value for name, value in val_logs.items()}
             return state, logs
 
-        return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
+        return run_epoch
 
     @overload
     def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = ..., mesh: MeshLike = ...,
@@ -314,13 +279,10 @@ class Trainer:
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
         params = self.objective.policy.params(params)
-        x, y = self._check(params, x, y)
-        weight = inputs.sample_weights(sample_weight, None, y, inputs.count(x))
-        batch_size = min(batch_size, inputs.count(x))
-        parallel.check_batch_size(batch_size, mesh)
-        params, x, y, weight = parallel.place((params, x, y, weight), mesh)
-        logs = self._ordered_floats(programs.evaluate(params, x, y, weight, objective=self.objective,
-                                                      batch_size=batch_size, mesh=mesh))
+        data = inputs.prepare(self.objective, params, x, y, sample_weight=sample_weight, batch_size=batch_size,
+                              mesh=mesh, batches=False)
+        logs = self._ordered_floats(programs.evaluate(parallel.place(params, mesh), data.samples,
+                                                      objective=self.objective, batch_size=data.batch_size, mesh=mesh))
         if return_dict:
             return logs
         values = list(logs.values())
