@@ -96,6 +96,7 @@ COMPILES = Compiles()
 
 class Case(NamedTuple):
     """One row's workload and data: ``x``, ``y`` on the device, ``x_host``, ``y_host`` in NumPy."""
+
     row: str
     workload: object
     x: jax.Array
@@ -106,6 +107,7 @@ class Case(NamedTuple):
 
 class Contender(NamedTuple):
     """One side of a row in one repeat: ``call(i)`` runs call ``i`` and returns arrays to wait for."""
+
     call: Callable
     again: Callable = None
 
@@ -113,6 +115,7 @@ class Contender(NamedTuple):
 class Run(NamedTuple):
     """One contender's calls in one repeat: seconds and backend compiles per call; ``again`` (fnnet
     in-memory only) is a second ``fn.compile`` of the same configuration plus one ``fit``."""
+
     seconds: list
     compiles: list
     again: Callable = None
@@ -154,7 +157,7 @@ def _fnnet_epochs(case, streaming):
     params = jax.block_until_ready(model.init(jax.random.key(0), case.x.shape[1:]))
     if streaming:
         b = workload.batch_size
-        data, sizes = ([(case.x_host[i:i + b], case.y_host[i:i + b]) for i in range(0, len(case.x_host), b)],), {}
+        data, sizes = ([(case.x_host[i : i + b], case.y_host[i : i + b]) for i in range(0, len(case.x_host), b)],), {}
     else:
         data, sizes = (case.x, case.y), {"batch_size": workload.batch_size}
     carry = {}
@@ -162,15 +165,15 @@ def _fnnet_epochs(case, streaming):
     def call(i):
         if i == 0:
             carry["trainer"] = fn.compile(model, workload.loss, optimizer)
-            carry["state"], _ = carry["trainer"].fit(params, *data, epochs=1, **sizes, key=jax.random.key(0),
-                                                     verbose=0)
+            carry["state"], _ = carry["trainer"].fit(params, *data, epochs=1, **sizes, key=jax.random.key(0), verbose=0)
         else:
             carry["state"], _ = carry["trainer"].fit(carry["state"], *data, epochs=1, **sizes, verbose=0)
         return carry["state"].params
 
     def again():  # the same model object, the loss and optimizer asked for again (names; W2: get(...) again)
-        state, _ = fn.compile(model, workload.loss, fnnet_optimizer(workload)).fit(params, *data, epochs=1, **sizes,
-                                                                   key=jax.random.key(0), verbose=0)
+        state, _ = fn.compile(model, workload.loss, fnnet_optimizer(workload)).fit(
+            params, *data, epochs=1, **sizes, key=jax.random.key(0), verbose=0
+        )
         return state.params
 
     return Contender(call, again=None if streaming else again)
@@ -215,9 +218,18 @@ def fnnet_sweep(case):
     model = fnnet_model(workload)
 
     def call(i):
-        result = fn.sweep.fit(model, case.x, case.y, fn.sweep.grid(learning_rate=SWEEP_RATES), loss=workload.loss,
-                              optimizer=workload.optimizer, epochs=1, batch_size=workload.batch_size,
-                              key=jax.random.key(0), verbose=0)
+        result = fn.sweep.fit(
+            model,
+            case.x,
+            case.y,
+            fn.sweep.grid(learning_rate=SWEEP_RATES),
+            loss=workload.loss,
+            optimizer=workload.optimizer,
+            epochs=1,
+            batch_size=workload.batch_size,
+            key=jax.random.key(0),
+            verbose=0,
+        )
         return result.states.params
 
     return Contender(call)
@@ -281,17 +293,24 @@ def measure(case, calls, repeats):
             result = Run(*timings[name], again=contender.again)
             runs[name].append(result)
             steady = statistics.median(result.seconds[1:]) if calls > 1 else None
-            print(f"  {case.row} repeat {repeat + 1} {name:>9}: first {_fmt(result.seconds[0])} "
-                  f"({result.compiles[0]} compiles), steady median {_fmt(steady)} "
-                  f"({sum(result.compiles[1:])} compiles in {calls - 1} calls)", flush=True)
+            print(
+                f"  {case.row} repeat {repeat + 1} {name:>9}: first {_fmt(result.seconds[0])} "
+                f"({result.compiles[0]} compiles), steady median {_fmt(steady)} "
+                f"({sum(result.compiles[1:])} compiles in {calls - 1} calls)",
+                flush=True,
+            )
 
     def medians(name):
         if not runs[name]:
             return None, None, None, None
         firsts = [r.seconds[0] for r in runs[name]]
         steadies = [s for r in runs[name] for s in r.seconds[1:]]
-        return (statistics.median(firsts), statistics.median(steadies) if steadies else None,
-                max(r.compiles[0] for r in runs[name]), sum(sum(r.compiles[1:]) for r in runs[name]))
+        return (
+            statistics.median(firsts),
+            statistics.median(steadies) if steadies else None,
+            max(r.compiles[0] for r in runs[name]),
+            sum(sum(r.compiles[1:]) for r in runs[name]),
+        )
 
     (lf, ls, lfc, lsc), (ff, fs, ffc, fsc) = medians(sides[0][0]), medians(sides[1][0])
     second = None
@@ -301,8 +320,11 @@ def measure(case, calls, repeats):
         jax.block_until_ready(last.again())
         names = COMPILES.names[before:]
         second = (len(names), names)
-        print(f"  compiles on second compile+fit ({case.row}): {len(names)}"
-              + (f" ({', '.join(names)})" if names else ""), flush=True)
+        print(
+            f"  compiles on second compile+fit ({case.row}): {len(names)}"
+            + (f" ({', '.join(names)})" if names else ""),
+            flush=True,
+        )
     return Result(case.row, case.workload, calls, (lf, ff), (ls, fs), (lfc, ffc), (lsc, fsc), second)
 
 
@@ -318,7 +340,7 @@ def _peak_tflops(dtype, size, reps=10, trials=5):
             out = dot(a, b)
         out.block_until_ready()
         best = min(best, (time.perf_counter() - start) / reps)
-    return 2 * size ** 3 / best / 1e12
+    return 2 * size**3 / best / 1e12
 
 
 def throughput(result, samples, matmul_size):
@@ -326,17 +348,24 @@ def throughput(result, samples, matmul_size):
     peaks = {"float32": _peak_tflops(jnp.float32, matmul_size), "bfloat16": _peak_tflops(jnp.bfloat16, matmul_size)}
     workload = result.workload
     flops = limit.train_flops_per_sample(workload) * (samples // workload.batch_size) * workload.batch_size
-    lines = [f"Matmul peaks ({matmul_size}x{matmul_size} `jnp.dot`, default precision): "
-             + ", ".join(f"{dtype} {tflops:.3g} TFLOP/s" for dtype, tflops in peaks.items()) + ".",
-             f"Steady epoch of {result.row}: {flops / 1e12:.3g} TFLOP of matmuls "
-             f"({samples // workload.batch_size} full batches of {workload.batch_size}; fnnet's padded "
-             "partial batch not counted).", "",
-             "| side | steady epoch | TFLOP/s | of float32 peak | of bfloat16 peak |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"Matmul peaks ({matmul_size}x{matmul_size} `jnp.dot`, default precision): "
+        + ", ".join(f"{dtype} {tflops:.3g} TFLOP/s" for dtype, tflops in peaks.items())
+        + ".",
+        f"Steady epoch of {result.row}: {flops / 1e12:.3g} TFLOP of matmuls "
+        f"({samples // workload.batch_size} full batches of {workload.batch_size}; fnnet's padded "
+        "partial batch not counted).",
+        "",
+        "| side | steady epoch | TFLOP/s | of float32 peak | of bfloat16 peak |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for side, seconds in zip(("limit", "fnnet"), result.steady):
         if seconds is not None:
             tflops = flops / seconds / 1e12
-            lines.append(f"| {side} | {_fmt(seconds)} | {tflops:.3g} | {tflops / peaks['float32']:.0%} "
-                         f"| {tflops / peaks['bfloat16']:.0%} |")
+            lines.append(
+                f"| {side} | {_fmt(seconds)} | {tflops:.3g} | {tflops / peaks['float32']:.0%} "
+                f"| {tflops / peaks['bfloat16']:.0%} |"
+            )
     return "\n".join(lines)
 
 
@@ -346,8 +375,10 @@ def throughput(result, samples, matmul_size):
 def _describe(row, workload, calls):
     w = workload
     arch = "-".join(map(str, w.sizes))
-    what = {"W3": f"sweep of {len(SWEEP_RATES)} learning rates, 1 epoch per call",
-            "S1": "streamed host batches vs fnnet in memory"}.get(row, "1 epoch per call")
+    what = {
+        "W3": f"sweep of {len(SWEEP_RATES)} learning rates, 1 epoch per call",
+        "S1": "streamed host batches vs fnnet in memory",
+    }.get(row, "1 epoch per call")
     lr = "" if row == "W3" else f" {w.learning_rate:g}"
     return f"{row}: {arch} {w.optimizer}{lr}, batch {w.batch_size}, {w.samples:,} samples, {what}, {calls} calls"
 
@@ -364,13 +395,17 @@ def _target(row, first_ratio, steady_ratio):
 
 
 def table(results):
-    rows = ["| workload | limit first | fnnet first | first ratio | limit steady | fnnet steady | steady ratio "
-            "| target |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    rows = [
+        "| workload | limit first | fnnet first | first ratio | limit steady | fnnet steady | steady ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
         first_ratio, steady_ratio = _ratio(*r.first), _ratio(*r.steady)
-        rows.append(f"| {_describe(r.row, r.workload, r.calls)} | {_fmt(r.first[0])} | {_fmt(r.first[1])} "
-                    f"| {_fmt_ratio(first_ratio)} | {_fmt(r.steady[0])} | {_fmt(r.steady[1])} "
-                    f"| {_fmt_ratio(steady_ratio)} | {_target(r.row, first_ratio, steady_ratio)} |")
+        rows.append(
+            f"| {_describe(r.row, r.workload, r.calls)} | {_fmt(r.first[0])} | {_fmt(r.first[1])} "
+            f"| {_fmt_ratio(first_ratio)} | {_fmt(r.steady[0])} | {_fmt(r.steady[1])} "
+            f"| {_fmt_ratio(steady_ratio)} | {_target(r.row, first_ratio, steady_ratio)} |"
+        )
     return "\n".join(rows)
 
 
@@ -378,16 +413,22 @@ def compile_lines(results):
     def count(value):
         return "—" if value is None else str(value)
 
-    lines = ["Backend compiles (limit / fnnet; S1: in-memory / streaming), first call (most over repeats) and all "
-             "steady calls of all repeats together:", ""]
+    lines = [
+        "Backend compiles (limit / fnnet; S1: in-memory / streaming), first call (most over repeats) and all "
+        "steady calls of all repeats together:",
+        "",
+    ]
     for r in results:
-        lines.append(f"- {r.row}: first {count(r.first_compiles[0])} / {count(r.first_compiles[1])}, "
-                     f"steady {count(r.steady_compiles[0])} / {count(r.steady_compiles[1])}")
+        lines.append(
+            f"- {r.row}: first {count(r.first_compiles[0])} / {count(r.first_compiles[1])}, "
+            f"steady {count(r.steady_compiles[0])} / {count(r.steady_compiles[1])}"
+        )
     for r in results:
         if r.second_compile is not None:
             count_, names = r.second_compile
-            lines.append(f"- compiles on second compile+fit ({r.row}): {count_}"
-                         + (f" ({', '.join(names)})" if names else ""))
+            lines.append(
+                f"- compiles on second compile+fit ({r.row}): {count_}" + (f" ({', '.join(names)})" if names else "")
+            )
     return "\n".join(lines)
 
 
@@ -416,14 +457,22 @@ def _calls_arg(tokens):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "S1"], choices=[r for r in ROWS
-                                                                                         if r != "W1-wide"])
-    parser.add_argument("--gpu-wide", action="store_true", help="add W1-wide (784-4096-4096-10, batch 1024); "
-                        "skipped without a GPU")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per contender, interleaved (default 3; "
-                        "--quick 2)")
-    parser.add_argument("--calls", nargs="+", default=[], metavar="N|ROW=N",
-                        help=f"calls per run, the first compiles (default {CALLS}; --quick {QUICK_CALLS})")
+    parser.add_argument(
+        "--workloads", nargs="+", default=["W1", "W2", "W3", "S1"], choices=[r for r in ROWS if r != "W1-wide"]
+    )
+    parser.add_argument(
+        "--gpu-wide", action="store_true", help="add W1-wide (784-4096-4096-10, batch 1024); skipped without a GPU"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="runs per contender, interleaved (default 3; --quick 2)"
+    )
+    parser.add_argument(
+        "--calls",
+        nargs="+",
+        default=[],
+        metavar="N|ROW=N",
+        help=f"calls per run, the first compiles (default {CALLS}; --quick {QUICK_CALLS})",
+    )
     parser.add_argument("--quick", action="store_true", help=f"tiny data ({QUICK_SAMPLES} samples): a smoke test")
     parser.add_argument("--write", action="store_true", help="rewrite this device kind's section of --output")
     parser.add_argument("--output", default="benchmarks/RESULTS.md")
@@ -440,10 +489,15 @@ def main():
 
     device = jax.devices()[0]
     kind = f"{device.platform.upper()}: {device.device_kind}"
-    versions = {"jax": jax.__version__, "optax": optax.__version__,
-                "fnnet": getattr(fn, "__version__", "?") if fn else "not importable"}
-    machine = (f"{platform.machine()}, {device.device_kind}, {jax.device_count()} JAX device(s), Python "
-               f"{platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
+    versions = {
+        "jax": jax.__version__,
+        "optax": optax.__version__,
+        "fnnet": getattr(fn, "__version__", "?") if fn else "not importable",
+    }
+    machine = (
+        f"{platform.machine()}, {device.device_kind}, {jax.device_count()} JAX device(s), Python "
+        f"{platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."
+    )
     print(f"{kind}: {machine}", flush=True)
     if FNNET_ERROR is not None:
         print(f"fnnet does not import ({FNNET_ERROR!r}): timing the limit side only", flush=True)
@@ -472,15 +526,17 @@ def main():
         return
 
     command = "python benchmarks/bench_calls.py" + "".join(f" {a}" for a in sys.argv[1:])
-    section = "\n\n".join([
-        f"## {kind}",
-        machine,
-        f"Command: `{command}`; {repeats} repeats, limit then fnnet in each, caches cleared before each run; "
-        "first = median first call over repeats, steady = median of all later calls.",
-        table(results),
-        compile_lines(results),
-        *extras,
-    ])
+    section = "\n\n".join(
+        [
+            f"## {kind}",
+            machine,
+            f"Command: `{command}`; {repeats} repeats, limit then fnnet in each, caches cleared before each run; "
+            "first = median first call over repeats, steady = median of all later calls.",
+            table(results),
+            compile_lines(results),
+            *extras,
+        ]
+    )
     print()
     print(section, flush=True)
     if args.write:

@@ -80,8 +80,9 @@ def run_jax_step_loop(workload, x, y, epochs):
         order = np.random.default_rng(carry["epoch"]).permutation(len(x))
         params, opt_state = carry["state"]
         for i in range(batches):
-            params, opt_state, value = step(params, opt_state, *carry["data"],
-                                            order[i * workload.batch_size:(i + 1) * workload.batch_size])
+            params, opt_state, value = step(
+                params, opt_state, *carry["data"], order[i * workload.batch_size : (i + 1) * workload.batch_size]
+            )
         float(value)
         carry["state"], carry["epoch"] = (params, opt_state), carry["epoch"] + 1
 
@@ -102,8 +103,9 @@ def run_fnnet(workload, x, y, epochs):
     params = model.init(jax.random.key(0), x.shape[1:])
     timer = _EpochEnds()
     start = time.perf_counter()  # the first epoch includes fit's checks, the transfer and the compile
-    trainer.fit(params, x, y, epochs=epochs, batch_size=workload.batch_size, key=jax.random.key(1),
-                verbose=0, callbacks=[timer])
+    trainer.fit(
+        params, x, y, epochs=epochs, batch_size=workload.batch_size, key=jax.random.key(1), verbose=0, callbacks=[timer]
+    )
     return list(np.diff([start, *timer.ends]))
 
 
@@ -119,17 +121,22 @@ def benchmark(workload, contenders, epochs, repeats):
             times = run(workload, x, y, epochs)
             firsts.setdefault(name, []).append(times[0])
             steadies.setdefault(name, []).extend(times[1:])
-            print(f"  {workload.name} {name:>14}: first {times[0]:.3f} s, steady {statistics.median(times[1:]):.4f} s",
-                  flush=True)
+            print(
+                f"  {workload.name} {name:>14}: first {times[0]:.3f} s, steady {statistics.median(times[1:]):.4f} s",
+                flush=True,
+            )
     return {name: (statistics.median(firsts[name]), statistics.median(steadies[name])) for name in contenders}
 
 
 def _table(workload, results):
     base = results["jax scan"][1]
-    rows = [f"### {workload.name}: MLP {'-'.join(map(str, workload.sizes))}, {workload.optimizer} "
-            f"lr {workload.learning_rate}, batch {workload.batch_size}, {workload.samples:,} samples", "",
-            "| contender | first epoch (s) | steady epoch (s, median) | steady / jax scan |",
-            "|---|---:|---:|---:|"]
+    rows = [
+        f"### {workload.name}: MLP {'-'.join(map(str, workload.sizes))}, {workload.optimizer} "
+        f"lr {workload.learning_rate}, batch {workload.batch_size}, {workload.samples:,} samples",
+        "",
+        "| contender | first epoch (s) | steady epoch (s, median) | steady / jax scan |",
+        "|---|---:|---:|---:|",
+    ]
     for name, (first, steady) in results.items():
         rows.append(f"| {name} | {first:.3f} | {steady:.4f} | {steady / base:.2f}x |")
     return "\n".join(rows)
@@ -154,17 +161,22 @@ def main():
     device = jax.devices()[0]
     kind = f"{device.platform.upper()}: {device.device_kind}"
     print(f"{kind}, {jax.device_count()} device(s); {versions}", flush=True)
-    tables = [_table(WORKLOADS[name], benchmark(WORKLOADS[name], contenders, args.epochs, args.repeats))
-              for name in args.workloads]
-    section = "\n\n".join([
-        f"## {kind}",
-        f"{platform.machine()}, {jax.device_count()} JAX device(s), Python {platform.python_version()}; "
-        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
-        f"Command: `python benchmarks/bench_fit.py --workloads {' '.join(args.workloads)} "
-        f"--epochs {args.epochs} --repeats {args.repeats}{' --no-peers' if args.no_peers else ''}`; "
-        f"medians over {args.repeats} runs x {args.epochs - 1} steady epochs.",
-        *tables,
-    ])
+    tables = [
+        _table(WORKLOADS[name], benchmark(WORKLOADS[name], contenders, args.epochs, args.repeats))
+        for name in args.workloads
+    ]
+    section = "\n\n".join(
+        [
+            f"## {kind}",
+            f"{platform.machine()}, {jax.device_count()} JAX device(s), Python {platform.python_version()}; "
+            + ", ".join(f"{k} {v}" for k, v in versions.items())
+            + ".",
+            f"Command: `python benchmarks/bench_fit.py --workloads {' '.join(args.workloads)} "
+            f"--epochs {args.epochs} --repeats {args.repeats}{' --no-peers' if args.no_peers else ''}`; "
+            f"medians over {args.repeats} runs x {args.epochs - 1} steady epochs.",
+            *tables,
+        ]
+    )
     write_section(args.output, "Peer comparison (benchmarks/bench_fit.py)", kind, section)
     print(section)
 

@@ -50,8 +50,10 @@ def trained_state():
 def host_arrays(tree):
     """``{path name: NumPy array}`` of a pytree's leaves (typed keys as their data), for ``np.savez``."""
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {jax.tree_util.keystr(path): np.asarray(jax.random.key_data(leaf) if fn.saving.trees.is_key(leaf)
-                                                   else leaf) for path, leaf in leaves}
+    return {
+        jax.tree_util.keystr(path): np.asarray(jax.random.key_data(leaf) if fn.saving.trees.is_key(leaf) else leaf)
+        for path, leaf in leaves
+    }
 
 
 def savez(path, arrays, fsync=False):
@@ -79,13 +81,22 @@ def operations(model, state, folder):
         jax.block_until_ready(jax.tree_util.tree_leaves(tree))
 
     return {
-        "save model": (lambda: fn.save_model(model_file, model, state.params),
-                       lambda: savez(params_npz, params), lambda: savez(params_npz, params, fsync=True)),
+        "save model": (
+            lambda: fn.save_model(model_file, model, state.params),
+            lambda: savez(params_npz, params),
+            lambda: savez(params_npz, params, fsync=True),
+        ),
         "load model": (lambda: block(fn.load_model(model_file)[1]), lambda: loadz(params_npz), None),
-        "save checkpoint": (lambda: fn.save_checkpoint(checkpoint_file, state, model=model, epoch=1),
-                            lambda: savez(state_npz, whole), lambda: savez(state_npz, whole, fsync=True)),
-        "load checkpoint": (lambda: block(fn.load_checkpoint(checkpoint_file, like=state).state),
-                            lambda: loadz(state_npz), None),
+        "save checkpoint": (
+            lambda: fn.save_checkpoint(checkpoint_file, state, model=model, epoch=1),
+            lambda: savez(state_npz, whole),
+            lambda: savez(state_npz, whole, fsync=True),
+        ),
+        "load checkpoint": (
+            lambda: block(fn.load_checkpoint(checkpoint_file, like=state).state),
+            lambda: loadz(state_npz),
+            None,
+        ),
     }
 
 
@@ -109,13 +120,17 @@ def measure(ops, repeats):
 
 
 def table(results, megabytes, repeats):
-    lines = ["| operation | MB | np.savez / np.load | np.savez + fsync | fnnet | fnnet / NumPy | target ≤ 2x |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| operation | MB | np.savez / np.load | np.savez + fsync | fnnet | fnnet / NumPy | target ≤ 2x |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for name, (ours, numpy_times, fsynced) in results.items():
         ratio = statistics.median(ours) / statistics.median(numpy_times)
         durable = f"{statistics.median(fsynced) * 1e3:.1f} ms" if fsynced else "—"
-        lines.append(f"| {name} | {megabytes[name]:.1f} | {statistics.median(numpy_times) * 1e3:.1f} ms | {durable} "
-                     f"| {statistics.median(ours) * 1e3:.1f} ms | {ratio:.2f}x | {'met' if ratio <= 2 else 'MISSED'} |")
+        lines.append(
+            f"| {name} | {megabytes[name]:.1f} | {statistics.median(numpy_times) * 1e3:.1f} ms | {durable} "
+            f"| {statistics.median(ours) * 1e3:.1f} ms | {ratio:.2f}x | {'met' if ratio <= 2 else 'MISSED'} |"
+        )
     return "\n".join(lines) + f"\n\nMedians over {repeats} calls each, first call included.\n"
 
 
@@ -128,19 +143,31 @@ def main():
     model, state = trained_state()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         results = measure(operations(model, state, folder), args.repeats)
-        sizes = {name: os.path.getsize(os.path.join(folder, file)) / 1e6 for name, file in
-                 [("save model", "w1.safetensors"), ("load model", "w1.safetensors"),
-                  ("save checkpoint", "w1_ckpt.safetensors"), ("load checkpoint", "w1_ckpt.safetensors")]}
+        sizes = {
+            name: os.path.getsize(os.path.join(folder, file)) / 1e6
+            for name, file in [
+                ("save model", "w1.safetensors"),
+                ("load model", "w1.safetensors"),
+                ("save checkpoint", "w1_ckpt.safetensors"),
+                ("load checkpoint", "w1_ckpt.safetensors"),
+            ]
+        }
     kind = jax.devices()[0].device_kind
-    section = (f"## {jax.default_backend().upper()}: {kind}\n\n{platform.machine()}, jax {jax.__version__}, "
-               f"fnnet {fn.__version__}. Command: `python benchmarks/bench_saving.py --repeats {args.repeats} "
-               f"--write`.\n\n{table(results, sizes, args.repeats)}")
+    section = (
+        f"## {jax.default_backend().upper()}: {kind}\n\n{platform.machine()}, jax {jax.__version__}, "
+        f"fnnet {fn.__version__}. Command: `python benchmarks/bench_saving.py --repeats {args.repeats} "
+        f"--write`.\n\n{table(results, sizes, args.repeats)}"
+    )
     print(section)
     if args.write:
-        write_section(os.path.join(os.path.dirname(__file__), "RESULTS_SAVING.md"),
-                      "Saving benchmark results (benchmarks/bench_saving.py)", jax.default_backend().upper(), section,
-                      intro="One section per device kind, written by `python benchmarks/bench_saving.py --write`; "
-                            "what each column times is in the script's docstring.")
+        write_section(
+            os.path.join(os.path.dirname(__file__), "RESULTS_SAVING.md"),
+            "Saving benchmark results (benchmarks/bench_saving.py)",
+            jax.default_backend().upper(),
+            section,
+            intro="One section per device kind, written by `python benchmarks/bench_saving.py --write`; "
+            "what each column times is in the script's docstring.",
+        )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,18 @@ from workloads import WORKLOADS, fnnet_model, make_data
 
 
 def run_sweep(workload, x, y, rates, epochs):
-    fn.sweep.fit(fnnet_model(workload), x, y, {"learning_rate": rates}, loss=workload.loss,
-                 optimizer=workload.optimizer, epochs=epochs, batch_size=workload.batch_size,
-                 key=jax.random.key(0), verbose=0)
+    fn.sweep.fit(
+        fnnet_model(workload),
+        x,
+        y,
+        {"learning_rate": rates},
+        loss=workload.loss,
+        optimizer=workload.optimizer,
+        epochs=epochs,
+        batch_size=workload.batch_size,
+        key=jax.random.key(0),
+        verbose=0,
+    )
 
 
 def run_sequential_one_trainer(workload, x, y, rates, epochs):
@@ -42,8 +51,7 @@ def run_sequential_one_trainer(workload, x, y, rates, epochs):
     state = trainer.init_state(model.init(init_key, x.shape[1:]), fit_key)
     for rate in rates:
         opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=np.float32(rate))
-        trainer.fit(state._replace(opt_state=opt_state), x, y, epochs=epochs, batch_size=workload.batch_size,
-                    verbose=0)
+        trainer.fit(state._replace(opt_state=opt_state), x, y, epochs=epochs, batch_size=workload.batch_size, verbose=0)
 
 
 def run_sequential_new_trainers(workload, x, y, rates, epochs):
@@ -51,8 +59,15 @@ def run_sequential_new_trainers(workload, x, y, rates, epochs):
     init_key, fit_key = fn.sweep.variant_keys(jax.random.key(0), 0)
     for rate in rates:
         trainer = fn.compile(model, workload.loss, fn.optimizers.get(workload.optimizer, learning_rate=float(rate)))
-        trainer.fit(model.init(init_key, x.shape[1:]), x, y, epochs=epochs, batch_size=workload.batch_size,
-                    key=fit_key, verbose=0)
+        trainer.fit(
+            model.init(init_key, x.shape[1:]),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=workload.batch_size,
+            key=fit_key,
+            verbose=0,
+        )
 
 
 CONTENDERS = {
@@ -103,6 +118,7 @@ def main():
     section = "\n".join(rows)
     print(section)
     write_section(args.output, "Sweep benchmark results (benchmarks/bench_sweep.py)", kind, section)
+
 
 if __name__ == "__main__":
     main()

@@ -29,8 +29,10 @@ def init_params(workload, key):
     """``[(kernel, bias), ...]``: Glorot-uniform kernels, zero biases."""
     keys = jax.random.split(key, len(workload.sizes) - 1)
     init = jax.nn.initializers.glorot_uniform()
-    return [(init(k, (m, n), jnp.float32), jnp.zeros(n, jnp.float32))
-            for k, m, n in zip(keys, workload.sizes[:-1], workload.sizes[1:])]
+    return [
+        (init(k, (m, n), jnp.float32), jnp.zeros(n, jnp.float32))
+        for k, m, n in zip(keys, workload.sizes[:-1], workload.sizes[1:])
+    ]
 
 
 def loss_fn(workload):
@@ -56,6 +58,7 @@ def handwritten(workload, key=None):
 
 def update_fn(loss, opt):
     """The hand-written step ``(params, opt_state, x, y) -> (params, opt_state, loss)``: nothing else."""
+
     def update(params, opt_state, x, y):
         value, grads = jax.value_and_grad(loss)(params, x, y)
         updates, opt_state = opt.update(grads, opt_state, params)

@@ -143,7 +143,7 @@ def run_equinox(workload, x, y, epochs):
     def linear(m, n):  # eqx.nn.Linear's own init is not Glorot: replace its parameters
         key = next(keys)
         layer = eqx.nn.Linear(m, n, key=key)
-        return eqx.tree_at(lambda l: (l.weight, l.bias), layer, (glorot(key, (n, m)), jnp.zeros(n)))
+        return eqx.tree_at(lambda lin: (lin.weight, lin.bias), layer, (glorot(key, (n, m)), jnp.zeros(n)))
 
     lambdas = {name: eqx.nn.Lambda(fn) for name, fn in activations.items()}
     model = eqx.nn.Sequential(_stack(workload, linear, lambdas))

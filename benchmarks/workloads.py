@@ -30,8 +30,9 @@ class Workload(NamedTuple):
 
 W1 = Workload("W1", (784, 512, 512, 10), "relu", "softmax", "categorical_crossentropy", "adam", 1e-3, 128, 60_000)
 W2 = Workload("W2", (2, 8, 8, 1), "tanh", "tanh", "mse", "sgd", 0.03, 10, 10_000)
-W1_WIDE = Workload("W1-wide", (784, 4096, 4096, 10), "relu", "softmax", "categorical_crossentropy", "adam", 1e-3,
-                   1024, 60_000)
+W1_WIDE = Workload(
+    "W1-wide", (784, 4096, 4096, 10), "relu", "softmax", "categorical_crossentropy", "adam", 1e-3, 1024, 60_000
+)
 WORKLOADS = {"W1": W1, "W2": W2}
 
 _KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}

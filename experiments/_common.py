@@ -79,8 +79,14 @@ def jsonable(value):
 def dumps(record):
     """JSON with one key per line, and each list of plain numbers on one line (curves stay readable and small)."""
     text = json.dumps(record, indent=1)
-    return re.sub(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]",
-                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text) + "\n"
+    return (
+        re.sub(
+            r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]",
+            lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
+            text,
+        )
+        + "\n"
+    )
 
 
 def save(name, args, fig, *, config, seeds, results):

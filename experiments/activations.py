@@ -45,11 +45,16 @@ def main():
         value, slope = map(np.asarray, both(jnp.asarray(np.append(z, [-5.0, 0.0, 5.0]), jnp.float32)))
         (value, slope), (at_minus_5, at_0, at_5) = (value[:-3], slope[:-3]), slope[-3:]
         curves[name] = {"f": value, "df": slope}
-        facts[name] = {"max_derivative": float(slope.max()), "derivative_at_0": float(at_0),
-                       "derivative_at_-5": float(at_minus_5), "derivative_at_5": float(at_5),
-                       "range_on_grid": [float(value.min()), float(value.max())]}
-        print(f"{name:>12}: f'(0) = {at_0:.4f}, max f' = {slope.max():.4f}, f'(-5) = {at_minus_5:.2e}, "
-              f"f'(5) = {at_5:.2e}")
+        facts[name] = {
+            "max_derivative": float(slope.max()),
+            "derivative_at_0": float(at_0),
+            "derivative_at_-5": float(at_minus_5),
+            "derivative_at_5": float(at_5),
+            "range_on_grid": [float(value.min()), float(value.max())],
+        }
+        print(
+            f"{name:>12}: f'(0) = {at_0:.4f}, max f' = {slope.max():.4f}, f'(-5) = {at_minus_5:.2e}, f'(5) = {at_5:.2e}"
+        )
 
     columns = 4
     rows = math.ceil(len(names) / columns)
@@ -66,20 +71,34 @@ def main():
         ax.set_ylim(low, high)
         both_curves = np.concatenate([curves[name]["f"], curves[name]["df"]])
         if both_curves.max() > high or both_curves.min() < low:
-            ax.text(0.97, 0.05, f"clipped to [{low}, {high}]", transform=ax.transAxes, ha="right", fontsize=8,
-                    color="gray")
+            ax.text(
+                0.97, 0.05, f"clipped to [{low}, {high}]", transform=ax.transAxes, ha="right", fontsize=8, color="gray"
+            )
         ax.legend(loc="upper left")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    fig.suptitle(f"fnnet's activations f and their derivatives f' from jax.grad (every panel: z in [{z[0]:g}, {z[-1]:g}], "
-                 "same y range; max f' is over that grid)", fontsize=13)
+    fig.suptitle(
+        f"fnnet's activations f and their derivatives f' from jax.grad (every panel: z in [{z[0]:g}, {z[-1]:g}], "
+        "same y range; max f' is over that grid)",
+        fontsize=13,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    _common.save("activations", args, fig,
-                 config={"grid": [float(z[0]), float(z[-1]), len(z)], "names": names,
-                         "softmax_panel": "first output of softmax([z, 0])"},
-                 seeds=[],
-                 results={"facts": facts, "z_every_10th": z[::10],  # the curves at every 10th grid point
-                          "curves": {name: {k: v[::10] for k, v in c.items()} for name, c in curves.items()}})
+    _common.save(
+        "activations",
+        args,
+        fig,
+        config={
+            "grid": [float(z[0]), float(z[-1]), len(z)],
+            "names": names,
+            "softmax_panel": "first output of softmax([z, 0])",
+        },
+        seeds=[],
+        results={
+            "facts": facts,
+            "z_every_10th": z[::10],  # the curves at every 10th grid point
+            "curves": {name: {k: v[::10] for k, v in c.items()} for name, c in curves.items()},
+        },
+    )
 
 
 if __name__ == "__main__":

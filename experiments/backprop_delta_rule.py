@@ -56,8 +56,9 @@ def delta_rule(weights, biases, x, y):
 
 
 def main():
-    args = _common.parse_args(__doc__, batch=(int, 256, "samples in the batch"),
-                              seeds=(int, 5, "initializations compared"))
+    args = _common.parse_args(
+        __doc__, batch=(int, 256, "samples in the batch"), seeds=(int, 5, "initializations compared")
+    )
     batch, n_seeds = (32, 2) if args.quick else (args.batch, args.seeds)
     (x_train, y_train), _ = _common.digits()
     x = x_train[:batch].astype(np.float64)
@@ -74,21 +75,28 @@ def main():
             for name in names:  # non-zero biases, so dC/db is exercised too
                 params[name]["bias"] = rng.normal(scale=0.5, size=params[name]["bias"].shape)
             grads = jax.grad(lambda p: fn.losses.categorical_crossentropy(y, model.apply(p, x)))(params)
-            grads_w, grads_b = delta_rule([params[n]["kernel"].T for n in names],
-                                          [params[n]["bias"] for n in names], x, y)
+            grads_w, grads_b = delta_rule(
+                [params[n]["kernel"].T for n in names], [params[n]["bias"] for n in names], x, y
+            )
             for name, gw, gb in zip(names, grads_w, grads_b):
                 jw, jb = np.asarray(grads[name]["kernel"]), np.asarray(grads[name]["bias"])
                 assert jw.dtype == np.float64
-                rows.append({"seed": seed, "layer": name,
-                             "max_abs_diff_kernel": float(np.abs(jw - gw.T).max()),
-                             "max_abs_diff_bias": float(np.abs(jb - gb).max()),
-                             "norm_kernel_jax": float(np.linalg.norm(jw)),
-                             "norm_kernel_delta": float(np.linalg.norm(gw)),
-                             "norm_bias_jax": float(np.linalg.norm(jb)),
-                             "norm_bias_delta": float(np.linalg.norm(gb))})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "layer": name,
+                        "max_abs_diff_kernel": float(np.abs(jw - gw.T).max()),
+                        "max_abs_diff_bias": float(np.abs(jb - gb).max()),
+                        "norm_kernel_jax": float(np.linalg.norm(jw)),
+                        "norm_kernel_delta": float(np.linalg.norm(gw)),
+                        "norm_bias_jax": float(np.linalg.norm(jb)),
+                        "norm_bias_delta": float(np.linalg.norm(gb)),
+                    }
+                )
     max_diff = max(max(r["max_abs_diff_kernel"], r["max_abs_diff_bias"]) for r in rows)
-    per_layer = {n: max(max(r["max_abs_diff_kernel"], r["max_abs_diff_bias"]) for r in rows if r["layer"] == n)
-                 for n in names}
+    per_layer = {
+        n: max(max(r["max_abs_diff_kernel"], r["max_abs_diff_bias"]) for r in rows if r["layer"] == n) for n in names
+    }
     for name in names:
         print(f"{name}: max |jax.grad - delta rule| = {per_layer[name]:.2e}")
 
@@ -96,8 +104,9 @@ def main():
     positions = np.arange(len(names))
     seed0 = [r for r in rows if r["seed"] == 0]
     ax_norm.bar(positions - 0.2, [r["norm_kernel_delta"] for r in seed0], 0.4, label="delta rule (NumPy)")
-    ax_norm.bar(positions + 0.2, [r["norm_kernel_jax"] for r in seed0], 0.4, label="jax.grad (fnnet)",
-                hatch="//", alpha=0.7)
+    ax_norm.bar(
+        positions + 0.2, [r["norm_kernel_jax"] for r in seed0], 0.4, label="jax.grad (fnnet)", hatch="//", alpha=0.7
+    )
     ax_norm.set_yscale("log")
     labels = [f"{n}\n{w_in}->{w_out}" for n, w_in, w_out in zip(names, [64] + HIDDEN, HIDDEN + [10])]
     ax_norm.set_xticks(positions, labels)
@@ -114,15 +123,26 @@ def main():
     ax_diff.set_ylabel("max |jax.grad - delta rule| (kernel and bias)")
     ax_diff.set_title(f"Largest difference over {n_seeds} seeds, float64")
     ax_diff.legend()
-    fig.suptitle(f"Backpropagation: NumPy delta rule vs jax.grad (sigmoid {HIDDEN}, softmax, "
-                 f"cross-entropy, {batch} digits)")
+    fig.suptitle(
+        f"Backpropagation: NumPy delta rule vs jax.grad (sigmoid {HIDDEN}, softmax, cross-entropy, {batch} digits)"
+    )
     fig.tight_layout()
-    _common.save("backprop_delta_rule", args, fig,
-                 config={"hidden": HIDDEN, "activation": "sigmoid", "output": "softmax",
-                         "loss": "categorical_crossentropy", "batch": batch, "dtype": "float64",
-                         "data": "digits (first training samples, standardized)"},
-                 seeds=list(range(n_seeds)),
-                 results={"max_abs_diff": max_diff, "max_abs_diff_per_layer": per_layer, "rows": rows})
+    _common.save(
+        "backprop_delta_rule",
+        args,
+        fig,
+        config={
+            "hidden": HIDDEN,
+            "activation": "sigmoid",
+            "output": "softmax",
+            "loss": "categorical_crossentropy",
+            "batch": batch,
+            "dtype": "float64",
+            "data": "digits (first training samples, standardized)",
+        },
+        seeds=list(range(n_seeds)),
+        results={"max_abs_diff": max_diff, "max_abs_diff_per_layer": per_layer, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

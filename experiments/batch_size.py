@@ -46,9 +46,12 @@ def gradient_noise(model, params, x, y, batch_sizes, sampled_sizes, key):
     per_sample = jax.jit(jax.vmap(lambda xi, yi: grad(params, xi[None], yi[None])))
     x, y = jnp.asarray(x), jnp.asarray(y)
     n, g = len(x), grad(params, x, y)
-    spread = sum(float(jnp.sum((per_sample(x[i:i + 100], y[i:i + 100]) - g[None]) ** 2)) for i in range(0, n, 100)) / n
-    error = jax.jit(lambda picks: jax.lax.map(lambda p: jnp.sum((grad(params, x[p], y[p]) - g) ** 2), picks,
-                                              batch_size=25))  # 25 batches at a time: bounded memory
+    spread = (
+        sum(float(jnp.sum((per_sample(x[i : i + 100], y[i : i + 100]) - g[None]) ** 2)) for i in range(0, n, 100)) / n
+    )
+    error = jax.jit(
+        lambda picks: jax.lax.map(lambda p: jnp.sum((grad(params, x[p], y[p]) - g) ** 2), picks, batch_size=25)
+    )  # 25 batches at a time: bounded memory
     exact = {b: float(np.sqrt((n - b) / (b * (n - 1)) * spread) / jnp.linalg.norm(g)) for b in batch_sizes}
     sampled = {}
     for b in sampled_sizes:  # one compiled program per size
@@ -63,12 +66,22 @@ def main():
     (x, y), (x_test, y_test) = _common.digits()
     model = fn.Sequential([*(layers.Dense(n, "relu") for n in HIDDEN), layers.Dense(10, "softmax")])
     params = model.init(jax.random.key(0), x.shape[1:])
-    trainers = {lr: fn.compile(model, loss="sparse_categorical_crossentropy",
-                               optimizer=fn.optimizers.get("sgd", learning_rate=lr), metrics=["accuracy"])
-                for lr in (LEARNING_RATE, 32 * LEARNING_RATE)}
+    trainers = {
+        lr: fn.compile(
+            model,
+            loss="sparse_categorical_crossentropy",
+            optimizer=fn.optimizers.get("sgd", learning_rate=lr),
+            metrics=["accuracy"],
+        )
+        for lr in (LEARNING_RATE, 32 * LEARNING_RATE)
+    }
     initial_loss = trainers[LEARNING_RATE].evaluate(params, x, y, return_dict=True)["loss"]
-    cases = (("full batch", len(x), LEARNING_RATE), ("SGD, batch 1", 1, LEARNING_RATE),
-             ("mini-batch 32", 32, LEARNING_RATE), (f"mini-batch 32, lr {32 * LEARNING_RATE:g}", 32, 32 * LEARNING_RATE))
+    cases = (
+        ("full batch", len(x), LEARNING_RATE),
+        ("SGD, batch 1", 1, LEARNING_RATE),
+        ("mini-batch 32", 32, LEARNING_RATE),
+        (f"mini-batch 32, lr {32 * LEARNING_RATE:g}", 32, 32 * LEARNING_RATE),
+    )
     cases = cases[:3] if args.quick else cases
     noise_sizes = sorted({*(2 ** np.arange(11)).tolist(), 32, len(x)})
     sampled_sizes = [32] if args.quick else [1, 8, 32, 128, 512]
@@ -78,30 +91,58 @@ def main():
         trainer = trainers[lr]
         trainer.fit(params, x, y, epochs=1, batch_size=batch_size, key=jax.random.key(1), verbose=0)  # compile
         stamps = []
-        clock = callbacks.LambdaCallback(on_train_begin=lambda logs: stamps.append(time.perf_counter()),
-                                         on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
-        state, history = trainer.fit(params, x, y, epochs=epochs, batch_size=batch_size, callbacks=[clock],
-                                     key=jax.random.key(1), verbose=0)
+        clock = callbacks.LambdaCallback(
+            on_train_begin=lambda logs: stamps.append(time.perf_counter()),  # noqa: B023 (fit runs in this iteration)
+            on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()),  # noqa: B023
+        )
+        state, history = trainer.fit(
+            params, x, y, epochs=epochs, batch_size=batch_size, callbacks=[clock], key=jax.random.key(1), verbose=0
+        )
         test = trainer.evaluate(state.params, x_test, y_test, return_dict=True)
         seconds = np.asarray(stamps[1:]) - stamps[0]
-        runs[label] = {"batch_size": batch_size, "learning_rate": lr, "steps_per_epoch": -(-len(x) // batch_size),
-                       "loss": history.history["loss"], "test_accuracy": test["accuracy"],
-                       "seconds": seconds, "seconds_per_epoch": float(seconds[-1] / epochs),
-                       "gradient_relative_error": exact[batch_size]}
-        print(f"{label:>14}: final loss {history.history['loss'][-1]:.4f}, test accuracy {test['accuracy']:.3f}, "
-              f"{seconds[-1] / epochs * 1e3:.1f} ms per epoch, gradient error {exact[batch_size]:.3f}")
+        runs[label] = {
+            "batch_size": batch_size,
+            "learning_rate": lr,
+            "steps_per_epoch": -(-len(x) // batch_size),
+            "loss": history.history["loss"],
+            "test_accuracy": test["accuracy"],
+            "seconds": seconds,
+            "seconds_per_epoch": float(seconds[-1] / epochs),
+            "gradient_relative_error": exact[batch_size],
+        }
+        print(
+            f"{label:>14}: final loss {history.history['loss'][-1]:.4f}, test accuracy {test['accuracy']:.3f}, "
+            f"{seconds[-1] / epochs * 1e3:.1f} ms per epoch, gradient error {exact[batch_size]:.3f}"
+        )
 
     fig, (ax_noise, ax_epoch, ax_time) = plt.subplots(1, 3, figsize=(17, 4.8))
     colors = dict(zip(runs, ["tab:blue", "tab:orange", "tab:green", "tab:purple"]))
     sizes = [b for b in noise_sizes if b < len(x)]
-    ax_noise.plot(sizes, [exact[b] for b in sizes], "-", color="gray",
-                  label="exact (drawn without replacement): ~ sqrt((N-B) / (B (N-1)))")
-    ax_noise.plot(sampled_sizes, [sampled[b] for b in sampled_sizes], "o", color="black", markersize=4,
-                  label=f"measured: {DRAWS} random batches per size")
+    ax_noise.plot(
+        sizes,
+        [exact[b] for b in sizes],
+        "-",
+        color="gray",
+        label="exact (drawn without replacement): ~ sqrt((N-B) / (B (N-1)))",
+    )
+    ax_noise.plot(
+        sampled_sizes,
+        [sampled[b] for b in sampled_sizes],
+        "o",
+        color="black",
+        markersize=4,
+        label=f"measured: {DRAWS} random batches per size",
+    )
     for label, run in runs.items():
         if run["batch_size"] < len(x) and run["learning_rate"] == LEARNING_RATE:
-            ax_noise.plot(run["batch_size"], exact[run["batch_size"]], "o", color=colors[label], markersize=11,
-                          label=f"{label}: {exact[run['batch_size']]:.2f}")
+            ax_noise.plot(
+                run["batch_size"],
+                exact[run["batch_size"]],
+                "o",
+                color=colors[label],
+                markersize=11,
+                label=f"{label}: {exact[run['batch_size']]:.2f}",
+            )
     ax_noise.set_xscale("log")
     ax_noise.set_yscale("log")
     ax_noise.set_xlabel("batch size B")
@@ -112,10 +153,17 @@ def main():
         steps = run["steps_per_epoch"]
         text = f"{label} ({steps} step{'s' if steps > 1 else ''}/epoch): test acc {run['test_accuracy']:.2f}"
         style = "--" if run["learning_rate"] != LEARNING_RATE else "-"
-        ax_epoch.plot(np.arange(epochs + 1), [initial_loss, *run["loss"]], style, marker=".", color=colors[label],
-                      label=text)
-        ax_time.plot([0.0, *run["seconds"]], [initial_loss, *run["loss"]], style, marker=".", color=colors[label],
-                     label=f"{label}: {run['seconds_per_epoch'] * 1e3:.0f} ms per epoch")
+        ax_epoch.plot(
+            np.arange(epochs + 1), [initial_loss, *run["loss"]], style, marker=".", color=colors[label], label=text
+        )
+        ax_time.plot(
+            [0.0, *run["seconds"]],
+            [initial_loss, *run["loss"]],
+            style,
+            marker=".",
+            color=colors[label],
+            label=f"{label}: {run['seconds_per_epoch'] * 1e3:.0f} ms per epoch",
+        )
     for ax in (ax_epoch, ax_time):
         ax.set_yscale("log")
         ax.set_ylabel("training loss (cross-entropy)")
@@ -125,20 +173,37 @@ def main():
     ax_time.set_xlabel("wall-clock seconds (compiled beforehand; 2-core CPU)")
     ratio = runs["SGD, batch 1"]["seconds_per_epoch"] / runs["mini-batch 32"]["seconds_per_epoch"]
     ax_time.set_title(f"Per second: a batch-1 epoch costs {ratio:.1f}x a mini-batch-32 epoch")
-    fig.suptitle(f"Batch size: 64-{'-'.join(map(str, HIDDEN))}-10 ReLU on digits, SGD lr {LEARNING_RATE} "
-                 f"(dashed: lr {32 * LEARNING_RATE:g}), same initialization, {epochs} epochs")
+    fig.suptitle(
+        f"Batch size: 64-{'-'.join(map(str, HIDDEN))}-10 ReLU on digits, SGD lr {LEARNING_RATE} "
+        f"(dashed: lr {32 * LEARNING_RATE:g}), same initialization, {epochs} epochs"
+    )
     fig.tight_layout()
-    _common.save("batch_size", args, fig,
-                 config={"model": f"64-{'-'.join(map(str, HIDDEN))}(relu)-10(softmax)",
-                         "optimizer": "sgd", "learning_rates": {k: v["learning_rate"] for k, v in runs.items()},
-                         "epochs": epochs,
-                         "batch_sizes": {k: v["batch_size"] for k, v in runs.items()}, "noise_draws": DRAWS,
-                         "timing": "one warm-up fit per configuration, then a timed fit (LambdaCallback)"},
-                 seeds={"init": 0, "shuffle": 1, "noise_batches": 2},
-                 results={"initial_loss": initial_loss, "runs": runs, "batch1_over_minibatch_epoch_time": ratio,
-                          "gradient_noise": {"batch_sizes": noise_sizes, "exact": [exact[b] for b in noise_sizes],
-                                             "sampled_batch_sizes": sampled_sizes,
-                                             "sampled": [sampled[b] for b in sampled_sizes]}})
+    _common.save(
+        "batch_size",
+        args,
+        fig,
+        config={
+            "model": f"64-{'-'.join(map(str, HIDDEN))}(relu)-10(softmax)",
+            "optimizer": "sgd",
+            "learning_rates": {k: v["learning_rate"] for k, v in runs.items()},
+            "epochs": epochs,
+            "batch_sizes": {k: v["batch_size"] for k, v in runs.items()},
+            "noise_draws": DRAWS,
+            "timing": "one warm-up fit per configuration, then a timed fit (LambdaCallback)",
+        },
+        seeds={"init": 0, "shuffle": 1, "noise_batches": 2},
+        results={
+            "initial_loss": initial_loss,
+            "runs": runs,
+            "batch1_over_minibatch_epoch_time": ratio,
+            "gradient_noise": {
+                "batch_sizes": noise_sizes,
+                "exact": [exact[b] for b in noise_sizes],
+                "sampled_batch_sizes": sampled_sizes,
+                "sampled": [sampled[b] for b in sampled_sizes],
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

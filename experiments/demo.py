@@ -39,21 +39,30 @@ x_train, x_test, scaler = fn.data.standardize(x_train, x_test)  # statistics fro
 y_train_1h, y_test_1h = fn.data.to_categorical(y_train, 10), fn.data.to_categorical(y_test, 10)
 print(f"digits: {len(x_train)} training and {len(x_test)} test images of {x_train.shape[1]} pixels")
 
-model = fn.Sequential([
-    layers.Dense(512, activation="relu"),
-    layers.Dense(512, activation="relu"),
-    layers.Dense(10, activation="softmax"),
-])
+model = fn.Sequential(
+    [
+        layers.Dense(512, activation="relu"),
+        layers.Dense(512, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ]
+)
 params = model.init(jax.random.key(0), x_train.shape[1:])
 model.summary(x_train.shape[1:])
 
-trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"],
-                     dtype_policy=policy)
+trainer = fn.compile(
+    model, loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"], dtype_policy=policy
+)
 start = time.perf_counter()
 state, history = trainer.fit(
-    params, x_train, y_train_1h, epochs=arguments.epochs, batch_size=32, validation_split=0.2,
+    params,
+    x_train,
+    y_train_1h,
+    epochs=arguments.epochs,
+    batch_size=32,
+    validation_split=0.2,
     callbacks=[callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)],
-    key=jax.random.key(1), verbose=2,
+    key=jax.random.key(1),
+    verbose=2,
 )
 seconds = time.perf_counter() - start
 best = history.history["val_loss"].index(min(history.history["val_loss"]))
@@ -66,9 +75,11 @@ out = pathlib.Path("out")
 out.mkdir(exist_ok=True)
 fn.save_model(out / "digits.safetensors", model, state.params)  # one safetensors file: config + params
 np.save(out / "digits_test_predictions.npy", trainer.predict(state.params, x_test))
-print(f"model saved to {out / 'digits.safetensors'}; load it, with no code of the model, by\n"
-      f"    model, params = fn.load_model({str(out / 'digits.safetensors')!r})\n"
-      "    fn.compile(model, 'categorical_crossentropy', 'adam').predict(params, x)  # x standardized as above")
+print(
+    f"model saved to {out / 'digits.safetensors'}; load it, with no code of the model, by\n"
+    f"    model, params = fn.load_model({str(out / 'digits.safetensors')!r})\n"
+    "    fn.compile(model, 'categorical_crossentropy', 'adam').predict(params, x)  # x standardized as above"
+)
 
 try:
     import matplotlib

@@ -30,9 +30,20 @@ def main():
     (x, y), (x_test, y_test) = _common.digits()
     model = fn.Sequential([layers.Dense(64, "relu"), layers.Dense(10, "softmax")])
     key = jax.random.key(0)
-    result = fn.sweep.fit(model, x, y, fn.sweep.grid(learning_rate=LEARNING_RATES),
-                          loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"],
-                          epochs=epochs, batch_size=32, validation_data=(x_test, y_test), key=key, verbose=0)
+    result = fn.sweep.fit(
+        model,
+        x,
+        y,
+        fn.sweep.grid(learning_rate=LEARNING_RATES),
+        loss="sparse_categorical_crossentropy",
+        optimizer="sgd",
+        metrics=["accuracy"],
+        epochs=epochs,
+        batch_size=32,
+        validation_data=(x_test, y_test),
+        key=key,
+        verbose=0,
+    )
     # the common starting point: every variant starts from the init of fn.sweep.variant_keys(key, 0)
     init_key, _ = fn.sweep.variant_keys(key, 0)
     trainer = fn.compile(model, loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
@@ -51,9 +62,14 @@ def main():
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(LEARNING_RATES)))
     epoch_axis = np.arange(0, epochs + 1)
     for lr, curve, color, d in zip(LEARNING_RATES, loss, colors, divergent):
-        ax_curves.plot(epoch_axis, [initial_loss, *curve], color="tab:red" if d else color,
-                       linestyle="--" if d else "-", marker="x" if d else None,
-                       label=f"lr = {lr:g}" + (" (divergent)" if d else "") + (" (best)" if lr == LEARNING_RATES[best] else ""))
+        ax_curves.plot(
+            epoch_axis,
+            [initial_loss, *curve],
+            color="tab:red" if d else color,
+            linestyle="--" if d else "-",
+            marker="x" if d else None,
+            label=f"lr = {lr:g}" + (" (divergent)" if d else "") + (" (best)" if lr == LEARNING_RATES[best] else ""),
+        )
     ax_curves.axhline(initial_loss, color="gray", linestyle=":", label=f"untrained: {initial_loss:.2f}")
     ax_curves.set_yscale("log")
     ax_curves.set_xlabel("epoch (0 = before training)")
@@ -61,8 +77,15 @@ def main():
     ax_curves.set_title("Loss curves, one per learning rate")
     ax_curves.legend(ncol=2)
     ax_final.plot(LEARNING_RATES, final, "o-", color="tab:blue", label="final training loss")
-    ax_final.plot(np.asarray(LEARNING_RATES)[divergent], final[divergent], "x", color="tab:red", markersize=12,
-                  markeredgewidth=2, label="divergent")
+    ax_final.plot(
+        np.asarray(LEARNING_RATES)[divergent],
+        final[divergent],
+        "x",
+        color="tab:red",
+        markersize=12,
+        markeredgewidth=2,
+        label="divergent",
+    )
     ax_final.axhline(initial_loss, color="gray", linestyle=":", label="untrained loss")
     ax_final.set_xscale("log")
     ax_final.set_yscale("log")
@@ -76,17 +99,34 @@ def main():
     handles = ax_final.get_legend_handles_labels()[0] + ax_acc.get_legend_handles_labels()[0]
     ax_final.legend(handles=handles, loc="lower left")
     ax_final.set_title("After training: too small, right, divergent")
-    fig.suptitle(f"Learning rate: 64-64-10 ReLU on digits, SGD, batch 32, {epochs} epochs, "
-                 f"{len(LEARNING_RATES)} rates as one fn.sweep.fit")
+    fig.suptitle(
+        f"Learning rate: 64-64-10 ReLU on digits, SGD, batch 32, {epochs} epochs, "
+        f"{len(LEARNING_RATES)} rates as one fn.sweep.fit"
+    )
     fig.tight_layout()
-    _common.save("learning_rate", args, fig,
-                 config={"model": "64-64(relu)-10(softmax)", "optimizer": "sgd", "batch_size": 32, "epochs": epochs,
-                         "learning_rates": LEARNING_RATES, "data": "digits, standardized",
-                         "divergent_if": "final training loss not finite or above the untrained loss"},
-                 seeds={"sweep_key": 0, "variant_seed": 0},
-                 results={"initial_loss": initial_loss, "loss": loss, "val_accuracy_final": val_accuracy,
-                          "final_loss": final, "divergent": dict(zip(map(str, LEARNING_RATES), divergent)),
-                          "best_learning_rate": LEARNING_RATES[best]})
+    _common.save(
+        "learning_rate",
+        args,
+        fig,
+        config={
+            "model": "64-64(relu)-10(softmax)",
+            "optimizer": "sgd",
+            "batch_size": 32,
+            "epochs": epochs,
+            "learning_rates": LEARNING_RATES,
+            "data": "digits, standardized",
+            "divergent_if": "final training loss not finite or above the untrained loss",
+        },
+        seeds={"sweep_key": 0, "variant_seed": 0},
+        results={
+            "initial_loss": initial_loss,
+            "loss": loss,
+            "val_accuracy_final": val_accuracy,
+            "final_loss": final,
+            "divergent": dict(zip(map(str, LEARNING_RATES), divergent)),
+            "best_learning_rate": LEARNING_RATES[best],
+        },
+    )
 
 
 if __name__ == "__main__":

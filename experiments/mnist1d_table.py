@@ -53,17 +53,33 @@ def main():
         model = build()
         inits = [model.init(jax.random.key(seed), x.shape[1:]) for seed in range(k)]
         stacked = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *inits)
-        sweep = fn.sweep.fit(model, x, y, fn.sweep.seeds(k), loss="sparse_categorical_crossentropy",
-                             optimizer=fn.optimizers.get("adam", learning_rate=0.01), metrics=["accuracy"],
-                             epochs=epochs, batch_size=100, validation_data=(x_test, y_test),
-                             initial_params=stacked, key=jax.random.key(0), verbose=0)
+        sweep = fn.sweep.fit(
+            model,
+            x,
+            y,
+            fn.sweep.seeds(k),
+            loss="sparse_categorical_crossentropy",
+            optimizer=fn.optimizers.get("adam", learning_rate=0.01),
+            metrics=["accuracy"],
+            epochs=epochs,
+            batch_size=100,
+            validation_data=(x_test, y_test),
+            initial_params=stacked,
+            key=jax.random.key(0),
+            verbose=0,
+        )
         curve = np.asarray(sweep.history["val_accuracy"])
         final = curve[:, -1]
-        results[label] = {"test_accuracy_per_seed": final, "test_accuracy_mean": float(final.mean()),
-                          "test_accuracy_std": float(final.std()), "best_epoch_accuracy_mean": float(curve.max(1).mean()),
-                          "train_accuracy_final_mean": float(np.asarray(sweep.history["accuracy"])[:, -1].mean()),
-                          "test_accuracy_curve_mean": curve.mean(0), "test_accuracy_curve_std": curve.std(0),
-                          "published": PUBLISHED[label]}
+        results[label] = {
+            "test_accuracy_per_seed": final,
+            "test_accuracy_mean": float(final.mean()),
+            "test_accuracy_std": float(final.std()),
+            "best_epoch_accuracy_mean": float(curve.max(1).mean()),
+            "train_accuracy_final_mean": float(np.asarray(sweep.history["accuracy"])[:, -1].mean()),
+            "test_accuracy_curve_mean": curve.mean(0),
+            "test_accuracy_curve_std": curve.std(0),
+            "published": PUBLISHED[label],
+        }
     print(f"{'model':<22}{'fnnet (mean +- std over ' + str(k) + ' seeds)':>36}{'published':>12}")
     for label, published in PUBLISHED.items():
         run = results.get(label)
@@ -76,7 +92,9 @@ def main():
         m, s = run["test_accuracy_curve_mean"], run["test_accuracy_curve_std"]
         ax_curve.plot(epoch_axis, m, color=color, label=f"{label} (fnnet): {run['test_accuracy_mean']:.1%}")
         ax_curve.fill_between(epoch_axis, m - s, m + s, color=color, alpha=0.25)
-        ax_curve.axhline(run["published"], color=color, linestyle=":", label=f"{label}, published: {run['published']:.0%}")
+        ax_curve.axhline(
+            run["published"], color=color, linestyle=":", label=f"{label}, published: {run['published']:.0%}"
+        )
     ax_curve.set_xlabel("epoch (40 steps of 100 signals)")
     ax_curve.set_ylabel(f"test accuracy (mean +- std, {k} seeds)")
     ax_curve.set_title("Test accuracy during training")
@@ -84,8 +102,14 @@ def main():
     ax_curve.legend(loc="lower right")
     names = list(PUBLISHED)
     positions = np.arange(len(names))
-    ax_table.bar(positions - 0.2, [PUBLISHED[n] for n in names], 0.4, color="lightgray", edgecolor="black",
-                 label="published (Greydanus & Kobak)")
+    ax_table.bar(
+        positions - 0.2,
+        [PUBLISHED[n] for n in names],
+        0.4,
+        color="lightgray",
+        edgecolor="black",
+        label="published (Greydanus & Kobak)",
+    )
     measured = [results[n]["test_accuracy_mean"] if n in results else np.nan for n in names]
     errors = [results[n]["test_accuracy_std"] if n in results else 0 for n in names]
     ax_table.bar(positions + 0.2, measured, 0.4, yerr=errors, color="tab:green", capsize=4, label="fnnet, measured")
@@ -94,8 +118,16 @@ def main():
         if name in results:
             ax_table.text(i + 0.2, measured[i] + errors[i] + 0.02, f"{measured[i]:.1%}", ha="center", fontsize=8)
         else:
-            ax_table.text(i + 0.2, 0.5, "not run:\nfnnet has no\nconv / GRU\nlayers", ha="center", va="center",
-                          fontsize=7, color="dimgray", bbox=dict(facecolor="white", edgecolor="lightgray"))
+            ax_table.text(
+                i + 0.2,
+                0.5,
+                "not run:\nfnnet has no\nconv / GRU\nlayers",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="dimgray",
+                bbox=dict(facecolor="white", edgecolor="lightgray"),
+            )
     ax_table.set_xticks(positions, names)
     ax_table.set_xlim(-0.6, len(names) - 0.3)
     ax_table.set_ylim(0, 1.1)
@@ -104,15 +136,32 @@ def main():
     ax_table.legend(loc="upper left")
     fig.suptitle(f"MNIST-1D (4,000 train / 1,000 test, generated locally): Adam 0.01, batch 100, {epochs} epochs")
     fig.tight_layout()
-    _common.save("mnist1d_table", args, fig,
-                 config={"recipe": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 100, "epochs": epochs,
-                                    "steps": epochs * 40, "weight_decay": 0},
-                         "models": {"logistic regression": "Dense(10) on the 40 inputs",
-                                    "MLP": "40-100-100-10 relu, h + relu(W2 h) skip (as the benchmark's MLPBase)"},
-                         "data": "mnist1d.make_dataset(get_dataset_args()), seed 42"},
-                 seeds={"init": list(range(k)), "sweep_key": 0, "variant_seeds": list(range(k)), "mnist1d": 42},
-                 results={"runs": results, "published": PUBLISHED,
-                          "published_source": "github.com/greydanus/mnist1d README (test accuracy)"})
+    _common.save(
+        "mnist1d_table",
+        args,
+        fig,
+        config={
+            "recipe": {
+                "optimizer": "adam",
+                "learning_rate": 0.01,
+                "batch_size": 100,
+                "epochs": epochs,
+                "steps": epochs * 40,
+                "weight_decay": 0,
+            },
+            "models": {
+                "logistic regression": "Dense(10) on the 40 inputs",
+                "MLP": "40-100-100-10 relu, h + relu(W2 h) skip (as the benchmark's MLPBase)",
+            },
+            "data": "mnist1d.make_dataset(get_dataset_args()), seed 42",
+        },
+        seeds={"init": list(range(k)), "sweep_key": 0, "variant_seeds": list(range(k)), "mnist1d": 42},
+        results={
+            "runs": results,
+            "published": PUBLISHED,
+            "published_source": "github.com/greydanus/mnist1d README (test accuracy)",
+        },
+    )
 
 
 if __name__ == "__main__":

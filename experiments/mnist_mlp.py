@@ -29,15 +29,21 @@ def load(path, download):
     try:
         return fn.datasets.mnist.load_data(path, download=download)
     except FileNotFoundError as error:
-        print(f"MNIST not found, nothing to run.\n{error}\n\nTo run this experiment, either put Keras's mnist.npz "
-              f"(or the four IDX .gz files) in a folder and pass --path DIR (or set FNNET_DATA=DIR), or run it "
-              f"once with --download to fetch {fn.datasets.mnist.URL} into ~/.fnnet/datasets.")
+        print(
+            f"MNIST not found, nothing to run.\n{error}\n\nTo run this experiment, either put Keras's mnist.npz "
+            f"(or the four IDX .gz files) in a folder and pass --path DIR (or set FNNET_DATA=DIR), or run it "
+            f"once with --download to fetch {fn.datasets.mnist.URL} into ~/.fnnet/datasets."
+        )
         return None
 
 
 def main():
-    args = _common.parse_args(__doc__, path=(str, None, "folder with mnist.npz or the IDX files"),
-                              epochs=(int, 20, "epochs"), download=(bool, False, "download mnist.npz if missing"))
+    args = _common.parse_args(
+        __doc__,
+        path=(str, None, "folder with mnist.npz or the IDX files"),
+        epochs=(int, 20, "epochs"),
+        download=(bool, False, "download mnist.npz if missing"),
+    )
     data = load(args.path, args.download)
     if data is None:
         return
@@ -49,17 +55,32 @@ def main():
     x_test = x_test.reshape(len(x_test), 784).astype(np.float32) / 255
     y_train_1h, y_test_1h = fn.data.to_categorical(y_train, 10), fn.data.to_categorical(y_test, 10)
 
-    model = fn.Sequential([layers.Dense(512, "relu"), layers.Dropout(0.2),
-                           layers.Dense(512, "relu"), layers.Dropout(0.2),
-                           layers.Dense(10, "softmax")])
+    model = fn.Sequential(
+        [
+            layers.Dense(512, "relu"),
+            layers.Dropout(0.2),
+            layers.Dense(512, "relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, "softmax"),
+        ]
+    )
     model.summary((784,))
     trainer = fn.compile(model, loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
-    state, history = trainer.fit(model.init(jax.random.key(0), (784,)), x_train, y_train_1h, epochs=epochs,
-                                 batch_size=128, validation_data=(x_test, y_test_1h), key=jax.random.key(1), verbose=1)
+    state, history = trainer.fit(
+        model.init(jax.random.key(0), (784,)),
+        x_train,
+        y_train_1h,
+        epochs=epochs,
+        batch_size=128,
+        validation_data=(x_test, y_test_1h),
+        key=jax.random.key(1),
+        verbose=1,
+    )
     test_loss, test_accuracy = trainer.evaluate(state.params, x_test, y_test_1h)  # as Keras's
     score = {"loss": test_loss, "accuracy": test_accuracy}
-    print(f"Test loss: {test_loss:.4f}\nTest accuracy: {test_accuracy:.4f} "
-          f"(Keras's example: {KERAS_TEST_ACCURACY:.4f})")
+    print(
+        f"Test loss: {test_loss:.4f}\nTest accuracy: {test_accuracy:.4f} (Keras's example: {KERAS_TEST_ACCURACY:.4f})"
+    )
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
     epoch_axis = np.arange(1, len(history.epoch) + 1)
@@ -74,12 +95,21 @@ def main():
     ax_acc.set_ylim(0.9, 1.0)
     fig.suptitle(f"MNIST, 784-512-512-10 ReLU, dropout 0.2, RMSprop, batch 128: test accuracy {score['accuracy']:.2%}")
     fig.tight_layout()
-    _common.save("mnist_mlp", args, fig,
-                 config={"model": "784-512(relu)-dropout 0.2-512(relu)-dropout 0.2-10(softmax)",
-                         "optimizer": "rmsprop (0.001, decay 0.9, eps 1e-8)", "batch_size": 128, "epochs": epochs,
-                         "n_train": len(x_train), "n_test": len(x_test)},
-                 seeds={"init": 0, "fit": 1},
-                 results={"history": history.history, "test": score, "keras_test_accuracy": KERAS_TEST_ACCURACY})
+    _common.save(
+        "mnist_mlp",
+        args,
+        fig,
+        config={
+            "model": "784-512(relu)-dropout 0.2-512(relu)-dropout 0.2-10(softmax)",
+            "optimizer": "rmsprop (0.001, decay 0.9, eps 1e-8)",
+            "batch_size": 128,
+            "epochs": epochs,
+            "n_train": len(x_train),
+            "n_test": len(x_test),
+        },
+        seeds={"init": 0, "fit": 1},
+        results={"history": history.history, "test": score, "keras_test_accuracy": KERAS_TEST_ACCURACY},
+    )
 
 
 if __name__ == "__main__":

@@ -36,38 +36,74 @@ def main():
         model = fn.Sequential([*(layers.Dense(n, "relu") for n in hidden), layers.Dense(10, "softmax")])
         params = model.init(jax.random.key(0), x.shape[1:])
         trainer = fn.compile(model, loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-        state, history = trainer.fit(params, x, y, epochs=epochs, batch_size=32, validation_split=0.2,
-                                     key=jax.random.key(1), verbose=0)
+        state, history = trainer.fit(
+            params, x, y, epochs=epochs, batch_size=32, validation_split=0.2, key=jax.random.key(1), verbose=0
+        )
         h = history.history
         best = int(np.argmin(h["val_loss"]))
         test = trainer.evaluate(state.params, x_test, y_test, return_dict=True)
-        runs[label] = {"hidden": hidden, "params": sum(int(np.size(v)) for v in jax.tree_util.tree_leaves(params)),
-                       "history": h, "best_epoch": best + 1, "best_val_loss": h["val_loss"][best],
-                       "final_val_loss": h["val_loss"][-1], "test_accuracy_final": test["accuracy"],
-                       "test_loss_final": test["loss"]}
-        print(f"{label:>22}: {runs[label]['params']:,} params; lowest validation loss {h['val_loss'][best]:.4f} at "
-              f"epoch {best + 1}, final {h['val_loss'][-1]:.4f}; test accuracy {test['accuracy']:.3f}")
+        runs[label] = {
+            "hidden": hidden,
+            "params": sum(int(np.size(v)) for v in jax.tree_util.tree_leaves(params)),
+            "history": h,
+            "best_epoch": best + 1,
+            "best_val_loss": h["val_loss"][best],
+            "final_val_loss": h["val_loss"][-1],
+            "test_accuracy_final": test["accuracy"],
+            "test_loss_final": test["loss"],
+        }
+        print(
+            f"{label:>22}: {runs[label]['params']:,} params; lowest validation loss {h['val_loss'][best]:.4f} at "
+            f"epoch {best + 1}, final {h['val_loss'][-1]:.4f}; test accuracy {test['accuracy']:.3f}"
+        )
 
     fig, ax = plt.subplots(figsize=(12, 5))
     epoch_axis = np.arange(1, epochs + 1)
     for (label, run), color in zip(runs.items(), ["tab:blue", "tab:red"]):
-        ax.plot(epoch_axis, run["history"]["val_loss"], "-", color=color, linewidth=2,
-                label=f"{label} ({run['params']:,} params): validation")
+        ax.plot(
+            epoch_axis,
+            run["history"]["val_loss"],
+            "-",
+            color=color,
+            linewidth=2,
+            label=f"{label} ({run['params']:,} params): validation",
+        )
         ax.plot(epoch_axis, run["history"]["loss"], "--", color=color, alpha=0.6, label=f"{label}: training")
-        ax.plot(run["best_epoch"], run["best_val_loss"], "o", color=color, markersize=9, markerfacecolor="none",
-                markeredgewidth=2, label=f"{label}: lowest validation loss, epoch {run['best_epoch']}")
+        ax.plot(
+            run["best_epoch"],
+            run["best_val_loss"],
+            "o",
+            color=color,
+            markersize=9,
+            markerfacecolor="none",
+            markeredgewidth=2,
+            label=f"{label}: lowest validation loss, epoch {run['best_epoch']}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
-    ax.set_title(f"Small vs bigger MLP on digits: validation loss (solid), training loss (dashed)\n"
-                 f"Adam, batch 32, validation_split=0.2, {epochs} epochs")
+    ax.set_title(
+        f"Small vs bigger MLP on digits: validation loss (solid), training loss (dashed)\n"
+        f"Adam, batch 32, validation_split=0.2, {epochs} epochs"
+    )
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    _common.save("model_comparison", args, fig,
-                 config={"models": MODELS, "activation": "relu", "optimizer": "adam (0.001)", "batch_size": 32,
-                         "epochs": epochs, "validation_split": 0.2, "data": "digits, shuffled, standardized"},
-                 seeds={"init": 0, "fit": 1, "shuffle_digits": 0},
-                 results=runs)
+    _common.save(
+        "model_comparison",
+        args,
+        fig,
+        config={
+            "models": MODELS,
+            "activation": "relu",
+            "optimizer": "adam (0.001)",
+            "batch_size": 32,
+            "epochs": epochs,
+            "validation_split": 0.2,
+            "data": "digits, shuffled, standardized",
+        },
+        seeds={"init": 0, "fit": 1, "shuffle_digits": 0},
+        results=runs,
+    )
 
 
 if __name__ == "__main__":

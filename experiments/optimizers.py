@@ -51,19 +51,39 @@ def main():
     chosen = ("SGD", "Nesterov 0.9", "Adam") if args.quick else tuple(OPTIMIZERS)  # --quick: three of them
     for label, (name, hyperparameters) in ((n, OPTIMIZERS[n]) for n in chosen):
         optimizer = fn.optimizers.get(name, **hyperparameters)
-        sweep = fn.sweep.fit(model, x, y, fn.sweep.seeds(k), loss="sparse_categorical_crossentropy",
-                             optimizer=optimizer, metrics=["accuracy"], epochs=epochs, batch_size=32,
-                             initial_params=initial_params,
-                             validation_data=(x_test, y_test), key=jax.random.key(0), verbose=0)
+        sweep = fn.sweep.fit(
+            model,
+            x,
+            y,
+            fn.sweep.seeds(k),
+            loss="sparse_categorical_crossentropy",
+            optimizer=optimizer,
+            metrics=["accuracy"],
+            epochs=epochs,
+            batch_size=32,
+            initial_params=initial_params,
+            validation_data=(x_test, y_test),
+            key=jax.random.key(0),
+            verbose=0,
+        )
         loss_mean, loss_std = _common.mean_std(sweep.history, "loss")
         acc = np.asarray(sweep.history["val_accuracy"])[:, -1]
-        results[label] = {"optimizer": name, "hyperparameters": hyperparameters, "loss_mean": loss_mean,
-                          "loss_std": loss_std, "loss_per_seed": sweep.history["loss"],
-                          "final_loss_mean": float(loss_mean[-1]), "final_loss_std": float(loss_std[-1]),
-                          "test_accuracy_mean": float(acc.mean()), "test_accuracy_std": float(acc.std()),
-                          "test_accuracy_per_seed": acc}
-        print(f"{label:>24}: final loss {loss_mean[-1]:.4f} +- {loss_std[-1]:.4f}, "
-              f"test accuracy {acc.mean():.3f} +- {acc.std():.3f}")
+        results[label] = {
+            "optimizer": name,
+            "hyperparameters": hyperparameters,
+            "loss_mean": loss_mean,
+            "loss_std": loss_std,
+            "loss_per_seed": sweep.history["loss"],
+            "final_loss_mean": float(loss_mean[-1]),
+            "final_loss_std": float(loss_std[-1]),
+            "test_accuracy_mean": float(acc.mean()),
+            "test_accuracy_std": float(acc.std()),
+            "test_accuracy_per_seed": acc,
+        }
+        print(
+            f"{label:>24}: final loss {loss_mean[-1]:.4f} +- {loss_std[-1]:.4f}, "
+            f"test accuracy {acc.mean():.3f} +- {acc.std():.3f}"
+        )
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(14, 5.2), gridspec_kw={"width_ratios": [1.5, 1]})
     colors = plt.cm.tab20(np.linspace(0, 1, 20))[::2][: len(results) - 1].tolist() + ["black"]
@@ -91,15 +111,25 @@ def main():
     ax_acc.set_xlim(0, 1.12)
     ax_acc.set_xlabel(f"test accuracy after {epochs} epochs (mean +- std over {k} seeds)")
     ax_acc.set_title("Test accuracy")
-    fig.suptitle(f"Optimizers at Keras's default rates: 64-64-10 ReLU on digits, batch 32, {k} seeds each "
-                 "(one fn.sweep.fit per optimizer)")
+    fig.suptitle(
+        f"Optimizers at Keras's default rates: 64-64-10 ReLU on digits, batch 32, {k} seeds each "
+        "(one fn.sweep.fit per optimizer)"
+    )
     fig.tight_layout()
-    _common.save("optimizers", args, fig,
-                 config={"model": "64-64(relu)-10(softmax)", "batch_size": 32, "epochs": epochs,
-                         "optimizers": {n: [r["optimizer"], r["hyperparameters"]] for n, r in results.items()},
-                         "learning_rates": "Keras defaults unless given (fn.optimizers.get)"},
-                 seeds={"init_keys": list(range(k)), "sweep_key": 0, "variant_seeds": list(range(k))},
-                 results=results)
+    _common.save(
+        "optimizers",
+        args,
+        fig,
+        config={
+            "model": "64-64(relu)-10(softmax)",
+            "batch_size": 32,
+            "epochs": epochs,
+            "optimizers": {n: [r["optimizer"], r["hyperparameters"]] for n, r in results.items()},
+            "learning_rates": "Keras defaults unless given (fn.optimizers.get)",
+        },
+        seeds={"init_keys": list(range(k)), "sweep_key": 0, "variant_seeds": list(range(k))},
+        results=results,
+    )
 
 
 if __name__ == "__main__":

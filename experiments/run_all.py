@@ -16,8 +16,20 @@ import time
 import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
-EXPERIMENTS = ["backprop_delta_rule", "activations", "initialization", "learning_rate", "batch_size", "optimizers",
-               "overfitting", "playground_lessons", "model_comparison", "mnist1d_table", "tune_digits", "mnist_mlp"]
+EXPERIMENTS = [
+    "backprop_delta_rule",
+    "activations",
+    "initialization",
+    "learning_rate",
+    "batch_size",
+    "optimizers",
+    "overfitting",
+    "playground_lessons",
+    "model_comparison",
+    "mnist1d_table",
+    "tune_digits",
+    "mnist_mlp",
+]
 
 
 def run_in_process(names, out):

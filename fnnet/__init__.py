@@ -67,6 +67,7 @@ __all__ = [
     "save_model",
     "load_checkpoint",
     "load_model",
+    "state",
     "sweep",
     "testing",
     "training",

@@ -16,8 +16,16 @@ import numpy as np
 T = TypeVar("T")
 
 
-def hyperparameter(name: str, value: T, *, integer: bool = False, low: float | None = None, high: float | None = None,
-                   high_inclusive: bool = True, low_inclusive: bool = True) -> T:
+def hyperparameter(
+    name: str,
+    value: T,
+    *,
+    integer: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    high_inclusive: bool = True,
+    low_inclusive: bool = True,
+) -> T:
     """Check that ``value`` is a finite (integer) number in ``[low, high]`` (or ``[low, high)``, ``(low, high]``).
 
     A traced value (a hyperparameter swept under ``vmap``) cannot be checked
@@ -41,8 +49,10 @@ def hyperparameter(name: str, value: T, *, integer: bool = False, low: float | N
     if too_low or too_high:
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        interval = (f"{'[' if low_inclusive and low is not None else '('}{lo}, "
-                    f"{hi}{']' if high_inclusive and high is not None else ')'}")
+        interval = (
+            f"{'[' if low_inclusive and low is not None else '('}{lo}, "
+            f"{hi}{']' if high_inclusive and high is not None else ')'}"
+        )
         raise ValueError(f"{name} must be {kind} in {interval}, got {value!r}")
     return value
 
@@ -91,8 +101,9 @@ def function(name: str, value: T, *, factories: Sequence[Callable[..., Any]] = (
     for factory in factories:
         if value is factory:
             label = getattr(factory, "__qualname__", repr(factory))
-            raise TypeError(f"{name} got the factory {label} itself; call it and pass what it returns, "
-                            f"e.g. {label}(...)")
+            raise TypeError(
+                f"{name} got the factory {label} itself; call it and pass what it returns, e.g. {label}(...)"
+            )
     if not callable(value):
         raise TypeError(f"{name} must be a callable, got {describe(value)}")
     return value
@@ -111,8 +122,11 @@ def path_like(name: str, value: object) -> str:
 def shape(name: str, value: object, *, low: int = 1) -> tuple[int, ...]:
     """Check that ``value`` is an int or a sequence of ints ``>= low`` (a shape); returns it as a tuple."""
     dims = (value,) if isinstance(value, numbers.Integral) else value
-    if isinstance(dims, (str, bytes, dict)) or not isinstance(dims, Sequence) or not all(
-            isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims):
+    if (
+        isinstance(dims, (str, bytes, dict))
+        or not isinstance(dims, Sequence)
+        or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims)
+    ):
         raise TypeError(f"{name} must be an int or a tuple of ints, got {describe(value)}")
     if any(d < low for d in dims):
         raise ValueError(f"{name} must hold ints >= {low}, got {tuple(dims)!r}")
@@ -121,16 +135,22 @@ def shape(name: str, value: object, *, low: int = 1) -> tuple[int, ...]:
 
 def dtype(name: str, value: Any) -> np.dtype:
     """Check that ``value`` names a dtype (``"float32"``, ``jnp.bfloat16``, ...); returns it as a NumPy dtype."""
-    if value is None or isinstance(value, (bool, numbers.Number)) or (
-            isinstance(value, str) and not (value.isprintable() and value.strip() == value)):
+    if (
+        value is None
+        or isinstance(value, (bool, numbers.Number))
+        or (isinstance(value, str) and not (value.isprintable() and value.strip() == value))
+    ):
         raise TypeError(f"{name} must be a dtype such as 'float32', got {describe(value)}")
     try:
         found = jnp.dtype(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a dtype such as 'float32', got {describe(value)}") from None
-    numeric = found.kind in "biufc" or jnp.issubdtype(found, jnp.floating)  # not timedelta64, which NumPy calls a number
+    numeric = found.kind in "biufc" or jnp.issubdtype(
+        found, jnp.floating
+    )  # not timedelta64, which NumPy calls a number
     if not numeric or found.itemsize > (
-            16 if jnp.issubdtype(found, jnp.complexfloating) else 8):  # float128: no JAX dtype
+        16 if jnp.issubdtype(found, jnp.complexfloating) else 8
+    ):  # float128: no JAX dtype
         raise TypeError(f"{name} must be a dtype of numbers such as 'float32', got {value!r} ({found})")
     return found
 

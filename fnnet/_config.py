@@ -52,7 +52,8 @@ def to_json(value: Any, argument: str) -> Any:
     if callable(value):
         raise TypeError(
             f"argument {argument!r} holds a bare callable {value!r}; a config needs a registry name "
-            f"(an fnnet activation or initializer name) or an object with get_config()")
+            f"(an fnnet activation or initializer name) or an object with get_config()"
+        )
     raise TypeError(f"argument {argument!r} holds {type(value).__name__} {value!r}, which has no config")
 
 
@@ -71,5 +72,9 @@ def canonical(class_name: str, arguments: Mapping[str, Any]) -> str | None:
 
 def is_config(value: object) -> TypeGuard[dict[str, Any]]:
     """Whether ``value`` looks like ``{"class_name": str, "config": dict}``."""
-    return (isinstance(value, dict) and set(value) == {"class_name", "config"}
-            and isinstance(value["class_name"], str) and isinstance(value["config"], dict))
+    return (
+        isinstance(value, dict)
+        and set(value) == {"class_name", "config"}
+        and isinstance(value["class_name"], str)
+        and isinstance(value["config"], dict)
+    )

@@ -6,8 +6,9 @@ from typing import Any
 from fnnet._checks import function
 
 
-def lookup(kind: str, table: Mapping[str, Any], name_or_value: object,
-           factories: Sequence[Callable[..., Any]] = ()) -> Any:
+def lookup(
+    kind: str, table: Mapping[str, Any], name_or_value: object, factories: Sequence[Callable[..., Any]] = ()
+) -> Any:
     """Return ``table[name]`` for a string, or a callable unchanged.
 
     Raises ``ValueError`` listing the valid names for an unknown string and
@@ -17,12 +18,8 @@ def lookup(kind: str, table: Mapping[str, Any], name_or_value: object,
     if callable(name_or_value):
         return function(kind, name_or_value, factories=factories)
     if not isinstance(name_or_value, str):
-        raise TypeError(
-            f"{kind} must be a name or a callable, got {type(name_or_value).__name__}: {name_or_value!r}"
-        )
+        raise TypeError(f"{kind} must be a name or a callable, got {type(name_or_value).__name__}: {name_or_value!r}")
     try:
         return table[name_or_value]
     except KeyError:
-        raise ValueError(
-            f"unknown {kind} {name_or_value!r}; valid names: {', '.join(sorted(table))}"
-        ) from None
+        raise ValueError(f"unknown {kind} {name_or_value!r}; valid names: {', '.join(sorted(table))}") from None

@@ -157,8 +157,25 @@ def mish(x: ArrayLike) -> jax.Array:
 
 _BY_NAME = {
     f.__name__: f
-    for f in (linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax,
-              selu, gelu, swish, softplus, softsign, hard_sigmoid, exponential, relu6, mish)
+    for f in (
+        linear,
+        step,
+        sigmoid,
+        tanh,
+        relu,
+        leaky_relu,
+        elu,
+        softmax,
+        selu,
+        gelu,
+        swish,
+        softplus,
+        softsign,
+        hard_sigmoid,
+        exponential,
+        relu6,
+        mish,
+    )
 }
 
 

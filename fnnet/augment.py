@@ -62,10 +62,11 @@ def _check_image(image: ArrayLike, leading: tuple[str, ...] = ()) -> None:
         raise ValueError(
             f"expected {'a batch of images' if leading else 'an image'} of shape "
             f"({lead}H, W) or ({lead}H, W, C), got shape {shape}; reshape flat images "
-            "first, e.g. x.reshape(-1, 8, 8)")
+            "first, e.g. x.reshape(-1, 8, 8)"
+        )
     if not jnp.issubdtype(jnp.result_type(image), jnp.number):
         raise TypeError(f"expected images of numbers, got dtype {jnp.result_type(image)}")
-    if 0 in shape[len(leading):]:
+    if 0 in shape[len(leading) :]:
         raise ValueError(f"expected {'images' if leading else 'an image'} of at least one pixel, got shape {shape}")
 
 
@@ -93,8 +94,9 @@ class Augmentation:
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
-            raise TypeError("Augmentation wraps a per-sample function fn(key, image) -> image, "
-                            f"got {type(self.fn).__name__}")
+            raise TypeError(
+                f"Augmentation wraps a per-sample function fn(key, image) -> image, got {type(self.fn).__name__}"
+            )
         if not isinstance(self.args, (tuple, list)):
             raise TypeError(f"args must be a tuple of the values fn takes after (key, image), got {self.args!r}")
         object.__setattr__(self, "args", tuple(self.args))
@@ -134,7 +136,8 @@ def compose(*augmentations: Augmentation) -> Augmentation:
             function(f"augmentations[{i}]", aug, factories=(random_flip, random_rotation, random_translation))
             raise TypeError(
                 f"compose expects Augmentation values, got augmentations[{i}] of type {type(aug).__name__}; "
-                "wrap a per-sample function (key, image) -> image as Augmentation(fn)")
+                "wrap a per-sample function (key, image) -> image as Augmentation(fn)"
+            )
     return Augmentation(_compose, augmentations)
 
 
@@ -214,8 +217,11 @@ Factor = float | tuple[float, float] | list[float]
 
 
 def _random_flip(key: jax.Array, image: jax.Array, mode: str) -> jax.Array:
-    flips = {"horizontal": [flip_left_right], "vertical": [flip_up_down],
-             "horizontal_and_vertical": [flip_left_right, flip_up_down]}[mode]
+    flips = {
+        "horizontal": [flip_left_right],
+        "vertical": [flip_up_down],
+        "horizontal_and_vertical": [flip_left_right, flip_up_down],
+    }[mode]
     for flip, k in zip(flips, jax.random.split(key, len(flips)), strict=True):
         image = jnp.where(jax.random.bernoulli(k), flip(image), image)
     return image
@@ -268,8 +274,9 @@ def random_rotation(factor: Factor) -> Augmentation:
     return Augmentation(_random_rotation, _factor_range("factor", factor, scale=2 * math.pi))
 
 
-def _random_translation(key: jax.Array, image: jax.Array, rows: tuple[float, float],
-                        cols: tuple[float, float]) -> jax.Array:
+def _random_translation(
+    key: jax.Array, image: jax.Array, rows: tuple[float, float], cols: tuple[float, float]
+) -> jax.Array:
     _check_image(image)
     height, width = jnp.shape(image)[:2]
     key_rows, key_cols = jax.random.split(key)

@@ -36,6 +36,11 @@ __all__ = [
 # --- samples: the checks every function here and fit's inputs share ---------
 
 
+def is_structured(data: Any) -> bool:
+    """Whether ``data`` is several arrays (a list, tuple or dict: a model's several inputs or outputs)."""
+    return isinstance(data, (list, tuple, dict))
+
+
 def is_real(dtype: DTypeLike) -> bool:
     """Whether ``dtype`` holds real numbers: booleans, integers or floats (bfloat16 too), not complex or strings."""
     dtype = np.dtype(dtype)
@@ -82,8 +87,9 @@ def _listed(words: Iterable[str]) -> str:
 def same_length(lengths: Mapping[str, int]) -> None:
     """Raise ``ValueError`` unless the named arrays (``{name: number of samples}``) have one number of samples."""
     if len(set(lengths.values())) > 1:
-        raise ValueError(f"{_listed(lengths)} must have the same number of samples, got "
-                         f"{_listed(str(n) for n in lengths.values())}")
+        raise ValueError(
+            f"{_listed(lengths)} must have the same number of samples, got {_listed(str(n) for n in lengths.values())}"
+        )
 
 
 def count(arrays: Any) -> int:
@@ -137,8 +143,7 @@ def to_categorical(labels: ArrayLike, num_classes: int | None = None, dtype: DTy
     hyperparameter("num_classes", num_classes, integer=True, low=1, high=np.iinfo(np.int32).max)
     dtype = check_dtype("dtype", dtype)
     if labels.max() >= num_classes:
-        raise ValueError(
-            f"labels must be < num_classes = {num_classes}, got {labels.max()}")
+        raise ValueError(f"labels must be < num_classes = {num_classes}, got {labels.max()}")
     return np.eye(num_classes, dtype=dtype)[labels]
 
 
@@ -191,19 +196,21 @@ class Scaler(NamedTuple):
             if isinstance(stats, (np.ndarray, np.generic)):  # a fitted scaler's (traced ones are checked when fitted)
                 values = real_array(f"Scaler {name}", stats)
                 if not np.all(np.isfinite(values)) or (name == "scale" and np.any(values == 0)):
-                    raise ValueError(f"Scaler {name} must be finite{' and nonzero' if name == 'scale' else ''}, "
-                                     f"got {stats!r}")
+                    raise ValueError(
+                        f"Scaler {name} must be finite{' and nonzero' if name == 'scale' else ''}, got {stats!r}"
+                    )
         if np.shape(self.scale) != np.shape(self.shift):
-            raise ValueError(f"Scaler shift and scale must have one shape, got {np.shape(self.shift)} and "
-                             f"{np.shape(self.scale)}")
-        shape = np.shape(self.shift)
-        if np.ndim(x) < len(shape) or np.shape(x)[np.ndim(x) - len(shape):] != shape:
             raise ValueError(
-                f"the scaler was fitted on samples of shape {shape}, got an array of shape {np.shape(x)}")
+                f"Scaler shift and scale must have one shape, got {np.shape(self.shift)} and {np.shape(self.scale)}"
+            )
+        shape = np.shape(self.shift)
+        if np.ndim(x) < len(shape) or np.shape(x)[np.ndim(x) - len(shape) :] != shape:
+            raise ValueError(f"the scaler was fitted on samples of shape {shape}, got an array of shape {np.shape(x)}")
 
 
-def _fit(train: ArrayLike, others: Sequence[ArrayLike],
-         statistics: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> tuple[Any, ...]:
+def _fit(
+    train: ArrayLike, others: Sequence[ArrayLike], statistics: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> tuple[Any, ...]:
     """Fit ``Scaler(*statistics(train as float64))`` and apply it to train and others."""
     named = {"train": train, **{f"others[{i}]": x for i, x in enumerate(others)}}
     arrays: list[np.ndarray] = []
@@ -211,8 +218,7 @@ def _fit(train: ArrayLike, others: Sequence[ArrayLike],
         x = _samples(name, x)
         check_finite(name, x)
         if arrays and x.shape[1:] != arrays[0].shape[1:]:
-            raise ValueError(
-                f"{name} has samples of shape {x.shape[1:]}, expected {arrays[0].shape[1:]} as in train")
+            raise ValueError(f"{name} has samples of shape {x.shape[1:]}, expected {arrays[0].shape[1:]} as in train")
         arrays.append(x)
     first = arrays[0]
     dtype = first.dtype if first.dtype.kind == "f" else np.dtype(np.float32)
@@ -280,21 +286,22 @@ def _class_ids(y: np.ndarray) -> np.ndarray:
     classes, ids, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
     if counts.min() < 2:
         rare = classes[np.argmin(counts)].tolist()
-        raise ValueError(
-            f"stratify=True needs at least 2 samples of every class, y = {rare} has 1 "
-            "(is y continuous?)")
+        raise ValueError(f"stratify=True needs at least 2 samples of every class, y = {rare} has 1 (is y continuous?)")
     return ids.reshape(-1)
 
 
 def check_validation_split(validation_split: float, n: int, n_val: int) -> None:
     """Raise ``ValueError`` when holding out ``n_val`` of ``n`` samples (``validation_split``'s) leaves a side empty."""
     if n_val == 0 or n_val == n:
-        raise ValueError(f"validation_split={validation_split} of {n} samples leaves {n - n_val} for training and "
-                         f"{n_val} for validation; both need at least one")
+        raise ValueError(
+            f"validation_split={validation_split} of {n} samples leaves {n - n_val} for training and "
+            f"{n_val} for validation; both need at least one"
+        )
 
 
-def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] = (0.6, 0.2, 0.2), *, key: KeyLike,
-                         stratify: bool = False) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def train_val_test_split(
+    x: ArrayLike, y: ArrayLike, fractions: Sequence[float] = (0.6, 0.2, 0.2), *, key: KeyLike, stratify: bool = False
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Shuffle ``(x, y)`` with ``key`` and cut it into parts of the given fractions.
 
     Returns one ``(x_part, y_part)`` pair per fraction, in order: by default
@@ -330,8 +337,9 @@ def train_val_test_split(x: ArrayLike, y: ArrayLike, fractions: Sequence[float] 
     return tuple((x[i], y[i]) for i in indices)
 
 
-def batches(*arrays: ArrayLike, batch_size: int, key: KeyLike | None = None,
-            drop_remainder: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+def batches(
+    *arrays: ArrayLike, batch_size: int, key: KeyLike | None = None, drop_remainder: bool = False
+) -> Iterator[tuple[np.ndarray, ...]]:
     """One pass over minibatches of ``arrays``, which share their first axis.
 
     Yields tuples ``(a[idx] for a in arrays)`` of ``batch_size`` samples, the
@@ -350,4 +358,4 @@ def batches(*arrays: ArrayLike, batch_size: int, key: KeyLike | None = None,
     batch_size = min(batch_size, n)
     order = np.arange(n) if key is None else np.asarray(jax.random.permutation(as_key(key), n))
     stop = n - n % batch_size if flag("drop_remainder", drop_remainder) else n
-    return (tuple(a[order[i:i + batch_size]] for a in samples) for i in range(0, stop, batch_size))
+    return (tuple(a[order[i : i + batch_size]] for a in samples) for i in range(0, stop, batch_size))

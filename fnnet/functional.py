@@ -10,8 +10,27 @@ from fnnet.layers.symbolic import Node, SymbolicTensor, Tensors, call_layer, che
 from fnnet.models.functional import Input, InputLayer, Model, input_names, output_names
 from fnnet.models.graph import Graph, check_shared_params, history
 
-__all__ = ["Graph", "Input", "InputLayer", "Model", "Node", "SymbolicTensor", "Tensors", "call_layer", "check_arrays",
-           "check_shared_params", "history", "input_names", "leaves", "map_structure", "output_names"]
+__all__ = [
+    "Graph",
+    "Input",
+    "InputLayer",
+    "Model",
+    "Node",
+    "SymbolicTensor",
+    "Tensors",
+    "call_layer",
+    "check_arrays",
+    "check_shared_params",
+    "history",
+    "input_names",
+    "leaves",
+    "map_structure",
+    "output_names",
+]
 
-warnings.warn("fnnet.functional moved: use fn.Input and fn.Model (fnnet.models) and fnnet.layers.symbolic "
-              "(fnnet.functional goes in the next release)", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "fnnet.functional moved: use fn.Input and fn.Model (fnnet.models) and fnnet.layers.symbolic "
+    "(fnnet.functional goes in the next release)",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
-from fnnet._checks import dtype as check_dtype, function, hyperparameter, shape as check_shape
+from fnnet._checks import dtype as check_dtype, hyperparameter, shape as check_shape
 from fnnet._registry import lookup
 from fnnet.keys import as_key
 
@@ -101,8 +101,10 @@ def _float32_default(jax_initializer: Callable[..., jax.Array], name: str, doc: 
     def init(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
         key, shape, dtype = _checked(key, shape, dtype)
         if fans and len(shape) < 2:
-            raise ValueError(f"{name} computes fan_in and fan_out from a shape of 2 or more dimensions "
-                             f"(fan_in, fan_out), got shape {shape}")
+            raise ValueError(
+                f"{name} computes fan_in and fan_out from a shape of 2 or more dimensions "
+                f"(fan_in, fan_out), got shape {shape}"
+            )
         return jax_initializer(key, shape, dtype)
 
     init.__name__ = init.__qualname__ = name
@@ -115,8 +117,7 @@ zeros = _float32_default(_nn.zeros, "zeros", "All zeros.")
 ones = _float32_default(_nn.ones, "ones", "All ones.")
 uniform = _float32_default(random_uniform(), "uniform", "U(-0.05, 0.05), Keras's RandomUniform defaults.")
 normal = _float32_default(random_normal(), "normal", "N(0, 0.05^2), Keras's RandomNormal defaults.")
-lecun_uniform = _float32_default(_nn.lecun_uniform(), "lecun_uniform", "U(-l, l), l = sqrt(3 / fan_in).",
-                                 fans=True)
+lecun_uniform = _float32_default(_nn.lecun_uniform(), "lecun_uniform", "U(-l, l), l = sqrt(3 / fan_in).", fans=True)
 lecun_normal = _float32_default(
     _nn.lecun_normal(), "lecun_normal", "Truncated normal with std sqrt(1 / fan_in).", fans=True
 )
@@ -127,14 +128,21 @@ glorot_normal = _float32_default(
     _nn.glorot_normal(), "glorot_normal", "Truncated normal with std sqrt(2 / (fan_in + fan_out)).", fans=True
 )
 he_uniform = _float32_default(_nn.he_uniform(), "he_uniform", "U(-l, l), l = sqrt(6 / fan_in).", fans=True)
-he_normal = _float32_default(_nn.he_normal(), "he_normal", "Truncated normal with std sqrt(2 / fan_in).",
-                             fans=True)
+he_normal = _float32_default(_nn.he_normal(), "he_normal", "Truncated normal with std sqrt(2 / fan_in).", fans=True)
 
 _BY_NAME = {
     f.__name__: f
     for f in (
-        zeros, ones, uniform, normal, lecun_uniform, lecun_normal,
-        glorot_uniform, glorot_normal, he_uniform, he_normal,
+        zeros,
+        ones,
+        uniform,
+        normal,
+        lecun_uniform,
+        lecun_normal,
+        glorot_uniform,
+        glorot_normal,
+        he_uniform,
+        he_normal,
     )
 }
 _BY_NAME |= {"random_uniform": uniform, "random_normal": normal}
@@ -148,8 +156,12 @@ def get(name_or_callable: str | Mapping[str, Any] | Initializer) -> Initializer:
     """Return the initializer called ``name`` (Keras names) or built from a config, or a callable as is."""
     if isinstance(name_or_callable, dict) and name_or_callable.get("class_name") in _BY_CLASS:
         return _BY_CLASS[name_or_callable["class_name"]](**name_or_callable.get("config", {}))
-    return lookup("initializer", _BY_NAME, name_or_callable,
-                  factories=(RandomUniform, RandomNormal, random_uniform, random_normal))
+    return lookup(
+        "initializer",
+        _BY_NAME,
+        name_or_callable,
+        factories=(RandomUniform, RandomNormal, random_uniform, random_normal),
+    )
 
 
 def name_of(initializer: object) -> str | None:

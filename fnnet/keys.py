@@ -29,8 +29,10 @@ def as_key(key: object, name: str = "key") -> jax.Array:
         array = cast(jax.Array, key)  # NumPy's arrays and scalars work as jax's here
         if jnp.issubdtype(dtype, jax.dtypes.prng_key):
             if key.shape != ():
-                raise ValueError(f"{name} must be one key, got a key array of shape {key.shape}; index it (keys[0]) "
-                                 "or jax.vmap over it")
+                raise ValueError(
+                    f"{name} must be one key, got a key array of shape {key.shape}; index it (keys[0]) "
+                    "or jax.vmap over it"
+                )
             return array
         if key.shape == (2,) and dtype == np.uint32:
             return jax.random.wrap_key_data(array)

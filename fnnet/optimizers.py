@@ -122,11 +122,16 @@ def _clip_each_by_norm(max_norm):
     return optax.stateless(clip)
 
 
-_CLIPS = {"clipnorm": _clip_each_by_norm, "clipvalue": optax.clip,
-          "global_clipnorm": optax.clip_by_global_norm}
+_CLIPS = {"clipnorm": _clip_each_by_norm, "clipvalue": optax.clip, "global_clipnorm": optax.clip_by_global_norm}
 _EXTRAS = ("weight_decay", *_CLIPS)  # Keras applies them around any optimizer; adamw's weight_decay is optax's
-_UNSUPPORTED = ("use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-                "gradient_accumulation_steps", "name")  # Keras 3 arguments with no equivalent here
+_UNSUPPORTED = (
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+    "name",
+)  # Keras 3 arguments with no equivalent here
 _NOT_TAKEN = ("mask", "weight_decay_mask", "decay")  # masks would be read as schedules; decay: see _decay_error
 
 
@@ -173,13 +178,10 @@ def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.
         return name_or_transformation
     if not isinstance(name_or_transformation, str):
         raise TypeError(
-            "optimizer must be a name or an optax GradientTransformation, "
-            f"got {type(name_or_transformation).__name__}"
+            f"optimizer must be a name or an optax GradientTransformation, got {type(name_or_transformation).__name__}"
         )
     if name_or_transformation not in _FACTORIES:
-        raise ValueError(
-            f"unknown optimizer {name_or_transformation!r}; valid names: {', '.join(sorted(_FACTORIES))}"
-        )
+        raise ValueError(f"unknown optimizer {name_or_transformation!r}; valid names: {', '.join(sorted(_FACTORIES))}")
     name, arguments = _optax_arguments(name_or_transformation, hyperparameters)
     try:
         return _named(name, tuple(sorted(arguments.items())))
@@ -202,14 +204,17 @@ def _optax_arguments(name, hyperparameters, label=None):
         target = keras.get(given, given)
         if target in arguments:
             other = next(n for n in hyperparameters if n != given and keras.get(n, n) == target)
-            raise TypeError(f"{label} got both {given}= and {other}=, Keras's and optax's names of one argument; "
-                            "give one")
+            raise TypeError(
+                f"{label} got both {given}= and {other}=, Keras's and optax's names of one argument; give one"
+            )
         if not (value is None and target in _EXTRAS):  # Keras's default None: not set
             arguments[target] = value
     clips = [c for c in _CLIPS if c in arguments]
     if len(clips) > 1:
-        raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set (as in Keras), "
-                         f"got {', '.join(f'{c}={arguments[c]!r}' for c in clips)}")
+        raise ValueError(
+            f"only one of clipnorm, clipvalue and global_clipnorm can be set (as in Keras), "
+            f"got {', '.join(f'{c}={arguments[c]!r}' for c in clips)}"
+        )
     amsgrad = arguments.pop("amsgrad", False)
     if not isinstance(amsgrad, bool):
         raise TypeError(f"amsgrad must be True or False, got {amsgrad!r}")
@@ -292,8 +297,13 @@ def _with_extras(factory, extras):
 
 def _float32(tree):
     return jax.tree_util.tree_map(
-        lambda leaf: leaf.astype(jnp.float32) if jnp.issubdtype(leaf.dtype, jnp.floating)
-        and jnp.finfo(leaf.dtype).bits < 32 else leaf, tree)
+        lambda leaf: (
+            leaf.astype(jnp.float32)
+            if jnp.issubdtype(leaf.dtype, jnp.floating) and jnp.finfo(leaf.dtype).bits < 32
+            else leaf
+        ),
+        tree,
+    )
 
 
 def float32_state(transformation: optax.GradientTransformation) -> optax.GradientTransformation:
@@ -351,7 +361,8 @@ def set_hyperparameters(opt_state: PyTree, **values: ArrayLike) -> PyTree:
         hyperparameter(name, value, low=0)
     current = {name: optax.tree_utils.tree_get(opt_state, name) for name in values}
     return optax.tree_utils.tree_set(
-        opt_state, **{name: jnp.asarray(value, current[name].dtype) for name, value in values.items()})
+        opt_state, **{name: jnp.asarray(value, current[name].dtype) for name, value in values.items()}
+    )
 
 
 def step_decay(initial_learning_rate: float, drop: float, steps_per_drop: int) -> optax.Schedule:
@@ -362,8 +373,9 @@ def step_decay(initial_learning_rate: float, drop: float, steps_per_drop: int) -
     return optax.exponential_decay(initial_learning_rate, steps_per_drop, drop, staircase=True)
 
 
-def exponential_decay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                      staircase: bool = False) -> optax.Schedule:
+def exponential_decay(
+    initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False
+) -> optax.Schedule:
     """``lr(t) = initial * decay_rate ** (t / decay_steps)`` (Keras ``ExponentialDecay``).
 
     With ``staircase=True`` the exponent is ``floor(t / decay_steps)``.
@@ -371,12 +383,14 @@ def exponential_decay(initial_learning_rate: float, decay_steps: int, decay_rate
     hyperparameter("initial_learning_rate", initial_learning_rate, low=0)
     hyperparameter("decay_steps", decay_steps, integer=True, low=1)
     hyperparameter("decay_rate", decay_rate, low=0, low_inclusive=False)
-    return optax.exponential_decay(initial_learning_rate, decay_steps, decay_rate,
-                                   staircase=flag("staircase", staircase))
+    return optax.exponential_decay(
+        initial_learning_rate, decay_steps, decay_rate, staircase=flag("staircase", staircase)
+    )
 
 
-def inverse_time_decay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                       staircase: bool = False) -> optax.Schedule:
+def inverse_time_decay(
+    initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False
+) -> optax.Schedule:
     """``lr(t) = initial / (1 + decay_rate * t / decay_steps)`` (Keras ``InverseTimeDecay``).
 
     optax has no inverse-time schedule; this is one, in optax's form ``step -> value``.

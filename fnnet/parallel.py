@@ -74,8 +74,10 @@ def _data_positions(mesh: Mesh) -> tuple[int, int]:
     positions = [i for i, row in enumerate(rows) if any(d in local for d in row)]
     first, count = positions[0], len(positions)
     if positions != list(range(first, first + count)):
-        raise ValueError(f"this process's devices are not contiguous along the mesh's {mesh.axis_names[0]!r} axis; "
-                         "build the mesh over jax.devices() in their order")
+        raise ValueError(
+            f"this process's devices are not contiguous along the mesh's {mesh.axis_names[0]!r} axis; "
+            "build the mesh over jax.devices() in their order"
+        )
     return first, count
 
 
@@ -111,8 +113,10 @@ def check_batch_size(batch_size: int, mesh: Mesh | None, *, local: bool = False)
         what, where = "batch_size", ""
         if local and mesh.is_multi_process:
             what, where = "this process's share of the batch,", " in this process"
-        raise ValueError(f"{what} {batch_size} must be divisible by the {devices} devices of the mesh's "
-                         f"{mesh.axis_names[0]!r} axis{where}")
+        raise ValueError(
+            f"{what} {batch_size} must be divisible by the {devices} devices of the mesh's "
+            f"{mesh.axis_names[0]!r} axis{where}"
+        )
 
 
 def _host_local(tree: PyTree) -> PyTree:
@@ -134,8 +138,9 @@ def place(tree: T, mesh: Mesh | None) -> T:
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     local = [i for i, leaf in enumerate(leaves) if not (isinstance(leaf, jax.Array) and not leaf.is_fully_addressable)]
     # multihost_utils keeps global arrays as they are, but not global typed keys (a restored or trained state's key)
-    placed = multihost_utils.host_local_array_to_global_array(_host_local([leaves[i] for i in local]), mesh,
-                                                               PartitionSpec())
+    placed = multihost_utils.host_local_array_to_global_array(
+        _host_local([leaves[i] for i in local]), mesh, PartitionSpec()
+    )
     for i, leaf in zip(local, placed):
         leaves[i] = leaf
     return jax.tree_util.tree_unflatten(treedef, leaves)
@@ -174,6 +179,7 @@ def fetch(tree: PyTree) -> PyTree:
     call ``fetch`` on it); others are read locally. PRNG key arrays are
     returned unchanged.
     """
+
     def one(leaf):
         if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             return leaf

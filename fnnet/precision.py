@@ -66,8 +66,13 @@ class Policy(NamedTuple):
     def cast_output(self, y: PyTree) -> PyTree:
         """Model outputs in at least ``output_dtype`` (float32 under the bfloat16 compute of ``mixed_bfloat16``)."""
         return jax.tree_util.tree_map(
-            lambda leaf: leaf.astype(jnp.promote_types(leaf.dtype, self.output_dtype))
-            if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf, y)
+            lambda leaf: (
+                leaf.astype(jnp.promote_types(leaf.dtype, self.output_dtype))
+                if jnp.issubdtype(leaf.dtype, jnp.floating)
+                else leaf
+            ),
+            y,
+        )
 
     def cast_updates(self, updates: Params) -> Params:
         """Non-trainable updates from a training pass back in the parameters' dtype."""
@@ -92,7 +97,8 @@ class Policy(NamedTuple):
                 raise ValueError(
                     f"params{jax.tree_util.keystr(path)} is {dtype}, but dtype_policy={self.name!r} keeps "
                     f"params in {self.param_dtype}: compile with the dtype_policy that matches them "
-                    f"({', '.join(repr(name) for name in POLICIES)}) or cast them down yourself")
+                    f"({', '.join(repr(name) for name in POLICIES)}) or cast them down yourself"
+                )
             cast = True
         return _cast_floating(params, wanted) if cast else params
 
@@ -106,7 +112,8 @@ class Policy(NamedTuple):
             if jnp.issubdtype(dtype, jnp.floating) and dtype != np.dtype(self.param_dtype):
                 raise ValueError(
                     f"the state's params{jax.tree_util.keystr(path)} are {dtype}, but dtype_policy={self.name!r} "
-                    f"keeps params in {self.param_dtype}; continue it with a trainer of its own dtype_policy")
+                    f"keeps params in {self.param_dtype}; continue it with a trainer of its own dtype_policy"
+                )
 
 
 def _cast_floating(tree: PyTree, dtype: DTypeLike) -> PyTree:
@@ -157,6 +164,8 @@ def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
     if name_or_policy not in POLICIES:
         raise ValueError(f"unknown dtype_policy {name_or_policy!r}; valid names: {', '.join(POLICIES)}")
     if name_or_policy == "float64" and not x64_enabled():
-        raise ValueError('dtype_policy="float64" needs 64-bit mode: jax.config.update("jax_enable_x64", True) '
-                         "first (without it JAX computes in float32)")
+        raise ValueError(
+            'dtype_policy="float64" needs 64-bit mode: jax.config.update("jax_enable_x64", True) '
+            "first (without it JAX computes in float32)"
+        )
     return POLICIES[name_or_policy]

@@ -53,8 +53,14 @@ class Progress:
     def begin_epoch(self, epoch: int) -> None:
         self.epoch = epoch
         if self.verbose == 1:
-            self.bar = tqdm(total=self.num_batches, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch",
-                            file=self.file, dynamic_ncols=True, leave=True)
+            self.bar = tqdm(
+                total=self.num_batches,
+                desc=f"Epoch {epoch + 1}/{self.epochs}",
+                unit="batch",
+                file=self.file,
+                dynamic_ncols=True,
+                leave=True,
+            )
 
     def update(self, done: int, logs: Mapping[str, float]) -> None:
         """The running logs after ``done`` batches."""

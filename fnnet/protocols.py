@@ -90,8 +90,9 @@ WeightedLoss: TypeAlias = Literal["sum_over_batch_size", "mean", "mean_with_samp
 Mode: TypeAlias = Literal["auto", "min", "max"]
 """Which way a monitored log improves (``"auto"``: read from its name, as Keras)."""
 
-OptimizerName: TypeAlias = Literal["sgd", "adam", "adamw", "amsgrad", "adagrad", "adadelta", "rmsprop", "adamax",
-                                   "nadam"]
+OptimizerName: TypeAlias = Literal[
+    "sgd", "adam", "adamw", "amsgrad", "adagrad", "adadelta", "rmsprop", "adamax", "nadam"
+]
 """The Keras names ``fnnet.optimizers.get`` builds, with Keras's default learning rates."""
 
 Optimizer: TypeAlias = optax.GradientTransformation
@@ -107,15 +108,17 @@ unknown one is a ``ValueError`` listing the names.)"""
 class Loss(Protocol):
     """``loss(y_true, y_pred, sample_weight=None) -> scalar``: a weighted mean over the samples (first axis)."""
 
-    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, /,
-                 sample_weight: ArrayLike | None = None) -> jax.Array: ...
+    def __call__(
+        self, y_true: ArrayLike, y_pred: ArrayLike, /, sample_weight: ArrayLike | None = None
+    ) -> jax.Array: ...
 
 
 class Metric(Protocol):
     """``metric(y_true, y_pred, sample_weight=None) -> scalar``: what to watch, a weighted mean (or a ratio)."""
 
-    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, /,
-                 sample_weight: ArrayLike | None = None) -> jax.Array: ...
+    def __call__(
+        self, y_true: ArrayLike, y_pred: ArrayLike, /, sample_weight: ArrayLike | None = None
+    ) -> jax.Array: ...
 
 
 ActivationLike: TypeAlias = str | Callable[[jax.Array], jax.Array] | None
@@ -139,8 +142,9 @@ MetricLike: TypeAlias = str | Metric | Callable[..., jax.Array]
 LossSpec: TypeAlias = LossLike | Mapping[str, LossLike] | Sequence[LossLike]
 """``compile``'s ``loss``: one loss, or one per output (a dict by output name, or a list in output order)."""
 
-MetricsSpec: TypeAlias = (MetricLike | Sequence[MetricLike] | Mapping[str, MetricLike | Sequence[MetricLike]]
-                          | Sequence[Sequence[MetricLike]])
+MetricsSpec: TypeAlias = (
+    MetricLike | Sequence[MetricLike] | Mapping[str, MetricLike | Sequence[MetricLike]] | Sequence[Sequence[MetricLike]]
+)
 """``compile``'s ``metrics``: one metric or a list; for several outputs a dict or list of lists per output."""
 
 LossWeights: TypeAlias = Mapping[str, float] | Sequence[float]
@@ -175,8 +179,9 @@ class LayerLike(Protocol):
     @property
     def output_shape(self) -> Callable[..., Any]: ...
 
-    def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> tuple[Any, Params]: ...
+    def apply_train(
+        self, params: Params, x: Any, *, key: KeyLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> tuple[Any, Params]: ...
 
     def get_config(self) -> dict[str, Any]: ...
 
@@ -198,4 +203,3 @@ class CallbackLike(Protocol):
     def on_epoch_end(self, epoch: int, logs: Logs, state: Any) -> Any: ...
 
     def on_train_end(self, state: Any) -> Any: ...
-

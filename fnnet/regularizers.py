@@ -72,7 +72,9 @@ class Penalty:
         return sum((leaf_penalty(leaf) for path, leaf in leaves if self.where(path)), jnp.asarray(0.0))
 
     def _arguments(self) -> dict[str, Any]:
-        rates: dict[str, Any] = {"L1": {"l1": self.l1}, "L2": {"l2": self.l2}}.get(self.class_name, {"l1": self.l1, "l2": self.l2})
+        rates: dict[str, Any] = {"L1": {"l1": self.l1}, "L2": {"l2": self.l2}}.get(
+            self.class_name, {"l1": self.l1, "l2": self.l2}
+        )
         if self.where is not is_kernel:
             names = [name for name, fn in _WHERE.items() if fn is self.where]
             rates["where"] = names[0] if names else self.where
@@ -141,8 +143,10 @@ def get(identifier: str | Mapping[str, Any] | Regularizer | None) -> Regularizer
             arguments["rate"] = arguments.pop(identifier["class_name"].lower())
         return _BY_CLASS[identifier["class_name"]](**arguments)
     error = ValueError if isinstance(identifier, (str, Mapping)) else TypeError  # a number, a list: the wrong type
-    raise error(f"unknown regularizer {identifier!r}; give a callable, one of {sorted(_BY_NAME)} "
-                f"or a config with class_name in {sorted(_BY_CLASS)}")
+    raise error(
+        f"unknown regularizer {identifier!r}; give a callable, one of {sorted(_BY_NAME)} "
+        f"or a config with class_name in {sorted(_BY_CLASS)}"
+    )
 
 
 def check(name: str, value: object) -> Regularizer | None:

@@ -110,11 +110,24 @@ class _NeuralNet(BaseEstimator):
             )
         return super().__new__(cls)
 
-    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: ActivationLike = "relu", *,
-                 dropout: float = 0.0, l2: float = 0.0, optimizer: OptimizerName = "adam", learning_rate: float = 0.001,
-                 batch_size: int = 32, epochs: int = 200, validation_split: float = 0.0, early_stopping: bool = False,
-                 patience: int = 10, random_state: int | np.random.RandomState | None = None, verbose: int = 0,
-                 dtype_policy: DTypePolicyName = "float32") -> None:
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: ActivationLike = "relu",
+        *,
+        dropout: float = 0.0,
+        l2: float = 0.0,
+        optimizer: OptimizerName = "adam",
+        learning_rate: float = 0.001,
+        batch_size: int = 32,
+        epochs: int = 200,
+        validation_split: float = 0.0,
+        early_stopping: bool = False,
+        patience: int = 10,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        dtype_policy: DTypePolicyName = "float32",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
@@ -151,8 +164,9 @@ class _NeuralNet(BaseEstimator):
         state = trainer.init_state(params, fit_key)
         # the rate lives in the optimizer state, so every rate shares one compiled Trainer
         state = state.with_hyperparameters(learning_rate=self.learning_rate)
-        state, history = trainer.fit(state, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose,
-                                     **self._validation(X, y, rng))
+        state, history = trainer.fit(
+            state, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose, **self._validation(X, y, rng)
+        )
         self.params_ = jax.tree_util.tree_map(np.asarray, state.params)
         self.history_ = history.history
         self.n_iter_ = len(self.history_["loss"])
@@ -162,20 +176,30 @@ class _NeuralNet(BaseEstimator):
         """The checked, hashable description of the network, loss and optimizer that ``_trainer`` builds."""
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
-        if not (isinstance(sizes, (tuple, list))
-                and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes)):
+        if not (
+            isinstance(sizes, (tuple, list))
+            and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes)
+        ):
             raise TypeError(f"hidden_layer_sizes must be a tuple of ints, one per hidden layer, got {sizes!r}")
         if any(s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive numbers of units, got {sizes!r}")
         activations.get(self.activation)
         hyperparameter("dropout", self.dropout, low=0, high=1, high_inclusive=False)
         if not isinstance(self.optimizer, str):
-            raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', "
-                            f"got {self.optimizer!r}")
+            raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', got {self.optimizer!r}")
         hyperparameter("l2", self.l2, low=0)
         precision.get(self.dtype_policy)
-        return _Config(tuple(int(s) for s in sizes), self.activation, float(self.dropout), self._output_activation,
-                       self.n_outputs_, self._loss, self.optimizer, float(self.l2), self.dtype_policy)
+        return _Config(
+            tuple(int(s) for s in sizes),
+            self.activation,
+            float(self.dropout),
+            self._output_activation,
+            self.n_outputs_,
+            self._loss,
+            self.optimizer,
+            float(self.l2),
+            self.dtype_policy,
+        )
 
     def _validation(self, X: np.ndarray, y: np.ndarray, rng: np.random.RandomState) -> dict[str, Any]:
         """``fit``'s data keywords: the training arrays, a random held-out split and early stopping."""
@@ -183,8 +207,9 @@ class _NeuralNet(BaseEstimator):
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise TypeError(f"early_stopping must be True or False, got {self.early_stopping!r}")
         if self.early_stopping and not self.validation_split:
-            raise ValueError("early_stopping=True monitors val_loss on held-out samples; "
-                             "set validation_split in (0, 1), e.g. 0.1")
+            raise ValueError(
+                "early_stopping=True monitors val_loss on held-out samples; set validation_split in (0, 1), e.g. 0.1"
+            )
         if not self.validation_split:
             return {"x": X, "y": y}
         n_val = int(round(len(X) * self.validation_split))
@@ -192,8 +217,12 @@ class _NeuralNet(BaseEstimator):
         order = rng.permutation(len(X))
         held_out, kept = order[:n_val], order[n_val:]
         stop = [callbacks.EarlyStopping("val_loss", patience=self.patience, restore_best_weights=True)]
-        return {"x": X[kept], "y": y[kept], "validation_data": (X[held_out], y[held_out]),
-                "callbacks": stop if self.early_stopping else ()}
+        return {
+            "x": X[kept],
+            "y": y[kept],
+            "validation_data": (X[held_out], y[held_out]),
+            "callbacks": stop if self.early_stopping else (),
+        }
 
     def _outputs(self, X: Any) -> np.ndarray:
         """The network's outputs for ``X`` as float64, shape (n_samples, n_outputs_)."""
@@ -215,8 +244,7 @@ class _NeuralNet(BaseEstimator):
         for a regressor; the estimator itself pickles, as scikit-learn requires.
         """
         check_is_fitted(self)
-        return saving.save_model(path, self._fitted_trainer().model, self.params_,
-                                 input_shape=(self.n_features_in_,))
+        return saving.save_model(path, self._fitted_trainer().model, self.params_, input_shape=(self.n_features_in_,))
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
@@ -310,5 +338,10 @@ def _trainer(config: _Config) -> training.Trainer:
             stack.append(layers.Dropout(config.dropout))
     stack.append(layers.Dense(config.n_outputs, activation=config.output_activation))
     penalties = [regularizers.l2(config.l2)] if config.l2 else []
-    return training.compile(models.Sequential(stack), config.loss, optimizers.get(config.optimizer),
-                            regularizers=penalties, dtype_policy=config.dtype_policy)
+    return training.compile(
+        models.Sequential(stack),
+        config.loss,
+        optimizers.get(config.optimizer),
+        regularizers=penalties,
+        dtype_policy=config.dtype_policy,
+    )

@@ -21,8 +21,18 @@ from fnnet._checks import describe, function
 from fnnet.keys import as_key
 from fnnet.protocols import KeyLike, Params, PyTree
 
-__all__ = ["DROPOUT_STREAM", "SHUFFLE_STREAM", "ParamsOrState", "TrainState", "check_params", "init_state",
-           "key_data_of", "params_of", "shuffle_seed", "step_key"]
+__all__ = [
+    "DROPOUT_STREAM",
+    "SHUFFLE_STREAM",
+    "ParamsOrState",
+    "TrainState",
+    "check_params",
+    "init_state",
+    "key_data_of",
+    "params_of",
+    "shuffle_seed",
+    "step_key",
+]
 
 DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
 
@@ -71,8 +81,9 @@ def init_state(params: Params, optimizer: optax.GradientTransformation, key: Key
 def check_params(name: str, params: object) -> Params:
     """``params``: a dict (as ``model.init`` returns) whose leaves are arrays; returns it."""
     if not isinstance(params, dict) or not all(hasattr(leaf, "dtype") for leaf in jax.tree_util.tree_leaves(params)):
-        raise TypeError(f"{name} must be the model's params (the dict of arrays model.init returns), "
-                        f"got {describe(params)}")
+        raise TypeError(
+            f"{name} must be the model's params (the dict of arrays model.init returns), got {describe(params)}"
+        )
     return params
 
 

@@ -46,8 +46,9 @@ def _check_function_and_params(f: object, params: object) -> None:
     leaves = jax.tree_util.tree_leaves(params)
     for i, leaf in enumerate(leaves):
         if not jnp.issubdtype(real_array(f"params leaf {i}", leaf).dtype, jnp.floating):
-            raise TypeError(f"params must hold floating arrays to differentiate, got a leaf of dtype "
-                            f"{jnp.result_type(leaf)}")
+            raise TypeError(
+                f"params must hold floating arrays to differentiate, got a leaf of dtype {jnp.result_type(leaf)}"
+            )
     if not leaves:
         raise ValueError(f"params must hold at least one array to differentiate, got {params!r}")
 
@@ -68,14 +69,17 @@ def numerical_grad(f: Callable[..., Any], params: Params, *args: Any, eps: float
         return f(unravel(flat + step), *args) - f(unravel(flat - step), *args)
 
     chunks = [
-        jax.jit(jax.vmap(difference))(eps * jax.nn.one_hot(jnp.arange(start, min(start + chunk, flat.size)), flat.size, dtype=flat.dtype))
+        jax.jit(jax.vmap(difference))(
+            eps * jax.nn.one_hot(jnp.arange(start, min(start + chunk, flat.size)), flat.size, dtype=flat.dtype)
+        )
         for start in range(0, flat.size, chunk)
     ]
     return unravel(jnp.concatenate(chunks) / (2 * eps))
 
 
-def check_grads(f: Callable[..., Any], params: Params, *args: Any, eps: float = 1e-6, rtol: float = 1e-5,
-                atol: float = 1e-8) -> tuple[Params, Params]:
+def check_grads(
+    f: Callable[..., Any], params: Params, *args: Any, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-8
+) -> tuple[Params, Params]:
     """Assert that ``jax.grad(f)`` matches central finite differences, in float64.
 
     ``f(params, *args)`` must return a scalar. ``params`` (any pytree) and
@@ -142,8 +146,15 @@ def _size_range(what: str, low: int, high: int) -> tuple[int, int]:
     return int(low), int(high)
 
 
-def mlps(*, min_depth: int = 1, max_depth: int = 3, max_width: int = 8, min_inputs: int = 1, max_inputs: int = 6,
-         activations: Sequence[str] = SMOOTH_ACTIVATIONS) -> SearchStrategy[tuple[layers.Layer, tuple[int]]]:
+def mlps(
+    *,
+    min_depth: int = 1,
+    max_depth: int = 3,
+    max_width: int = 8,
+    min_inputs: int = 1,
+    max_inputs: int = 6,
+    activations: Sequence[str] = SMOOTH_ACTIVATIONS,
+) -> SearchStrategy[tuple[layers.Layer, tuple[int]]]:
     """Strategy for ``(model, input_shape)``: a ``Sequential`` of random-width ``Dense`` layers.
 
     Depth in ``[min_depth, max_depth]``, widths in ``[1, max_width]``, each
@@ -172,8 +183,9 @@ def mlps(*, min_depth: int = 1, max_depth: int = 3, max_width: int = 8, min_inpu
     )
 
 
-def batches(input_shape: Sequence[int], *, min_size: int = 1, max_size: int = 8,
-            bound: float = 3.0) -> SearchStrategy[np.ndarray]:
+def batches(
+    input_shape: Sequence[int], *, min_size: int = 1, max_size: int = 8, bound: float = 3.0
+) -> SearchStrategy[np.ndarray]:
     """Strategy for float64 NumPy batches of shape ``(n, *input_shape)``, entries in ``[-bound, bound]``."""
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp

@@ -27,8 +27,9 @@ kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else None
 rng = np.random.default_rng(0)
 x = rng.normal(size=(96, 6)).astype(np.float32)
 y = fn.data.to_categorical((x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1), 3)
-model = fn.Sequential([layers.Dense(16, activation="relu"), layers.Dropout(0.25),
-                       layers.Dense(3, activation="softmax")])
+model = fn.Sequential(
+    [layers.Dense(16, activation="relu"), layers.Dropout(0.25), layers.Dense(3, activation="softmax")]
+)
 trainer = fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
 steps = [0]
 
@@ -54,8 +55,17 @@ class EpochLog(callbacks.Callback):
 
 stopping = callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True)
 state, history = trainer.fit(
-    model.init(jax.random.key(0), (6,)), x, y, epochs=6, batch_size=16, validation_split=0.25, augment=augment,
-    callbacks=[callbacks.BackupAndRestore(backup_dir), stopping, EpochLog()], key=jax.random.key(1), verbose=0)
+    model.init(jax.random.key(0), (6,)),
+    x,
+    y,
+    epochs=6,
+    batch_size=16,
+    validation_split=0.25,
+    augment=augment,
+    callbacks=[callbacks.BackupAndRestore(backup_dir), stopping, EpochLog()],
+    key=jax.random.key(1),
+    verbose=0,
+)
 fn.save_model(out + ".safetensors", model, state.params)
 with open(out + ".json", "w") as file:
     json.dump({"history": history.history, "epoch": history.epoch, "stopping": stopping.get_state()}, file)

@@ -26,9 +26,13 @@ OPTIONAL_IMPORTS = {"fnnet/sklearn.py": "sklearn"}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--dtype-policy", default=None, choices=["float32", "mixed_bfloat16", "float64"],
-                     help="run the tests with fn.compile's dtype_policy defaulting to this one "
-                          "(float64 turns on jax_enable_x64); tests/test_precision.py runs test_train.py so")
+    parser.addoption(
+        "--dtype-policy",
+        default=None,
+        choices=["float32", "mixed_bfloat16", "float64"],
+        help="run the tests with fn.compile's dtype_policy defaulting to this one "
+        "(float64 turns on jax_enable_x64); tests/test_precision.py runs test_train.py so",
+    )
 
 
 def pytest_configure(config):

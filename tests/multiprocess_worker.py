@@ -21,8 +21,9 @@ out_path = sys.argv[1]
 if len(sys.argv) > 2:
     process_id, num_processes, port = map(int, sys.argv[2:5])
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=num_processes,
-                               process_id=process_id)
+    jax.distributed.initialize(
+        coordinator_address=f"127.0.0.1:{port}", num_processes=num_processes, process_id=process_id
+    )
 
 import fnnet as fn  # noqa: E402 - after jax.distributed.initialize, as the recipe says
 
@@ -36,8 +37,9 @@ params = model.init(jax.random.key(0), (5,))
 
 
 def arrays():
-    state, history = trainer.fit(params, x, y, epochs=4, batch_size=16, validation_split=0.2,
-                                 key=jax.random.key(1), mesh=mesh, verbose=0)
+    state, history = trainer.fit(
+        params, x, y, epochs=4, batch_size=16, validation_split=0.2, key=jax.random.key(1), mesh=mesh, verbose=0
+    )
     return {
         "history": history.history,
         "kernel": fn.parallel.fetch(state.params)["dense"]["kernel"].tolist(),
@@ -49,16 +51,29 @@ def arrays():
 def stream():
     """Every process's iterable yields only its share of each global batch of 16 rows."""
     share = fn.parallel.process_slice(16, mesh)
-    batches = [(x[i:i + 16][share], y[i:i + 16][share]) for i in range(0, 60, 16)]  # the last has 12 rows
-    state, history = trainer.fit(params, batches, epochs=3, validation_data=(x[60:], y[60:]),
-                                 key=jax.random.key(1), mesh=mesh, verbose=0)
+    batches = [(x[i : i + 16][share], y[i : i + 16][share]) for i in range(0, 60, 16)]  # the last has 12 rows
+    state, history = trainer.fit(
+        params, batches, epochs=3, validation_data=(x[60:], y[60:]), key=jax.random.key(1), mesh=mesh, verbose=0
+    )
     return {"history": history.history, "kernel": fn.parallel.fetch(state.params)["dense"]["kernel"].tolist()}
 
 
 def sweep():
     """Four variants split over the mesh's devices, the data replicated."""
-    result = fn.sweep.fit(model, x, y, fn.sweep.seeds(4), loss="mse", optimizer="sgd", epochs=3, batch_size=16,
-                          validation_split=0.2, mesh=mesh, key=jax.random.key(2), verbose=0)
+    result = fn.sweep.fit(
+        model,
+        x,
+        y,
+        fn.sweep.seeds(4),
+        loss="mse",
+        optimizer="sgd",
+        epochs=3,
+        batch_size=16,
+        validation_split=0.2,
+        mesh=mesh,
+        key=jax.random.key(2),
+        verbose=0,
+    )
     return {
         "history": {name: np.asarray(values).tolist() for name, values in result.history.items()},
         "best_index": result.best_index,
@@ -82,8 +97,9 @@ def saving():
     folder = os.path.dirname(os.path.abspath(out_path))
     job = f"job_of_{jax.process_count()}"
     model_path = fn.save_model(os.path.join(folder, f"{job}.safetensors"), model, state.params)
-    checkpoint_path = fn.save_checkpoint(os.path.join(folder, f"{job}_checkpoint.safetensors"), state, model=model,
-                                         epoch=2)
+    checkpoint_path = fn.save_checkpoint(
+        os.path.join(folder, f"{job}_checkpoint.safetensors"), state, model=model, epoch=2
+    )
     loaded_model, loaded = fn.load_model(model_path)
     checkpoint = fn.load_checkpoint(checkpoint_path, like=state)
     resumed, _ = trainer.fit(checkpoint.state, x, y, epochs=1, batch_size=16, mesh=mesh, verbose=0)
@@ -95,8 +111,11 @@ def saving():
         "kernel": fn.parallel.fetch(loaded)["dense"]["kernel"].tolist(),
         "predict": loaded_model.apply(fn.parallel.fetch(loaded), x[:8]).tolist(),
         "step": int(fn.parallel.fetch(checkpoint.state.step)),
-        "resumed_equals_continued": bool(np.array_equal(fn.parallel.fetch(resumed.params)["dense"]["kernel"],
-                                                         fn.parallel.fetch(again.params)["dense"]["kernel"])),
+        "resumed_equals_continued": bool(
+            np.array_equal(
+                fn.parallel.fetch(resumed.params)["dense"]["kernel"], fn.parallel.fetch(again.params)["dense"]["kernel"]
+            )
+        ),
     }
 
 

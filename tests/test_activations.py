@@ -11,10 +11,35 @@ from hypothesis.extra import numpy as hnp
 from fnnet import activations
 from fnnet.testing import check_grads
 
-NAMES = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax",
-         "selu", "gelu", "swish", "silu", "softplus", "softsign", "hard_sigmoid", "exponential", "relu6", "mish"]
-KINKS = {"step": (0,), "relu": (0,), "leaky_relu": (0,), "elu": (0,), "selu": (0,), "relu6": (0, 6),
-         "hard_sigmoid": (-3, 3)}
+NAMES = [
+    "linear",
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softmax",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "softsign",
+    "hard_sigmoid",
+    "exponential",
+    "relu6",
+    "mish",
+]
+KINKS = {
+    "step": (0,),
+    "relu": (0,),
+    "leaky_relu": (0,),
+    "elu": (0,),
+    "selu": (0,),
+    "relu6": (0, 6),
+    "hard_sigmoid": (-3, 3),
+}
 
 
 def away_from_kinks(name):
@@ -66,8 +91,7 @@ def test_issue_10_activations_by_their_formulas():
         "mish": x * np.tanh(softplus),
     }
     for name, values in expected.items():
-        np.testing.assert_allclose(activations.get(name)(jnp.asarray(x)), values, rtol=1e-6, atol=1e-7,
-                                   err_msg=name)
+        np.testing.assert_allclose(activations.get(name)(jnp.asarray(x)), values, rtol=1e-6, atol=1e-7, err_msg=name)
     assert float(activations.selu(1.0)) == pytest.approx(scale)
     assert float(activations.gelu(1.0)) == pytest.approx(0.8413447460685429)  # 1 * Phi(1)
     assert float(activations.gelu(1.0, approximate=True)) == pytest.approx(0.8411919906082768)

@@ -19,8 +19,7 @@ def _images(seed, shape):
     return np.random.default_rng(seed).uniform(size=shape).astype(np.float32)
 
 
-image_shapes = st.tuples(st.integers(1, 9), st.integers(1, 9)).flatmap(
-    lambda hw: st.sampled_from([hw, hw + (3,)]))
+image_shapes = st.tuples(st.integers(1, 9), st.integers(1, 9)).flatmap(lambda hw: st.sampled_from([hw, hw + (3,)]))
 
 
 @given(shape=image_shapes, seed=st.integers(0, 1000))
@@ -77,8 +76,7 @@ def test_rotated_digit_keeps_its_mass_about_the_center(angle):
     center = np.array([7.5, 7.5])
     di, dj = _center_of_mass(image) - center
     # Counter-clockwise on screen (rows grow downward).
-    expected = center + [math.cos(angle) * di - math.sin(angle) * dj,
-                         math.sin(angle) * di + math.cos(angle) * dj]
+    expected = center + [math.cos(angle) * di - math.sin(angle) * dj, math.sin(angle) * di + math.cos(angle) * dj]
     np.testing.assert_allclose(_center_of_mass(rotated), expected, atol=0.25)
     assert abs(rotated.sum() / image.sum() - 1) < 0.05
 
@@ -100,8 +98,9 @@ def test_random_flip_both_ways_produces_all_four_variants():
 
 
 def _pipeline():
-    return augment.compose(augment.random_flip("horizontal"), augment.random_rotation(0.1),
-                           augment.random_translation(0.2, (-0.1, 0.3)))
+    return augment.compose(
+        augment.random_flip("horizontal"), augment.random_rotation(0.1), augment.random_translation(0.2, (-0.1, 0.3))
+    )
 
 
 @pytest.mark.slow
@@ -148,14 +147,17 @@ def test_random_translation_moves_within_its_factor():
     np.testing.assert_allclose([_center_of_mass(o)[1] for o in out], 10, atol=1e-4)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: augment.random_flip()(KEY, np.zeros((5, 64))),
-    lambda: augment.random_rotation(0.1)(KEY, np.zeros((2, 3, 4, 5, 6))),
-    lambda: augment.rotate(np.zeros(64), 0.1),
-    lambda: augment.translate(np.zeros((1, 2, 3, 4)), 1, 1),
-    lambda: augment.flip_left_right(np.zeros(5)),
-    lambda: augment.random_translation(0.1, 0.1).sample(KEY, np.zeros(8)),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: augment.random_flip()(KEY, np.zeros((5, 64))),
+        lambda: augment.random_rotation(0.1)(KEY, np.zeros((2, 3, 4, 5, 6))),
+        lambda: augment.rotate(np.zeros(64), 0.1),
+        lambda: augment.translate(np.zeros((1, 2, 3, 4)), 1, 1),
+        lambda: augment.flip_left_right(np.zeros(5)),
+        lambda: augment.random_translation(0.1, 0.1).sample(KEY, np.zeros(8)),
+    ],
+)
 def test_non_image_shapes_are_rejected(call):
     with pytest.raises(ValueError, match=r"expected (a batch of images|an image) of shape .*got shape"):
         call()
@@ -166,21 +168,25 @@ def test_flat_digits_error_says_how_to_reshape():
         augment.random_flip()(KEY, jnp.zeros((5, 64)))
 
 
-@pytest.mark.parametrize("make, error, words", [
-    (lambda: augment.random_flip("diagonal"), ValueError, "mode must be one of"),
-    (lambda: augment.random_rotation(-0.1), ValueError, "factor"),
-    (lambda: augment.random_rotation((0.2, 0.1)), ValueError, "lower <= upper"),
-    (lambda: augment.random_rotation((0.1, 0.2, 0.3)), ValueError, "pair"),
-    (lambda: augment.random_rotation("big"), TypeError, "factor"),
-    (lambda: augment.random_translation(0.1, float("nan")), ValueError, "width_factor"),
-    (lambda: augment.compose(augment.flip_left_right), TypeError, "Augmentation"),
-])
+@pytest.mark.parametrize(
+    "make, error, words",
+    [
+        (lambda: augment.random_flip("diagonal"), ValueError, "mode must be one of"),
+        (lambda: augment.random_rotation(-0.1), ValueError, "factor"),
+        (lambda: augment.random_rotation((0.2, 0.1)), ValueError, "lower <= upper"),
+        (lambda: augment.random_rotation((0.1, 0.2, 0.3)), ValueError, "pair"),
+        (lambda: augment.random_rotation("big"), TypeError, "factor"),
+        (lambda: augment.random_translation(0.1, float("nan")), ValueError, "width_factor"),
+        (lambda: augment.compose(augment.flip_left_right), TypeError, "Augmentation"),
+    ],
+)
 def test_bad_hyperparameters_are_rejected(make, error, words):
     with pytest.raises(error, match=words):
         make()
 
 
 # --- augmentations are values: equal configs are equal, hash equally, share a compiled program ---
+
 
 def _user_fn(key, image, shift=0):
     return augment.translate(image, 0, shift)
@@ -225,8 +231,7 @@ UNEQUAL_PAIRS = {
     "compose part": (augment.compose(_flip, _rot), augment.compose(_flip, augment.random_rotation(0.2))),
     "compose length": (augment.compose(_flip), augment.compose(_flip, _flip)),
     "compose of one": (augment.compose(_flip), _flip),
-    "user functions": (augment.Augmentation(lambda key, image: image),
-                       augment.Augmentation(lambda key, image: image)),
+    "user functions": (augment.Augmentation(lambda key, image: image), augment.Augmentation(lambda key, image: image)),
     "user args": (augment.Augmentation(_user_fn, (1,)), augment.Augmentation(_user_fn, (2,))),
 }
 
@@ -255,11 +260,14 @@ def _counting_jit():
     return jax.jit(apply, static_argnums=2), traces
 
 
-@pytest.mark.parametrize("build, other", [
-    (lambda: augment.random_rotation(0.05), lambda: augment.random_rotation(0.1)),
-    (lambda: augment.random_flip("horizontal"), lambda: augment.random_flip("vertical")),
-    (_pipeline, lambda: augment.compose(augment.random_flip("horizontal"), augment.random_rotation(0.1))),
-])
+@pytest.mark.parametrize(
+    "build, other",
+    [
+        (lambda: augment.random_rotation(0.05), lambda: augment.random_rotation(0.1)),
+        (lambda: augment.random_flip("horizontal"), lambda: augment.random_flip("vertical")),
+        (_pipeline, lambda: augment.compose(augment.random_flip("horizontal"), augment.random_rotation(0.1))),
+    ],
+)
 def test_equal_fresh_augmentations_trace_once_and_different_ones_twice(build, other):
     images = _images(11, (3, 6, 6))
     apply, traces = _counting_jit()

@@ -53,8 +53,9 @@ def test_delta_rule_equals_jax_grad_in_float64(seed):
     x = rng.normal(size=(8, sizes[0]))
     y = np.eye(3)[rng.integers(0, 3, size=8)]
     with jax.enable_x64(True):
-        params = jax.tree_util.tree_map(lambda v: np.asarray(v, np.float64),
-                                        model.init(jax.random.key(seed), (sizes[0],)))
+        params = jax.tree_util.tree_map(
+            lambda v: np.asarray(v, np.float64), model.init(jax.random.key(seed), (sizes[0],))
+        )
         params["dense"]["bias"] = rng.normal(size=5)  # non-zero biases exercise dC/db too
         loss = lambda p: fn.losses.categorical_crossentropy(y, model.apply(p, x))  # noqa: E731
         grads = jax.grad(loss)(params)

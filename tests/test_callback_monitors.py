@@ -22,8 +22,17 @@ def fit(callback_list, epochs=3, validation_split=0.25):
     """Fit the tiny model with ``callback_list`` after a callback that records the epochs begun; returns them."""
     begun = []
     counter = callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: begun.append(epoch))
-    TRAINER.fit(PARAMS, X, Y, epochs=epochs, batch_size=4, validation_split=validation_split,
-                callbacks=[counter, *callback_list], key=jax.random.key(0), verbose=0)
+    TRAINER.fit(
+        PARAMS,
+        X,
+        Y,
+        epochs=epochs,
+        batch_size=4,
+        validation_split=validation_split,
+        callbacks=[counter, *callback_list],
+        key=jax.random.key(0),
+        verbose=0,
+    )
     return begun
 
 
@@ -31,8 +40,9 @@ def typo_callbacks(tmp_path):
     return {
         "EarlyStopping": callbacks.EarlyStopping(monitor="val_los", mode="min", patience=5),
         "ReduceLROnPlateau": callbacks.ReduceLROnPlateau(monitor="val_los", mode="min"),
-        "ModelCheckpoint": callbacks.ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_los", mode="min",
-                                                     save_best_only=True),
+        "ModelCheckpoint": callbacks.ModelCheckpoint(
+            tmp_path / "best.safetensors", monitor="val_los", mode="min", save_best_only=True
+        ),
     }
 
 
@@ -44,26 +54,41 @@ def test_a_typo_monitor_raises_after_the_first_epoch_with_the_logs_and_the_close
     logs = "['loss', 'val_loss', 'learning_rate']" if name == "ReduceLROnPlateau" else LOGS
     message = f"{name} monitors 'val_los', which no log has; the logs are {logs} (did you mean 'val_loss'?)"
     with pytest.raises(ValueError, match=re.escape(message)):
-        TRAINER.fit(PARAMS, X, Y, epochs=3, validation_split=0.25, callbacks=[counter, callback],
-                    key=jax.random.key(0), verbose=0)
+        TRAINER.fit(
+            PARAMS,
+            X,
+            Y,
+            epochs=3,
+            validation_split=0.25,
+            callbacks=[counter, callback],
+            key=jax.random.key(0),
+            verbose=0,
+        )
     assert begun == [0]
     assert os.listdir(tmp_path) == []  # ModelCheckpoint saved nothing
 
 
 def test_a_model_checkpoint_keeping_the_best_file_needs_its_monitor_too(tmp_path):
-    checkpoint = callbacks.ModelCheckpoint(tmp_path / "{epoch}.safetensors", monitor="vall_loss", keep=1,
-                                           keep_best=True)
-    with pytest.raises(ValueError, match=re.escape("monitors 'vall_loss', which no log has; the logs are "
-                                                   f"{LOGS} (did you mean 'val_loss'?)")):
+    checkpoint = callbacks.ModelCheckpoint(
+        tmp_path / "{epoch}.safetensors", monitor="vall_loss", keep=1, keep_best=True
+    )
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"monitors 'vall_loss', which no log has; the logs are {LOGS} (did you mean 'val_loss'?)"),
+    ):
         fit([checkpoint])
     assert os.listdir(tmp_path) == []
 
 
 def test_a_val_monitor_without_validation_data_says_so():
     stop = callbacks.EarlyStopping(monitor="val_loss")
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "EarlyStopping monitors 'val_loss', which no log has; the logs are ['loss'] (val_ logs need validation "
-            "data: pass validation_split or validation_data to fit)")):
+            "data: pass validation_split or validation_data to fit)"
+        ),
+    ):
         fit([stop], validation_split=0.0)
 
 
@@ -76,9 +101,13 @@ def test_the_helper_returns_the_value_or_none_when_not_required():
     logs = {"loss": 1.0, "accuracy": 0.5, "val_loss": 2.0, "val_accuracy": 0.25}
     assert callbacks.monitored_value("EarlyStopping", "val_loss", logs) == 2.0
     assert callbacks.monitored_value("ModelCheckpoint", "val_los", logs, required=False) is None
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "EarlyStopping monitors 'val_los', which no log has; the logs are ['loss', 'accuracy', 'val_loss', "
-            "'val_accuracy'] (did you mean 'val_loss'?)")):
+            "'val_accuracy'] (did you mean 'val_loss'?)"
+        ),
+    ):
         callbacks.monitored_value("EarlyStopping", "val_los", logs)
     with pytest.raises(ValueError, match=r"the logs are \['loss'\]$"):  # nothing close: no suggestion
         callbacks.monitored_value("EarlyStopping", "zzz", {"loss": 1.0})
@@ -135,11 +164,15 @@ BAD = [
     *[(make, {"monitor": 3}, TypeError, "monitor must be a log name") for make in (ES, RLROP, checkpoint)],
     *[(make, {"monitor": None}, TypeError, "monitor must be a log name") for make in (ES, RLROP, checkpoint)],
     *[(make, {"monitor": ""}, ValueError, "monitor must be a log name") for make in (ES, RLROP, checkpoint)],
-    *[(make, {"mode": "up"}, ValueError, "mode must be 'auto', 'min' or 'max', got 'up'")
-      for make in (ES, RLROP, checkpoint)],
+    *[
+        (make, {"mode": "up"}, ValueError, "mode must be 'auto', 'min' or 'max', got 'up'")
+        for make in (ES, RLROP, checkpoint)
+    ],
     *[(make, {"verbose": "no"}, TypeError, "verbose must be an integer") for make in (ES, RLROP, checkpoint)],
-    *[(make, {"verbose": 2}, ValueError, r"verbose must be an integer in \[0, 1\]")
-      for make in (ES, RLROP, checkpoint)],
+    *[
+        (make, {"verbose": 2}, ValueError, r"verbose must be an integer in \[0, 1\]")
+        for make in (ES, RLROP, checkpoint)
+    ],
     *[(make, {"patience": -1}, ValueError, "patience must be") for make in (ES, RLROP)],
     *[(make, {"patience": 1.5}, TypeError, "patience must be an integer") for make in (ES, RLROP)],
     *[(make, {"patience": True}, TypeError, "patience must be an integer") for make in (ES, RLROP)],
@@ -147,8 +180,12 @@ BAD = [
     *[(make, {"min_delta": "0.1"}, TypeError, "min_delta must be a number") for make in (ES, RLROP)],
     (ES, {"start_from_epoch": -1}, ValueError, "start_from_epoch must be"),
     (ES, {"baseline": float("inf")}, ValueError, "baseline must be finite"),
-    (ES, {"restore_best_weights": "no"}, TypeError,
-     re.escape("restore_best_weights must be True or False, got 'no' of type str")),
+    (
+        ES,
+        {"restore_best_weights": "no"},
+        TypeError,
+        re.escape("restore_best_weights must be True or False, got 'no' of type str"),
+    ),
     (ES, {"restore_best_weights": 1}, TypeError, "restore_best_weights must be True or False"),
     (RLROP, {"cooldown": -1}, ValueError, "cooldown must be"),
     (RLROP, {"cooldown": 0.5}, TypeError, "cooldown must be an integer"),
@@ -166,8 +203,11 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("make, kwargs, error, message", BAD,
-                         ids=[f"{getattr(m, '__name__', m)}-{'-'.join(k)}-{k[next(iter(k))]!r}" for m, k, _, _ in BAD])
+@pytest.mark.parametrize(
+    "make, kwargs, error, message",
+    BAD,
+    ids=[f"{getattr(m, '__name__', m)}-{'-'.join(k)}-{k[next(iter(k))]!r}" for m, k, _, _ in BAD],
+)
 def test_constructors_check_their_arguments(make, kwargs, error, message):
     with pytest.raises(error, match=message):
         make(**kwargs)

@@ -26,26 +26,30 @@ def scripted(callback, values, monitor="val_loss"):
     return run, callback.on_train_end(state) or state
 
 
-@pytest.mark.parametrize("kwargs, values, epochs_run", [
-    ({"patience": 0}, [1.0, 0.9, 0.95, 0.8], [0, 1, 2]),
-    ({"patience": 2}, [1.0, 0.9, 0.95, 0.96, 0.97], [0, 1, 2, 3]),
-    ({"patience": 2}, [1.0, 0.9, 0.95, 0.85, 0.9, 0.9], [0, 1, 2, 3, 4, 5]),
-    ({"patience": 1, "min_delta": 0.05}, [1.0, 0.97, 0.96], [0, 1]),  # 0.03 is no improvement
-    ({"patience": 1, "min_delta": 0.05}, [1.0, 0.9, 0.8, 0.79], [0, 1, 2, 3]),
-    ({"patience": 0}, [float("nan"), 0.9, 0.95], [0, 1, 2]),  # NaN never improves; epoch 0 never stops
-    ({"patience": 2}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2, 3]),
-    ({"patience": 2, "baseline": 0.5}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2]),  # wait never resets above 0.5
-    ({"patience": 2, "baseline": 0.95}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2, 3]),
-    ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 2.5, 2.6], [0, 1, 2, 3, 4]),
-    ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 3.5], [0, 1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "kwargs, values, epochs_run",
+    [
+        ({"patience": 0}, [1.0, 0.9, 0.95, 0.8], [0, 1, 2]),
+        ({"patience": 2}, [1.0, 0.9, 0.95, 0.96, 0.97], [0, 1, 2, 3]),
+        ({"patience": 2}, [1.0, 0.9, 0.95, 0.85, 0.9, 0.9], [0, 1, 2, 3, 4, 5]),
+        ({"patience": 1, "min_delta": 0.05}, [1.0, 0.97, 0.96], [0, 1]),  # 0.03 is no improvement
+        ({"patience": 1, "min_delta": 0.05}, [1.0, 0.9, 0.8, 0.79], [0, 1, 2, 3]),
+        ({"patience": 0}, [float("nan"), 0.9, 0.95], [0, 1, 2]),  # NaN never improves; epoch 0 never stops
+        ({"patience": 2}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2, 3]),
+        ({"patience": 2, "baseline": 0.5}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2]),  # wait never resets above 0.5
+        ({"patience": 2, "baseline": 0.95}, [1.0, 0.9, 0.95, 0.96], [0, 1, 2, 3]),
+        ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 2.5, 2.6], [0, 1, 2, 3, 4]),
+        ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 3.5], [0, 1, 2, 3]),
+    ],
+)
 def test_keras_semantics_on_scripted_sequences(kwargs, values, epochs_run):
     assert scripted(callbacks.EarlyStopping(**kwargs), values)[0] == epochs_run
 
 
 def test_max_mode_for_accuracy_in_auto_mode():
-    run, _ = scripted(callbacks.EarlyStopping(monitor="val_accuracy", patience=0), [0.5, 0.6, 0.55],
-                      monitor="val_accuracy")
+    run, _ = scripted(
+        callbacks.EarlyStopping(monitor="val_accuracy", patience=0), [0.5, 0.6, 0.55], monitor="val_accuracy"
+    )
     assert run == [0, 1, 2]
     run, _ = scripted(callbacks.EarlyStopping(monitor="val_loss", mode="max", patience=0), [0.5, 0.6, 0.55])
     assert run == [0, 1, 2]
@@ -109,6 +113,7 @@ def test_csv_logger_writes_a_header_and_a_row_per_epoch(tmp_path):
 
 def test_learning_rate_scheduler_needs_the_rate_in_the_state():
     import optax
+
     state = fn.TrainState({}, optax.sgd(0.1).init({}), 0, jax.random.key(0))
     with pytest.raises(ValueError, match="inject_hyperparams"):
         callbacks.LearningRateScheduler(lambda epoch, lr: lr).on_epoch_begin(0, state)
@@ -124,8 +129,15 @@ def test_a_custom_callback_can_stop_training():
     x = np.ones((4, 2), np.float32)
     model = fn.Sequential([fn.layers.Dense(1)])
     trainer = fn.compile(model, "mse", "sgd")
-    _, history = trainer.fit(model.init(jax.random.key(0), (2,)), x, x[:, :1], epochs=10, callbacks=[StopAfterTwo()],
-                             key=jax.random.key(0), verbose=0)
+    _, history = trainer.fit(
+        model.init(jax.random.key(0), (2,)),
+        x,
+        x[:, :1],
+        epochs=10,
+        callbacks=[StopAfterTwo()],
+        key=jax.random.key(0),
+        verbose=0,
+    )
     assert history.epoch == [0, 1]
 
 

@@ -56,14 +56,17 @@ def keras_plateau(values, lr, factor=0.1, patience=10, min_delta=1e-4, cooldown=
     return logged
 
 
-@pytest.mark.parametrize("kwargs, values", [
-    ({"patience": 2}, [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0]),
-    ({"patience": 1, "cooldown": 2}, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
-    ({"patience": 0, "factor": 0.5, "min_lr": 0.2}, [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]),  # floored at min_lr
-    ({"patience": 1, "min_delta": 0.05}, [1.0, 0.97, 0.96, 0.8, 0.79, 0.78]),  # 0.03 is no improvement
-    ({"patience": 1}, [float("nan"), 1.0, float("nan"), float("nan")]),  # NaN never improves
-    ({"patience": 1, "mode": "max"}, [0.5, 0.6, 0.55, 0.58, 0.7, 0.6]),
-])
+@pytest.mark.parametrize(
+    "kwargs, values",
+    [
+        ({"patience": 2}, [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0]),
+        ({"patience": 1, "cooldown": 2}, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
+        ({"patience": 0, "factor": 0.5, "min_lr": 0.2}, [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]),  # floored at min_lr
+        ({"patience": 1, "min_delta": 0.05}, [1.0, 0.97, 0.96, 0.8, 0.79, 0.78]),  # 0.03 is no improvement
+        ({"patience": 1}, [float("nan"), 1.0, float("nan"), float("nan")]),  # NaN never improves
+        ({"patience": 1, "mode": "max"}, [0.5, 0.6, 0.55, 0.58, 0.7, 0.6]),
+    ],
+)
 def test_reduce_lr_on_plateau_follows_keras(kwargs, values):
     plateau = callbacks.ReduceLROnPlateau(**kwargs)
     plateau.on_train_begin(None)
@@ -73,15 +76,27 @@ def test_reduce_lr_on_plateau_follows_keras(kwargs, values):
     assert current_lr(state) == pytest.approx(expected[-1], rel=1e-6)
 
 
-@given(values=st.lists(st.floats(0, 2, width=32) | st.just(float("nan")), min_size=1, max_size=12),
-       patience=st.integers(0, 3), cooldown=st.integers(0, 2), factor=st.sampled_from([0.1, 0.5]),
-       min_lr=st.sampled_from([0.0, 0.01]), min_delta=st.sampled_from([0.0, 1e-4, 0.1]),
-       mode=st.sampled_from(["min", "max"]))
+@given(
+    values=st.lists(st.floats(0, 2, width=32) | st.just(float("nan")), min_size=1, max_size=12),
+    patience=st.integers(0, 3),
+    cooldown=st.integers(0, 2),
+    factor=st.sampled_from([0.1, 0.5]),
+    min_lr=st.sampled_from([0.0, 0.01]),
+    min_delta=st.sampled_from([0.0, 1e-4, 0.1]),
+    mode=st.sampled_from(["min", "max"]),
+)
 @settings(max_examples=30)
-def test_reduce_lr_on_plateau_equals_keras_on_random_sequences(values, patience, cooldown, factor, min_lr,
-                                                              min_delta, mode):
-    kwargs = {"patience": patience, "cooldown": cooldown, "factor": factor, "min_lr": min_lr,
-              "min_delta": min_delta, "mode": mode}
+def test_reduce_lr_on_plateau_equals_keras_on_random_sequences(
+    values, patience, cooldown, factor, min_lr, min_delta, mode
+):
+    kwargs = {
+        "patience": patience,
+        "cooldown": cooldown,
+        "factor": factor,
+        "min_lr": min_lr,
+        "min_delta": min_delta,
+        "mode": mode,
+    }
     values = [float(np.float32(v)) for v in values]
     plateau = callbacks.ReduceLROnPlateau(**kwargs)
     plateau.on_train_begin(None)
@@ -113,6 +128,7 @@ def test_bad_plateau_arguments_and_missing_values():
     with pytest.raises(ValueError, match=r"monitors 'val_accuracy', which no log has"):
         plateau.on_epoch_end(0, {"loss": 1.0}, lr_state())
     import optax
+
     no_rate = fn.TrainState({}, optax.sgd(0.1).init({}), 0, jax.random.key(0))
     with pytest.raises(ValueError, match="inject_hyperparams"):
         plateau.on_epoch_end(0, {"val_accuracy": 1.0}, no_rate)
@@ -154,7 +170,8 @@ def test_plateau_state_round_trips_through_json():
     values = [1.0, 0.9, 0.95, 0.96, 0.97, 0.91, 0.92, 0.93, 0.94]
     for cut in range(len(values)):
         whole, resumed = resumed_equals_uninterrupted(
-            lambda: callbacks.ReduceLROnPlateau(patience=2, cooldown=1, factor=0.5), values, cut)
+            lambda: callbacks.ReduceLROnPlateau(patience=2, cooldown=1, factor=0.5), values, cut
+        )
         assert resumed.get_state() == whole.get_state()
     fresh = callbacks.ReduceLROnPlateau()
     assert fresh.get_state() == {"best": None, "wait": 0, "cooldown_counter": 0}
@@ -163,12 +180,16 @@ def test_plateau_state_round_trips_through_json():
 def test_early_stopping_state_round_trips_through_json():
     def make():
         return callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+
     values = [1.0, 0.9, 0.95, 0.96, 0.85, 0.9, 0.91, 0.92, 0.93]
     for cut in range(1, len(values)):
         whole, resumed = make(), make()
         whole.on_train_begin(lr_state())
-        run_whole = [e for e, v in enumerate(values) if not whole.stop_training and (
-            whole.on_epoch_end(e, {"val_loss": v}, lr_state()) or True)]
+        run_whole = [
+            e
+            for e, v in enumerate(values)
+            if not whole.stop_training and (whole.on_epoch_end(e, {"val_loss": v}, lr_state()) or True)
+        ]
         first = make()
         first.on_train_begin(lr_state())
         for e, v in enumerate(values[:cut]):
@@ -186,7 +207,7 @@ def test_early_stopping_state_round_trips_through_json():
             run.append(e)
             if resumed.stop_training:
                 break
-        assert run == run_whole[:len(run)] and resumed.get_state() == whole.get_state()
+        assert run == run_whole[: len(run)] and resumed.get_state() == whole.get_state()
     assert make().get_state() == {"best": None, "best_epoch": 0, "wait": 0, "stop": False, "stopped_epoch": None}
 
 
@@ -211,14 +232,19 @@ def test_lambda_callback_takes_keras_functions_or_ones_with_the_state():
         on_train_begin=lambda logs: calls.append(("train_begin", logs)),
         on_epoch_begin=lambda epoch, logs: calls.append(("epoch_begin", epoch, logs)),
         on_epoch_end=lambda epoch, logs: calls.append(("epoch_end", epoch, dict(logs))) or "ignored",
-        on_train_end=lambda logs: calls.append(("train_end", logs)))
+        on_train_end=lambda logs: calls.append(("train_end", logs)),
+    )
     state = lr_state()
     assert keras_style.on_train_begin(state) is None
     assert keras_style.on_epoch_begin(0, state) is None
     assert keras_style.on_epoch_end(0, {"loss": 0.5}, state) is None  # a Keras function's return is ignored
     keras_style.on_train_end(state)
-    assert calls == [("train_begin", {}), ("epoch_begin", 0, {}), ("epoch_end", 0, {"loss": 0.5}),
-                     ("train_end", {"loss": 0.5})]
+    assert calls == [
+        ("train_begin", {}),
+        ("epoch_begin", 0, {}),
+        ("epoch_end", 0, {"loss": 0.5}),
+        ("train_end", {"loss": 0.5}),
+    ]
 
     def halve_rate(epoch, logs, state):
         lr = current_lr(state) / 2
@@ -230,8 +256,11 @@ def test_lambda_callback_takes_keras_functions_or_ones_with_the_state():
 
 
 def test_lambda_callback_refuses_what_it_cannot_call():
-    with pytest.raises(TypeError, match=r"on_epoch_end must take \(epoch, logs\) as in Keras, or \(epoch, logs, "
-                                        r"state\); it takes 1"):
+    with pytest.raises(
+        TypeError,
+        match=r"on_epoch_end must take \(epoch, logs\) as in Keras, or \(epoch, logs, "
+        r"state\); it takes 1",
+    ):
         callbacks.LambdaCallback(on_epoch_end=lambda epoch: None)
     with pytest.raises(ValueError, match="no batch hooks"):
         callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: None)
@@ -251,8 +280,8 @@ def read_scalars(folder):
             data = file.read()
         offset = 0
         while offset < len(data):
-            (length,) = struct.unpack("<Q", data[offset:offset + 8])
-            event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+            (length,) = struct.unpack("<Q", data[offset : offset + 8])
+            event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
             offset += 12 + length + 4  # length, its CRC, the record, its CRC
             for value in event.summary.value:
                 scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
@@ -264,8 +293,9 @@ def test_tensorboard_writes_a_scalar_per_log_per_epoch(tmp_path):
     board = callbacks.TensorBoard(log_dir=tmp_path)
     board.on_train_begin(None)
     for epoch in range(3):
-        board.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "accuracy": 0.5, "val_loss": 2.0 - epoch,
-                                   "learning_rate": 0.01}, None)
+        board.on_epoch_end(
+            epoch, {"loss": 1.0 / (epoch + 1), "accuracy": 0.5, "val_loss": 2.0 - epoch, "learning_rate": 0.01}, None
+        )
     board.on_train_end(None)
     train, validation = read_scalars(tmp_path / "train"), read_scalars(tmp_path / "validation")
     assert train["epoch_loss"] == [(0, 1.0), (1, 0.5), (2, pytest.approx(1 / 3))]
@@ -278,6 +308,7 @@ def test_tensorboard_writes_a_scalar_per_log_per_epoch(tmp_path):
 
 def test_tensorboard_without_tensorboardx_says_how_to_install(monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # import fails
     with pytest.raises(ImportError, match=r"pip install fnnet\[tensorboard\]"):
         callbacks.TensorBoard("logs")
@@ -296,8 +327,16 @@ def test_fit_with_plateau_lambda_and_tensorboard_sets_the_rate_without_recompili
     seen = []
     plateau = callbacks.ReduceLROnPlateau(monitor="loss", patience=0, factor=0.5, min_delta=1e9)  # never improves
     record = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, state: seen.append(current_lr(state)))
-    state, history = trainer.fit(params, x, y, epochs=4, batch_size=8, key=jax.random.key(1), verbose=0,
-                                 callbacks=[plateau, record, callbacks.TensorBoard(tmp_path)])
+    state, history = trainer.fit(
+        params,
+        x,
+        y,
+        epochs=4,
+        batch_size=8,
+        key=jax.random.key(1),
+        verbose=0,
+        callbacks=[plateau, record, callbacks.TensorBoard(tmp_path)],
+    )
     assert dict(fn.training.TRACES) == traces  # a new rate is a new value in the state, not a new program
     np.testing.assert_allclose(history.history["learning_rate"], [0.05, 0.05, 0.025, 0.0125], rtol=1e-6)
     np.testing.assert_allclose(seen, [0.05, 0.025, 0.0125, 0.00625], rtol=1e-6)  # after each reduction

@@ -23,8 +23,14 @@ WORKER = pathlib.Path(__file__).resolve().parent / "checkpoint_worker.py"
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(80, 5)).astype(np.float32)
 Y = fn.data.to_categorical((X[:, 0] > X[:, 1]).astype(int) + (X[:, 2] > 0.5), 3)
-MODEL = fn.Sequential([layers.Dense(12, activation="relu"), layers.BatchNormalization(), layers.Dropout(0.3),
-                       layers.Dense(3, activation="softmax")])
+MODEL = fn.Sequential(
+    [
+        layers.Dense(12, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dropout(0.3),
+        layers.Dense(3, activation="softmax"),
+    ]
+)
 TRAINER = fn.compile(MODEL, "categorical_crossentropy", "adam", metrics=["accuracy"])
 PARAMS = jax.jit(lambda key: MODEL.init(key, (5,)))(jax.random.key(0))
 
@@ -40,8 +46,17 @@ def assert_bitwise(a, b):
 
 
 def fit(callback_list, epochs=6):
-    return TRAINER.fit(PARAMS, X, Y, epochs=epochs, batch_size=16, validation_split=0.25, callbacks=callback_list,
-                       key=jax.random.key(1), verbose=0)
+    return TRAINER.fit(
+        PARAMS,
+        X,
+        Y,
+        epochs=epochs,
+        batch_size=16,
+        validation_split=0.25,
+        callbacks=callback_list,
+        key=jax.random.key(1),
+        verbose=0,
+    )
 
 
 @pytest.mark.parametrize("impl", ["threefry2x32", "rbg"])
@@ -49,8 +64,9 @@ def test_a_train_state_with_adam_and_a_typed_key_round_trips_bit_for_bit(tmp_pat
     state = TRAINER.init_state(PARAMS, jax.random.key(7, impl=impl))
     state, _ = TRAINER.fit(state, X, Y, epochs=1, batch_size=16, verbose=0)  # moments and count not zero
     history = {"loss": [0.5, float("inf")], "accuracy": [0.25, 0.5]}
-    path = fn.save_checkpoint(tmp_path / "c.safetensors", state, model=MODEL, epoch=2, history=history,
-                              callbacks_state=[{"wait": 1}, {}])
+    path = fn.save_checkpoint(
+        tmp_path / "c.safetensors", state, model=MODEL, epoch=2, history=history, callbacks_state=[{"wait": 1}, {}]
+    )
     checkpoint = fn.load_checkpoint(path, like=state)
     assert_bitwise(state, checkpoint.state)
     assert (checkpoint.epoch, checkpoint.history, checkpoint.callbacks_state) == (2, history, [{"wait": 1}, {}])
@@ -93,10 +109,12 @@ class Crash(callbacks.Callback):
 
 
 def run_callbacks(backup_dir, crash_at=None):
-    return [callbacks.BackupAndRestore(backup_dir),
-            callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True),
-            callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5),
-            Crash(crash_at)]
+    return [
+        callbacks.BackupAndRestore(backup_dir),
+        callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True),
+        callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5),
+        Crash(crash_at),
+    ]
 
 
 def test_a_resumed_fit_equals_the_uninterrupted_one_early_stopping_and_plateau_counters_included(tmp_path):
@@ -153,18 +171,22 @@ def test_backup_and_restore_refuses_another_run_and_warns_about_its_place(tmp_pa
     fit([callbacks.BackupAndRestore(tmp_path, delete_checkpoint=False)], epochs=1)
     other = fn.compile(MODEL, "categorical_crossentropy", optax.sgd(0.1, momentum=0.9))
     with pytest.raises(ValueError, match="cannot resume from .*opt_state"):
-        other.fit(PARAMS, X, Y, epochs=1, callbacks=[callbacks.BackupAndRestore(tmp_path)], key=jax.random.key(1),
-                  verbose=0)
+        other.fit(
+            PARAMS, X, Y, epochs=1, callbacks=[callbacks.BackupAndRestore(tmp_path)], key=jax.random.key(1), verbose=0
+        )
     with pytest.raises(ValueError, match="save_freq must be 'epoch'"):
         callbacks.BackupAndRestore(tmp_path, save_freq=10)
     with pytest.warns(RuntimeWarning, match="list BackupAndRestore first"):
-        fit([callbacks.LearningRateScheduler(lambda epoch, lr: lr), callbacks.BackupAndRestore(tmp_path / "b")],
-            epochs=1)
+        fit(
+            [callbacks.LearningRateScheduler(lambda epoch, lr: lr), callbacks.BackupAndRestore(tmp_path / "b")],
+            epochs=1,
+        )
 
 
 def test_model_checkpoint_formats_the_path_keeps_the_latest_and_the_best(tmp_path):
-    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "ckpt" / "{epoch:02d}-{val_loss:.4f}.safetensors"),
-                                           keep=2, keep_best=True)
+    checkpoint = callbacks.ModelCheckpoint(
+        str(tmp_path / "ckpt" / "{epoch:02d}-{val_loss:.4f}.safetensors"), keep=2, keep_best=True
+    )
     _, history = fit([checkpoint])
     names = sorted(os.listdir(tmp_path / "ckpt"))
     losses = history.history["val_loss"]
@@ -177,22 +199,26 @@ def test_model_checkpoint_formats_the_path_keeps_the_latest_and_the_best(tmp_pat
 
 def test_model_checkpoint_save_best_only_with_a_threshold_and_weights_only(tmp_path):
     path = tmp_path / "best.safetensors"
-    checkpoint = callbacks.ModelCheckpoint(path, monitor="val_accuracy", save_best_only=True,
-                                           save_weights_only=True, initial_value_threshold=0.0)
+    checkpoint = callbacks.ModelCheckpoint(
+        path, monitor="val_accuracy", save_best_only=True, save_weights_only=True, initial_value_threshold=0.0
+    )
     state, history = fit([checkpoint])
     accuracy = history.history["val_accuracy"]
     assert checkpoint.best == max(accuracy)
     model, params = fn.load_model(path)
     assert model == MODEL
     assert container.read(path)[1]["format"] == "fnnet.model/1"
-    never = callbacks.ModelCheckpoint(tmp_path / "never.safetensors", monitor="val_accuracy", save_best_only=True,
-                                      initial_value_threshold=1.5)
+    never = callbacks.ModelCheckpoint(
+        tmp_path / "never.safetensors", monitor="val_accuracy", save_best_only=True, initial_value_threshold=1.5
+    )
     fit([never], epochs=2)
     assert not (tmp_path / "never.safetensors").exists()
-    with pytest.raises(ValueError, match=r"ModelCheckpoint monitors 'val_auc', which no log has.*"
-                                         r"did you mean 'val_accuracy'"):
-        fit([callbacks.ModelCheckpoint(tmp_path / "x.safetensors", monitor="val_auc", save_best_only=True)],
-            epochs=1)
+    with pytest.raises(
+        ValueError,
+        match=r"ModelCheckpoint monitors 'val_auc', which no log has.*"
+        r"did you mean 'val_accuracy'",
+    ):
+        fit([callbacks.ModelCheckpoint(tmp_path / "x.safetensors", monitor="val_auc", save_best_only=True)], epochs=1)
     with pytest.raises(ValueError, match="names 'val_f1', which is not in the logs"):
         fit([callbacks.ModelCheckpoint(str(tmp_path / "{val_f1}.safetensors"))], epochs=1)
 
@@ -204,8 +230,12 @@ def read_log(path):
 @pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_from_its_backup_and_equals_the_uninterrupted_run(tmp_path):
     def worker(backup, out, *kill):
-        return subprocess.run([sys.executable, str(WORKER), str(tmp_path / backup), str(tmp_path / out), *kill],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(WORKER), str(tmp_path / backup), str(tmp_path / out), *kill],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     done = worker("plain", "plain")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -34,12 +34,19 @@ def test_a_checked_step_equals_the_plain_one_on_good_data():
     assert float(checked_logs["loss"]) == float(plain_logs["loss"])
 
 
-@pytest.mark.parametrize("x, y, message", [
-    (X, jnp.asarray(LABELS).at[4].set(3), r"y holds values sparse_categorical_crossentropy cannot take in the batch "
-                                           r"of step 0 \(integer class indices in \[0, C\)\)"),
-    (X, jnp.asarray(LABELS, jnp.float32).at[2].set(jnp.nan), "y holds NaN or inf in the batch of step 0"),
-    (jnp.asarray(X).at[1, 1].set(jnp.inf), LABELS, "x holds NaN or inf in the batch of step 0"),
-])
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (
+            X,
+            jnp.asarray(LABELS).at[4].set(3),
+            r"y holds values sparse_categorical_crossentropy cannot take in the batch "
+            r"of step 0 \(integer class indices in \[0, C\)\)",
+        ),
+        (X, jnp.asarray(LABELS, jnp.float32).at[2].set(jnp.nan), "y holds NaN or inf in the batch of step 0"),
+        (jnp.asarray(X).at[1, 1].set(jnp.inf), LABELS, "x holds NaN or inf in the batch of step 0"),
+    ],
+)
 def test_a_checked_step_raises_on_what_jit_cannot_see(x, y, message):
     step, state = step_and_state()
     with pytest.raises(checkify.JaxRuntimeError, match=message):
@@ -63,9 +70,11 @@ def test_fit_with_checks_trains_the_same_and_raises_on_what_only_the_compiled_st
     plain, plain_history = trainer.fit(params, X, LABELS, epochs=2, batch_size=5, key=0, verbose=0)
     np.testing.assert_array_equal(checked.params["dense"]["kernel"], plain.params["dense"]["kernel"])
     assert history.history == plain_history.history
+
     # an augmentation that makes NaN inside the compiled step: no host check can see it
     def nan_augment(key, batch):
         return batch * jnp.nan
+
     with pytest.raises(checkify.JaxRuntimeError, match="x holds NaN or inf in the batch of step 0"):
         trainer.fit(params, X, LABELS, epochs=1, key=0, verbose=0, checks=True, augment=nan_augment)
     batches = [(X[:6], LABELS[:6]), (X[6:], LABELS[6:])]

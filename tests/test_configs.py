@@ -16,26 +16,50 @@ from fnnet.layers import base
 def layer_cases():
     """(layer, input_shape) for every kind, with non-default arguments where they exist."""
     return {
-        "dense": (layers.Dense(3, "tanh", use_bias=False, kernel_initializer="he_normal",
-                               kernel_regularizer=regularizers.l2(1e-4)), (4,)),
-        "dense_regularized": (layers.Dense(2, fn.activations.relu, bias_initializer=initializers.random_normal(0.1, 0.2),
-                                           bias_regularizer=regularizers.l1_l2(0.1, 0.2),
-                                           kernel_regularizer=regularizers.l1(0.3, where=regularizers.every_leaf),
-                                           name="head"), (3,)),
+        "dense": (
+            layers.Dense(
+                3, "tanh", use_bias=False, kernel_initializer="he_normal", kernel_regularizer=regularizers.l2(1e-4)
+            ),
+            (4,),
+        ),
+        "dense_regularized": (
+            layers.Dense(
+                2,
+                fn.activations.relu,
+                bias_initializer=initializers.random_normal(0.1, 0.2),
+                bias_regularizer=regularizers.l1_l2(0.1, 0.2),
+                kernel_regularizer=regularizers.l1(0.3, where=regularizers.every_leaf),
+                name="head",
+            ),
+            (3,),
+        ),
         "maxout": (layers.Maxout(3, 2, kernel_regularizer=regularizers.l2(0.1)), (4,)),
         "dropout": (layers.Dropout(0.3), (4,)),
         "activation": (layers.Activation("softmax"), (4,)),
         "flatten": (layers.Flatten(), (2, 3, 4)),
         "reshape": (layers.Reshape((3, -1)), (2, 6)),
         "identity": (layers.Identity(name="same"), (5,)),
-        "batch_normalization": (layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-5, center=False,
-                                                          gamma_regularizer=regularizers.l2(0.1)), (3, 2)),
+        "batch_normalization": (
+            layers.BatchNormalization(
+                axis=1, momentum=0.9, epsilon=1e-5, center=False, gamma_regularizer=regularizers.l2(0.1)
+            ),
+            (3, 2),
+        ),
         "layer_normalization": (layers.LayerNormalization(scale=False, beta_initializer="normal"), (4,)),
         "gaussian_noise": (layers.GaussianNoise(0.2), (4,)),
         "gaussian_dropout": (layers.GaussianDropout(0.2), (4,)),
         "alpha_dropout": (layers.AlphaDropout(0.1), (4,)),
-        "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
-                                      fn.Sequential([layers.Dense(3)], name="inner")]), (2, 3)),
+        "sequential": (
+            fn.Sequential(
+                [
+                    layers.Flatten(),
+                    layers.Dense(5, "relu"),
+                    layers.Dropout(0.2),
+                    fn.Sequential([layers.Dense(3)], name="inner"),
+                ]
+            ),
+            (2, 3),
+        ),
         # merges take a list of inputs (shapes that broadcast, for the elementwise ones)
         "add": (layers.Add(), [(4,), (4,), (4,)]),
         "subtract": (layers.Subtract(name="difference"), [(2, 3), (1, 3)]),
@@ -88,25 +112,39 @@ def test_config_round_trips_through_json_to_an_equal_layer_with_equal_outputs(na
     np.testing.assert_array_equal(other.apply(params, x), layer.apply(params, x))
     np.testing.assert_array_equal(other.penalty(params), layer.penalty(params))
     key = jax.random.key(2)
-    np.testing.assert_array_equal(other.apply(params, x, key=key, training=True),
-                                  layer.apply(params, x, key=key, training=True))
+    np.testing.assert_array_equal(
+        other.apply(params, x, key=key, training=True), layer.apply(params, x, key=key, training=True)
+    )
 
 
 def test_dense_config_uses_keras_names():
     config = layers.Dense(64, "relu", kernel_regularizer=regularizers.l2(1e-4)).get_config()
-    assert config == {"class_name": "Dense", "config": {
-        "units": 64, "activation": "relu", "use_bias": True, "kernel_initializer": "glorot_uniform",
-        "bias_initializer": "zeros", "kernel_regularizer": {"class_name": "L2", "config": {"l2": 1e-4}},
-        "bias_regularizer": None, "name": None}}
+    assert config == {
+        "class_name": "Dense",
+        "config": {
+            "units": 64,
+            "activation": "relu",
+            "use_bias": True,
+            "kernel_initializer": "glorot_uniform",
+            "bias_initializer": "zeros",
+            "kernel_regularizer": {"class_name": "L2", "config": {"l2": 1e-4}},
+            "bias_regularizer": None,
+            "name": None,
+        },
+    }
     assert layers.Dense(2).get_config()["config"]["activation"] == "linear"
     assert layers.Dense(2, fn.activations.relu) == layers.Dense(2, "relu")
-    assert layers.Dense(2, kernel_initializer=initializers.he_uniform) == layers.Dense(2, kernel_initializer="he_uniform")
+    assert layers.Dense(2, kernel_initializer=initializers.he_uniform) == layers.Dense(
+        2, kernel_initializer="he_uniform"
+    )
 
 
 def test_different_arguments_are_unequal():
     assert layers.Dense(2) != layers.Dense(3)
     assert layers.Dense(2, name="a") != layers.Dense(2)
-    assert layers.Dense(2, kernel_regularizer=regularizers.l2(0.1)) != layers.Dense(2, kernel_regularizer=regularizers.l2(0.2))
+    assert layers.Dense(2, kernel_regularizer=regularizers.l2(0.1)) != layers.Dense(
+        2, kernel_regularizer=regularizers.l2(0.2)
+    )
     assert fn.Sequential([layers.Dense(2)]) != fn.Sequential([layers.Dense(2), layers.Dense(2)])
     assert layers.Dropout(0.5) != layers.Activation("relu")
 
@@ -135,11 +173,18 @@ def test_register_a_users_own_kind():
     def Scale(factor, *, name=None):
         def apply(params, x, *, key=None, training=False):
             return factor * x
-        return layers.Layer(lambda key, shape, dtype=jnp.float32: {}, apply, lambda p: jnp.asarray(0.0),
-                            lambda shape: tuple(shape), "Scale", name,
-                            arguments={"factor": factor, "name": name},
-                            config_json=json.dumps({"class_name": "Scale", "config": {"factor": factor, "name": name}},
-                                                   sort_keys=True))
+
+        return layers.Layer(
+            lambda key, shape, dtype=jnp.float32: {},
+            apply,
+            lambda p: jnp.asarray(0.0),
+            lambda shape: tuple(shape),
+            "Scale",
+            name,
+            arguments={"factor": factor, "name": name},
+            config_json=json.dumps({"class_name": "Scale", "config": {"factor": factor, "name": name}}, sort_keys=True),
+        )
+
     layers.register("Scale", Scale)
     model = fn.Sequential([layers.Dense(2), Scale(3.0)])
     again = rebuilt(model)
@@ -152,6 +197,7 @@ def test_register_a_users_own_kind():
 
 def Scaled(factor, name=None):
     """A user's layer ``y = factor * x`` whose config leaves ``factor`` out (the defect of issue 18)."""
+
     def apply(params, x, *, key=None, training=False):
         return factor * x
 
@@ -192,8 +238,12 @@ def test_jit_with_a_model_as_static_argument_does_not_retrace_for_an_equal_rebui
         return model.apply(params, x)
 
     jitted = jax.jit(forward, static_argnums=0)
-    build = lambda: fn.Sequential([layers.Dense(3, "relu", kernel_regularizer=regularizers.l2(0.1)),  # noqa: E731
-                                   layers.Dense(1)])
+    build = lambda: fn.Sequential(
+        [
+            layers.Dense(3, "relu", kernel_regularizer=regularizers.l2(0.1)),  # noqa: E731
+            layers.Dense(1),
+        ]
+    )
     model = build()
     params = model.init(jax.random.key(0), (2,))
     jitted(model, params, jnp.ones((4, 2)))
@@ -219,9 +269,9 @@ def test_a_model_is_a_jit_argument_with_no_leaves():
     np.testing.assert_array_equal(forward(model, params, x), model.apply(params, x))
     forward(build(), params, x)
     assert len(traces) == 1  # an equal model is the same static value
-    assert jax.tree_util.tree_leaves(model) == [] and jax.tree_util.tree_leaves((model, params)) == \
-        jax.tree_util.tree_leaves(params)
+    assert jax.tree_util.tree_leaves(model) == [] and jax.tree_util.tree_leaves(
+        (model, params)
+    ) == jax.tree_util.tree_leaves(params)
     inputs = fn.Input((2,))
     functional = fn.Model(inputs, layers.Dense(1)(inputs))
-    np.testing.assert_array_equal(forward(functional, functional.init(0), x),
-                                  functional.apply(functional.init(0), x))
+    np.testing.assert_array_equal(forward(functional, functional.init(0), x), functional.apply(functional.init(0), x))

@@ -33,8 +33,11 @@ def test_to_categorical_keeps_leading_shape_and_accepts_whole_floats():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 12).flatmap(
-    lambda k: st.tuples(st.just(k), st.lists(st.integers(0, k - 1), min_size=1, max_size=30))))
+@given(
+    st.integers(1, 12).flatmap(
+        lambda k: st.tuples(st.just(k), st.lists(st.integers(0, k - 1), min_size=1, max_size=30))
+    )
+)
 def test_one_hot_round_trip(case):
     num_classes, labels = case
     one_hot = data.to_categorical(labels, num_classes)
@@ -49,16 +52,19 @@ def test_from_categorical_takes_argmax_of_scores():
     np.testing.assert_array_equal(data.from_categorical([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]), [1, 0])
 
 
-@pytest.mark.parametrize("labels, num_classes, error, words", [
-    ([0, -1, 2], 3, ValueError, ">= 0, got -1"),
-    ([0, 1.5], 3, ValueError, "whole numbers"),
-    ([0, 3], 3, ValueError, "< num_classes = 3, got 3"),
-    ([0, np.nan], 3, ValueError, "NaN"),
-    ([], 3, ValueError, "empty"),
-    (["a", "b"], 3, TypeError, "numbers"),
-    ([0, 1], 0, ValueError, "num_classes"),
-    ([0, 1], 2.5, TypeError, "num_classes"),
-])
+@pytest.mark.parametrize(
+    "labels, num_classes, error, words",
+    [
+        ([0, -1, 2], 3, ValueError, ">= 0, got -1"),
+        ([0, 1.5], 3, ValueError, "whole numbers"),
+        ([0, 3], 3, ValueError, "< num_classes = 3, got 3"),
+        ([0, np.nan], 3, ValueError, "NaN"),
+        ([], 3, ValueError, "empty"),
+        (["a", "b"], 3, TypeError, "numbers"),
+        ([0, 1], 0, ValueError, "num_classes"),
+        ([0, 1], 2.5, TypeError, "num_classes"),
+    ],
+)
 def test_to_categorical_rejects_bad_labels(labels, num_classes, error, words):
     with pytest.raises(error, match=words):
         data.to_categorical(labels, num_classes)
@@ -176,9 +182,11 @@ def test_split_sizes_and_partition():
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.sampled_from([1, 2, 3, 7, 10, 59]),
-       weights=st.lists(st.integers(0, 5), min_size=1, max_size=4).filter(any),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    n=st.sampled_from([1, 2, 3, 7, 10, 59]),
+    weights=st.lists(st.integers(0, 5), min_size=1, max_size=4).filter(any),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_split_is_a_partition_for_any_fractions(n, weights, seed):
     fractions = [w / sum(weights) for w in weights]
     x = np.arange(n)
@@ -207,17 +215,19 @@ def test_stratified_split_keeps_class_ratios(one_hot):
     parts = data.train_val_test_split(np.arange(100), y, (0.5, 0.3, 0.2), key=KEY, stratify=True)
     for (px, py), fraction in zip(parts, (0.5, 0.3, 0.2)):
         np.testing.assert_array_equal(labels[px], data.from_categorical(py) if one_hot else py)
-        np.testing.assert_array_equal(np.bincount(labels[px], minlength=3),
-                                      np.round(fraction * np.array([50, 30, 20])))
+        np.testing.assert_array_equal(np.bincount(labels[px], minlength=3), np.round(fraction * np.array([50, 30, 20])))
     # Shuffled: the classes are interleaved, not in blocks.
     assert len(set(labels[parts[0][0][:10]])) > 1
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(fractions=(0.5, 0.2, 0.2)), "sum to 1"),
-    (dict(fractions=(1.2, -0.2)), "fractions"),
-    (dict(fractions=()), "sum to 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(fractions=(0.5, 0.2, 0.2)), "sum to 1"),
+        (dict(fractions=(1.2, -0.2)), "fractions"),
+        (dict(fractions=()), "sum to 1"),
+    ],
+)
 def test_split_rejects_bad_fractions(kwargs, words):
     with pytest.raises(ValueError, match=words):
         data.train_val_test_split(np.arange(10), np.arange(10), key=KEY, **kwargs)
@@ -229,8 +239,7 @@ def test_split_rejects_bad_data():
     with pytest.raises(ValueError, match="x is empty"):
         data.train_val_test_split(np.zeros((0, 2)), np.zeros(0), key=KEY)
     with pytest.raises(ValueError, match="at least 2 samples of every class"):
-        data.train_val_test_split(np.arange(4), np.array([0.1, 0.2, 0.2, 0.1]) + [0, 0, 0, 1],
-                                  key=KEY, stratify=True)
+        data.train_val_test_split(np.arange(4), np.array([0.1, 0.2, 0.2, 0.1]) + [0, 0, 0, 1], key=KEY, stratify=True)
     with pytest.raises(TypeError):
         data.train_val_test_split(np.arange(4), np.arange(4), key=None)
 
@@ -264,7 +273,9 @@ def test_batches_drop_remainder_and_clamp():
 
 
 def test_batches_checks_arguments_when_called():
-    with pytest.raises(ValueError, match=r"arrays\[0\] and arrays\[1\] must have the same number of samples, got 3 and 2"):
+    with pytest.raises(
+        ValueError, match=r"arrays\[0\] and arrays\[1\] must have the same number of samples, got 3 and 2"
+    ):
         data.batches(np.arange(3), np.arange(2), batch_size=1)
     with pytest.raises(ValueError, match="batch_size"):
         data.batches(np.arange(3), batch_size=0)

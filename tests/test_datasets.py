@@ -168,21 +168,29 @@ def test_multigauss_targets():
     np.testing.assert_allclose(y[near], 1 - np.linalg.norm(x[near] - [-4, 2.5], axis=1) / 2, atol=1e-5)
     near = np.linalg.norm(x - [0, 2.5], axis=1) < 0.5  # a negative one
     assert near.any() and np.all(y[near] < -0.7)
-    far = np.min(np.linalg.norm(x[:, None] - [[-4, 2.5], [0, 2.5], [4, 2.5],
-                                              [-4, -2.5], [0, -2.5], [4, -2.5]], axis=2), axis=1) > 2
+    far = (
+        np.min(
+            np.linalg.norm(x[:, None] - [[-4, 2.5], [0, 2.5], [4, 2.5], [-4, -2.5], [0, -2.5], [4, -2.5]], axis=2),
+            axis=1,
+        )
+        > 2
+    )
     np.testing.assert_array_equal(y[far], 0)
     noisy_x, noisy_y = playground.make("multigauss", 3000, noise=0.5, key=KEY)
     np.testing.assert_array_equal(noisy_x, x)  # noise moves where the target is read, not the point
     assert np.mean(noisy_y != y) > 0.3
 
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    (dict(name="moons", n=10), ValueError, "unknown playground dataset 'moons'; valid names: circle"),
-    (dict(name="circle", n=10, noise=0.6), ValueError, r"noise must be a number in \[0.0, 0.5\]"),
-    (dict(name="circle", n=10, noise=-0.1), ValueError, "noise"),
-    (dict(name="circle", n=0), ValueError, "n must be an integer"),
-    (dict(name="circle", n=2.5), TypeError, "n must be an integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(name="moons", n=10), ValueError, "unknown playground dataset 'moons'; valid names: circle"),
+        (dict(name="circle", n=10, noise=0.6), ValueError, r"noise must be a number in \[0.0, 0.5\]"),
+        (dict(name="circle", n=10, noise=-0.1), ValueError, "noise"),
+        (dict(name="circle", n=0), ValueError, "n must be an integer"),
+        (dict(name="circle", n=2.5), TypeError, "n must be an integer"),
+    ],
+)
 def test_playground_rejects_bad_arguments(kwargs, error, words):
     with pytest.raises(error, match=words):
         playground.make(key=KEY, **kwargs)

@@ -129,8 +129,7 @@ def test_idx_files_are_checked_for_magic_number_and_length(tmp_path):
     with pytest.raises(ValueError, match=promised):
         mnist.load_data(write_idx(tmp_path / "b", arrays, x_test=short), verify=False)
     with pytest.raises(ValueError, match="header is truncated"):
-        mnist.load_data(write_idx(tmp_path / "c", arrays, y_test=_idx_bytes(arrays["y_test"])[:6]),
-                        verify=False)
+        mnist.load_data(write_idx(tmp_path / "c", arrays, y_test=_idx_bytes(arrays["y_test"])[:6]), verify=False)
 
 
 def test_npz_is_read_without_pickle(tmp_path):
@@ -146,13 +145,16 @@ def test_npz_is_read_without_pickle(tmp_path):
         mnist.load_data(pickled, verify=False)
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda a: a.pop("y_test"), r"lacks the arrays \['y_test'\]"),
-    (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), r"x_train is float32 .* expected uint8"),
-    (lambda a: a.update(x_test=a["x_test"][:, :27]), r"x_test is uint8 \(4, 27, 28\)"),
-    (lambda a: a.update(y_train=a["y_train"][:5]), r"y_train is uint8 \(5,\), expected uint8 \(6,\)"),
-    (lambda a: a.update(y_test=a["y_test"] + 10), "holds label 1[0-9], expected digits 0..9"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda a: a.pop("y_test"), r"lacks the arrays \['y_test'\]"),
+        (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), r"x_train is float32 .* expected uint8"),
+        (lambda a: a.update(x_test=a["x_test"][:, :27]), r"x_test is uint8 \(4, 27, 28\)"),
+        (lambda a: a.update(y_train=a["y_train"][:5]), r"y_train is uint8 \(5,\), expected uint8 \(6,\)"),
+        (lambda a: a.update(y_test=a["y_test"] + 10), "holds label 1[0-9], expected digits 0..9"),
+    ],
+)
 def test_mismatched_arrays_are_rejected(tmp_path, change, words):
     arrays = _arrays()
     change(arrays)
@@ -162,8 +164,10 @@ def test_mismatched_arrays_are_rejected(tmp_path, change, words):
 
 def test_no_files_and_no_network_says_where_to_put_which_files(tmp_path, monkeypatch):
     monkeypatch.setenv("FNNET_DATA", str(tmp_path / "data"))
-    for kwargs, reason in [({}, "the download failed: <urlopen error no network in tests>"),
-                           ({"download": False}, "download=False")]:
+    for kwargs, reason in [
+        ({}, "the download failed: <urlopen error no network in tests>"),
+        ({"download": False}, "download=False"),
+    ]:
         with pytest.raises(FileNotFoundError) as info:
             mnist.load_data(**kwargs)
         message = str(info.value)
@@ -185,6 +189,7 @@ def _serve(content):
     def fetch(url, file):
         assert url == mnist.URL
         file.write(content)
+
     return fetch
 
 

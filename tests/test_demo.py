@@ -17,8 +17,9 @@ DEMO = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "demo.py"
 
 def run_demo(folder, policy="float32"):
     """The demo's stdout, run in ``folder`` (it writes ``folder/out``); its test accuracy must be printed."""
-    done = subprocess.run([sys.executable, str(DEMO), "--dtype-policy", policy], capture_output=True, text=True,
-                          cwd=folder, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(DEMO), "--dtype-policy", policy], capture_output=True, text=True, cwd=folder, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"({policy})" in done.stdout
     return done.stdout

@@ -48,8 +48,15 @@ def test_an_equal_freshly_built_augmentation_does_not_retrace():
     trainer = fn.compile(model, "mse", "sgd")
     params = model.init(jax.random.key(0), (4, 4))
     for _ in range(2):
-        trainer.fit(params, images, images[:, :1, 0], batch_size=8, key=jax.random.key(0), verbose=0,
-                    augment=fn.augment.random_flip("horizontal"))
+        trainer.fit(
+            params,
+            images,
+            images[:, :1, 0],
+            batch_size=8,
+            key=jax.random.key(0),
+            verbose=0,
+            augment=fn.augment.random_flip("horizontal"),
+        )
         if _ == 0:
             traces = fn.training.TRACES["fit_epoch"]
     assert fn.training.TRACES["fit_epoch"] == traces
@@ -60,8 +67,18 @@ def test_a_second_equal_sweep_compiles_nothing():
     x, y = regression()
     variants = fn.sweep.grid(learning_rate=[0.01, 0.1])
     for call in range(2):
-        fn.sweep.fit(MODEL, x, y, variants, loss="mse", optimizer="sgd", epochs=2, batch_size=16,
-                     key=jax.random.key(call), verbose=0)
+        fn.sweep.fit(
+            MODEL,
+            x,
+            y,
+            variants,
+            loss="mse",
+            optimizer="sgd",
+            epochs=2,
+            batch_size=16,
+            key=jax.random.key(call),
+            verbose=0,
+        )
         if call == 0:
             traces = dict(fn.training.TRACES)
     assert {name: fn.training.TRACES[name] for name in traces} == traces
@@ -95,10 +112,24 @@ def test_steps_without_dropout_derive_no_keys():
 
     def compiled_text(model):
         trainer = fn.compile(model, "mse", "sgd")
-        return programs.fit_epoch.lower(
-            state, programs.Samples(x, y), order, None, np.int32(0), objective=trainer.objective,
-            optimizer=trainer.optimizer,
-            batch_size=16, augment=None, mesh=None, report_every=0).compile().as_text().lower()
+        return (
+            programs.fit_epoch.lower(
+                state,
+                programs.Samples(x, y),
+                order,
+                None,
+                np.int32(0),
+                objective=trainer.objective,
+                optimizer=trainer.optimizer,
+                batch_size=16,
+                augment=None,
+                mesh=None,
+                report_every=0,
+            )
+            .compile()
+            .as_text()
+            .lower()
+        )
 
     assert "threefry" not in compiled_text(MODEL)
     with_dropout = fn.Sequential([layers.Dense(4, "tanh"), layers.Dropout(0.5), layers.Dense(1)])
@@ -123,11 +154,13 @@ def test_a_decaying_schedule_changes_the_rate_between_steps():
     grad = jax.grad(fn.objective(model, "mse"))
     manual = params
     for t, rows in enumerate((slice(0, 4), slice(4, 8))):
-        manual = jax.tree_util.tree_map(lambda p, g, lr=0.1 * 0.5 ** t: p - lr * g, manual,
-                                        grad(manual, x[rows], y[rows]))
+        manual = jax.tree_util.tree_map(
+            lambda p, g, lr=0.1 * 0.5**t: p - lr * g, manual, grad(manual, x[rows], y[rows])
+        )
     chex.assert_trees_all_close(state.params, manual, rtol=1e-6)
-    constant = fn.compile(model, "mse", optax.sgd(0.1)).fit(params, x, y, epochs=1, batch_size=4, shuffle=False,
-                                                            key=jax.random.key(0), verbose=0)[0]
+    constant = fn.compile(model, "mse", optax.sgd(0.1)).fit(
+        params, x, y, epochs=1, batch_size=4, shuffle=False, key=jax.random.key(0), verbose=0
+    )[0]
     assert not np.allclose(constant.params["dense"]["kernel"], state.params["dense"]["kernel"])
 
 
@@ -136,8 +169,10 @@ def test_concurrent_fits_equal_their_sequential_runs():
     x, y = regression()
     trainer = fn.compile(MODEL, "mse", "adam", metrics=["mae"])
     params = MODEL.init(jax.random.key(0), (3,))
-    sequential = {seed: trainer.fit(params, x, y, epochs=3, batch_size=8, key=jax.random.key(seed), verbose=0)
-                  for seed in (1, 2, 3)}
+    sequential = {
+        seed: trainer.fit(params, x, y, epochs=3, batch_size=8, key=jax.random.key(seed), verbose=0)
+        for seed in (1, 2, 3)
+    }
     concurrent, errors = {}, []
 
     def run(seed):
@@ -196,7 +231,9 @@ def test_params_of_another_architecture_are_rejected_naming_the_layer_or_leaf():
             run()
     missing = {"dense": MODEL.init(jax.random.key(0), (3,))["dense"]}
     for run in (lambda: trainer.evaluate(missing, x, y, return_dict=True), lambda: MODEL.apply(missing, x)):
-        with pytest.raises(ValueError, match=r"layer 'dense_1': expects params with entries \['bias', 'kernel'\], got \[\]"):
+        with pytest.raises(
+            ValueError, match=r"layer 'dense_1': expects params with entries \['bias', 'kernel'\], got \[\]"
+        ):
             run()
     # a leaf no layer checks itself is named by the abstract comparison with the model's init
     dropout_model = fn.Sequential([layers.Dense(1), layers.Dropout(0.1)])
@@ -205,14 +242,22 @@ def test_params_of_another_architecture_are_rejected_naming_the_layer_or_leaf():
         fn.training.inputs.check_params(dropout_model, extra, x)
 
 
-@pytest.mark.parametrize("loss, labels, message", [
-    ("binary_crossentropy", [0.0, 1.0, 2.0], r"binary_crossentropy expects labels in \{0, 1\}.*from 0 to 2"),
-    ("hinge", [2.0, 5.0, 1.0], r"hinge expects labels in \{-1, 1\} or \{0, 1\}, got values \[1.0, 2.0, 5.0\]"),
-])
+@pytest.mark.parametrize(
+    "loss, labels, message",
+    [
+        ("binary_crossentropy", [0.0, 1.0, 2.0], r"binary_crossentropy expects labels in \{0, 1\}.*from 0 to 2"),
+        ("hinge", [2.0, 5.0, 1.0], r"hinge expects labels in \{-1, 1\} or \{0, 1\}, got values \[1.0, 2.0, 5.0\]"),
+    ],
+)
 def test_label_values_are_checked_for_every_loss_that_constrains_them(loss, labels, message):
     x, _ = regression(n=3)
     model = fn.Sequential([layers.Dense(1, "sigmoid")])
     trainer = fn.compile(model, loss, "sgd")
     with pytest.raises(ValueError, match=message):
-        trainer.fit(model.init(jax.random.key(0), (3,)), x, np.asarray(labels, np.float32)[:, None],
-                    key=jax.random.key(0), verbose=0)
+        trainer.fit(
+            model.init(jax.random.key(0), (3,)),
+            x,
+            np.asarray(labels, np.float32)[:, None],
+            key=jax.random.key(0),
+            verbose=0,
+        )

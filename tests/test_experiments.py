@@ -27,13 +27,28 @@ _run_all = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_run_all)
 EXPERIMENTS = _run_all.EXPERIMENTS  # the list make experiments runs
 
-RECORD_KEYS = {"experiment", "fnnet_version", "jax_version", "platform", "quick", "config", "seeds", "results",
-               "wall_seconds", "cpu_seconds"}
+RECORD_KEYS = {
+    "experiment",
+    "fnnet_version",
+    "jax_version",
+    "platform",
+    "quick",
+    "config",
+    "seeds",
+    "results",
+    "wall_seconds",
+    "cpu_seconds",
+}
 RESULT_KEYS = {  # what each experiment's "results" holds (in --quick runs too)
     "backprop_delta_rule": {"max_abs_diff", "max_abs_diff_per_layer", "rows"},
     "activations": {"facts", "z_every_10th", "curves"},
-    "initialization": {"deep", "zero_init", "best_line_test_accuracy", "zero_init_float64_units_identical",
-                       "zero_init_tanh_units_identical"},
+    "initialization": {
+        "deep",
+        "zero_init",
+        "best_line_test_accuracy",
+        "zero_init_float64_units_identical",
+        "zero_init_tanh_units_identical",
+    },
     "learning_rate": {"initial_loss", "loss", "final_loss", "val_accuracy_final", "divergent", "best_learning_rate"},
     "batch_size": {"initial_loss", "runs", "batch1_over_minibatch_epoch_time", "gradient_noise"},
     "optimizers": {"SGD", "Nesterov 0.9", "Adam"},
@@ -47,8 +62,10 @@ RESULT_KEYS = {  # what each experiment's "results" holds (in --quick runs too)
 # Where a null (a non-finite number) is written on purpose: a diverged loss, a sweep variant after it stopped.
 NULL_ALLOWED = {
     "learning_rate": ["results.loss.*", "results.final_loss.*"],
-    "overfitting": ["results.early stopping on *.val_accuracy_curves.*",
-                    "results.early stopping on *.val_crossentropy_curves.*"],
+    "overfitting": [
+        "results.early stopping on *.val_accuracy_curves.*",
+        "results.early stopping on *.val_crossentropy_curves.*",
+    ],
 }
 
 
@@ -92,8 +109,13 @@ def check_figure(path):
 def quick_runs(tmp_path_factory):
     """All experiments with --quick in one process (experiments/run_all.py); returns (folder, its output)."""
     out = tmp_path_factory.mktemp("experiments")
-    done = subprocess.run([sys.executable, str(EXPERIMENTS_DIR / "run_all.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, cwd=out, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(EXPERIMENTS_DIR / "run_all.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=out,
+        timeout=900,
+    )
     return out, done
 
 
@@ -101,8 +123,9 @@ def quick_runs(tmp_path_factory):
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_the_quick_run_writes_a_complete_json_and_a_figure(quick_runs, name):
     out, done = quick_runs
-    assert f"\n{name} " in done.stdout and f"{name} FAILED" not in re.sub(r" +", " ", done.stdout), \
+    assert f"\n{name} " in done.stdout and f"{name} FAILED" not in re.sub(r" +", " ", done.stdout), (
         done.stdout[-3000:] + done.stderr[-3000:]
+    )
     if name == "mnist_mlp" and not (out / "mnist_mlp.json").exists():  # no MNIST files here: says how to get them
         assert "MNIST not found" in done.stdout and "--download" in done.stdout and "--path" in done.stdout
         return
@@ -119,6 +142,7 @@ def test_the_quick_set_succeeds(quick_runs):
 
 # --- the committed README against the committed results (fast: files only) ----------------------------------
 
+
 def results(name):
     return json.loads((RESULTS / f"{name}.json").read_text())
 
@@ -134,36 +158,58 @@ def get(record, path):
 # to 2 significant digits (".1e"), seconds to whole seconds.
 QUOTED = {
     "backprop_delta_rule": [(("results", "max_abs_diff"), "{:.1e}")],
-    "activations": [(("results", "facts", "sigmoid", "max_derivative"), "{:.3f}"),
-                    (("results", "facts", "tanh", "max_derivative"), "{:.3f}")],
-    "initialization": [(("results", "deep", "sigmoid + small normal", "delta_ratio_first_last"), "{:.1e}"),
-                       (("results", "deep", "tanh + glorot_uniform", "delta_ratio_first_last"), "{:.1e}"),
-                       (("results", "deep", "relu + he_normal", "delta_ratio_first_last"), "{:.1e}"),
-                       (("results", "zero_init", "sigmoid, zeros, float64", "test_accuracy"), "{:.3f}"),
-                       (("results", "zero_init", "tanh, zeros, float32", "test_accuracy"), "{:.3f}"),
-                       (("results", "best_line_test_accuracy"), "{:.3f}")],
-    "learning_rate": [(("results", "initial_loss"), "{:.3f}"), (("results", "final_loss", -1), "{:.3f}"),
-                      (("results", "final_loss", 0), "{:.3f}")],
-    "batch_size": [(("results", "runs", "SGD, batch 1", "loss", -1), "{:.4f}"),
-                   (("results", "runs", "full batch", "loss", -1), "{:.3f}"),
-                   (("results", "batch1_over_minibatch_epoch_time"), "{:.1f}")],
-    "optimizers": [(("results", "Adam", "test_accuracy_mean"), "{:.3f}"),
-                   (("results", "SGD", "test_accuracy_mean"), "{:.3f}"),
-                   (("results", "Adadelta", "test_accuracy_mean"), "{:.3f}")],
-    "overfitting": [(("results", "none", "gap_mean"), "{:.3f}"), (("results", "L2 0.001", "gap_mean"), "{:.3f}"),
-                    (("results", "dropout 0.5", "gap_mean"), "{:.3f}"),
-                    (("results", "early stopping on val_loss", "gap_mean"), "{:.3f}"),
-                    (("results", "early stopping on val_accuracy", "gap_mean"), "{:.3f}")],
-    "playground_lessons": [(("results", "xor", "linear", "test_accuracy"), "{:.3f}"),
-                           (("results", "circle", "linear", "test_accuracy"), "{:.3f}"),
-                           (("results", "spiral", "hidden layers 8-8 tanh", "test_accuracy"), "{:.3f}"),
-                           (("results", "spiral", "deeper 8-8-8-8 tanh", "test_accuracy"), "{:.3f}")],
-    "model_comparison": [(("results", "bigger 64-512-512-10", "best_val_loss"), "{:.3f}"),
-                         (("results", "small 64-16-10", "best_val_loss"), "{:.3f}")],
-    "mnist1d_table": [(("results", "runs", "logistic regression", "test_accuracy_mean"), "{:.1%}"),
-                      (("results", "runs", "MLP", "test_accuracy_mean"), "{:.1%}")],
-    "tune_digits": [(("results", "gridsearchcv", "best_val_accuracy"), "{:.3f}"),
-                    (("results", "sweep", "best_val_accuracy"), "{:.3f}")],
+    "activations": [
+        (("results", "facts", "sigmoid", "max_derivative"), "{:.3f}"),
+        (("results", "facts", "tanh", "max_derivative"), "{:.3f}"),
+    ],
+    "initialization": [
+        (("results", "deep", "sigmoid + small normal", "delta_ratio_first_last"), "{:.1e}"),
+        (("results", "deep", "tanh + glorot_uniform", "delta_ratio_first_last"), "{:.1e}"),
+        (("results", "deep", "relu + he_normal", "delta_ratio_first_last"), "{:.1e}"),
+        (("results", "zero_init", "sigmoid, zeros, float64", "test_accuracy"), "{:.3f}"),
+        (("results", "zero_init", "tanh, zeros, float32", "test_accuracy"), "{:.3f}"),
+        (("results", "best_line_test_accuracy"), "{:.3f}"),
+    ],
+    "learning_rate": [
+        (("results", "initial_loss"), "{:.3f}"),
+        (("results", "final_loss", -1), "{:.3f}"),
+        (("results", "final_loss", 0), "{:.3f}"),
+    ],
+    "batch_size": [
+        (("results", "runs", "SGD, batch 1", "loss", -1), "{:.4f}"),
+        (("results", "runs", "full batch", "loss", -1), "{:.3f}"),
+        (("results", "batch1_over_minibatch_epoch_time"), "{:.1f}"),
+    ],
+    "optimizers": [
+        (("results", "Adam", "test_accuracy_mean"), "{:.3f}"),
+        (("results", "SGD", "test_accuracy_mean"), "{:.3f}"),
+        (("results", "Adadelta", "test_accuracy_mean"), "{:.3f}"),
+    ],
+    "overfitting": [
+        (("results", "none", "gap_mean"), "{:.3f}"),
+        (("results", "L2 0.001", "gap_mean"), "{:.3f}"),
+        (("results", "dropout 0.5", "gap_mean"), "{:.3f}"),
+        (("results", "early stopping on val_loss", "gap_mean"), "{:.3f}"),
+        (("results", "early stopping on val_accuracy", "gap_mean"), "{:.3f}"),
+    ],
+    "playground_lessons": [
+        (("results", "xor", "linear", "test_accuracy"), "{:.3f}"),
+        (("results", "circle", "linear", "test_accuracy"), "{:.3f}"),
+        (("results", "spiral", "hidden layers 8-8 tanh", "test_accuracy"), "{:.3f}"),
+        (("results", "spiral", "deeper 8-8-8-8 tanh", "test_accuracy"), "{:.3f}"),
+    ],
+    "model_comparison": [
+        (("results", "bigger 64-512-512-10", "best_val_loss"), "{:.3f}"),
+        (("results", "small 64-16-10", "best_val_loss"), "{:.3f}"),
+    ],
+    "mnist1d_table": [
+        (("results", "runs", "logistic regression", "test_accuracy_mean"), "{:.1%}"),
+        (("results", "runs", "MLP", "test_accuracy_mean"), "{:.1%}"),
+    ],
+    "tune_digits": [
+        (("results", "gridsearchcv", "best_val_accuracy"), "{:.3f}"),
+        (("results", "sweep", "best_val_accuracy"), "{:.3f}"),
+    ],
 }
 
 

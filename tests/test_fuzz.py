@@ -52,17 +52,41 @@ def fit(**kwargs):
 # --- fit's hyperparameters ----------------------------------------------------------------
 
 BAD_HYPERPARAMETERS = st.one_of(
-    st.tuples(st.just("epochs"), st.one_of(st.integers(max_value=-1), st.floats(0.1, 9.9).filter(
-        lambda v: v != int(v)), not_a_number(), st.just(math.nan))),
-    st.tuples(st.just("batch_size"), st.one_of(st.integers(max_value=0), st.floats(0.1, 9.9).filter(
-        lambda v: v != int(v)), not_a_number(), st.just(math.inf))),
-    st.tuples(st.just("validation_split"), st.one_of(st.floats(max_value=-1e-6), st.floats(min_value=1.0),
-                                                     st.just(math.nan), not_a_number())),
+    st.tuples(
+        st.just("epochs"),
+        st.one_of(
+            st.integers(max_value=-1),
+            st.floats(0.1, 9.9).filter(lambda v: v != int(v)),
+            not_a_number(),
+            st.just(math.nan),
+        ),
+    ),
+    st.tuples(
+        st.just("batch_size"),
+        st.one_of(
+            st.integers(max_value=0),
+            st.floats(0.1, 9.9).filter(lambda v: v != int(v)),
+            not_a_number(),
+            st.just(math.inf),
+        ),
+    ),
+    st.tuples(
+        st.just("validation_split"),
+        st.one_of(st.floats(max_value=-1e-6), st.floats(min_value=1.0), st.just(math.nan), not_a_number()),
+    ),
     st.tuples(st.just("shuffle"), st.one_of(st.text(max_size=3), st.integers(), st.none())),
-    st.tuples(st.just("verbose"), st.one_of(st.integers().filter(lambda v: v not in (0, 1, 2)), st.text(max_size=2),
-                                            st.just(True))),
-    st.tuples(st.just("callbacks"), st.one_of(st.lists(st.integers(), min_size=1, max_size=2),
-                                              st.just(["EarlyStopping"]), st.just([callbacks.EarlyStopping])))
+    st.tuples(
+        st.just("verbose"),
+        st.one_of(st.integers().filter(lambda v: v not in (0, 1, 2)), st.text(max_size=2), st.just(True)),
+    ),
+    st.tuples(
+        st.just("callbacks"),
+        st.one_of(
+            st.lists(st.integers(), min_size=1, max_size=2),
+            st.just(["EarlyStopping"]),
+            st.just([callbacks.EarlyStopping]),
+        ),
+    ),
 )
 
 
@@ -74,30 +98,39 @@ def test_fit_rejects_nonsense_hyperparameters_naming_them(case):
 
 
 @FUZZ
-@given(st.one_of(
-    st.integers(1, 40).filter(lambda n: n != 24).map(lambda n: np.ones(n)),  # one weight per sample
-    st.integers(0, 23).map(lambda i: np.where(np.arange(24) == i, -1.0, 1.0)),  # a negative weight
-    st.sampled_from([math.nan, math.inf]).map(lambda v: np.where(np.arange(24) == 3, v, 1.0)),
-    st.just(np.zeros(24)), st.just(np.ones((24, 2))), st.just(np.array(["a"] * 24)),
-))
+@given(
+    st.one_of(
+        st.integers(1, 40).filter(lambda n: n != 24).map(lambda n: np.ones(n)),  # one weight per sample
+        st.integers(0, 23).map(lambda i: np.where(np.arange(24) == i, -1.0, 1.0)),  # a negative weight
+        st.sampled_from([math.nan, math.inf]).map(lambda v: np.where(np.arange(24) == 3, v, 1.0)),
+        st.just(np.zeros(24)),
+        st.just(np.ones((24, 2))),
+        st.just(np.array(["a"] * 24)),
+    )
+)
 def test_fit_and_evaluate_reject_bad_sample_weights(weights):
     raises_naming("sample_weight", lambda: fit(sample_weight=weights))
     raises_naming("sample_weight", lambda: TRAINER.evaluate(PARAMS, X, ONE_HOT, sample_weight=weights))
 
 
 @FUZZ
-@given(st.one_of(
-    st.just([1.0, 2.0]), st.just({}), st.just("balanced"),
-    st.integers(max_value=-1).map(lambda c: {c: 1.0}),
-    st.floats(max_value=-1e-3).map(lambda w: {0: w}),
-    st.sampled_from([math.nan, math.inf, "2"]).map(lambda w: {1: w}),
-    st.text(min_size=1, max_size=2).map(lambda c: {c: 1.0}),
-))
+@given(
+    st.one_of(
+        st.just([1.0, 2.0]),
+        st.just({}),
+        st.just("balanced"),
+        st.integers(max_value=-1).map(lambda c: {c: 1.0}),
+        st.floats(max_value=-1e-3).map(lambda w: {0: w}),
+        st.sampled_from([math.nan, math.inf, "2"]).map(lambda w: {1: w}),
+        st.text(min_size=1, max_size=2).map(lambda c: {c: 1.0}),
+    )
+)
 def test_fit_rejects_bad_class_weights(class_weight):
     raises_naming("class_weight", lambda: fit(class_weight=class_weight))
 
 
 # --- data ------------------------------------------------------------------------------------
+
 
 def with_value(value, index):
     x = X.copy()
@@ -107,7 +140,8 @@ def with_value(value, index):
 
 BAD_X = st.one_of(
     st.tuples(st.sampled_from([math.nan, math.inf, -math.inf]), st.integers(0, X.size - 1)).map(
-        lambda c: (with_value(*c), "NaN or infinite")),
+        lambda c: (with_value(*c), "NaN or infinite")
+    ),
     st.just((np.zeros((0, 3), np.float32), "at least one sample")),
     st.just((np.array([["a", "b", "c"]] * 24), "numeric")),
     st.integers(1, 6).filter(lambda f: f != 3).map(lambda f: (np.ones((24, f), np.float32), "features")),
@@ -124,22 +158,26 @@ def test_bad_x_is_rejected_naming_the_problem(case):
 
 
 @FUZZ
-@given(st.one_of(
-    st.integers(1, 40).filter(lambda n: n != 24).map(lambda n: (np.ones((n, 3), np.float32), "same number")),
-    st.integers(1, 6).filter(lambda c: c != 3).map(lambda c: (np.ones((24, c), np.float32), "does not fit")),
-    st.just((np.full((24, 3), np.nan, np.float32), "NaN")),
-))
+@given(
+    st.one_of(
+        st.integers(1, 40).filter(lambda n: n != 24).map(lambda n: (np.ones((n, 3), np.float32), "same number")),
+        st.integers(1, 6).filter(lambda c: c != 3).map(lambda c: (np.ones((24, c), np.float32), "does not fit")),
+        st.just((np.full((24, 3), np.nan, np.float32), "NaN")),
+    )
+)
 def test_bad_y_is_rejected(case):
     y, message = case
     raises_naming(message, lambda: fit(y=y))
 
 
 LABEL_CASES = st.one_of(
-    st.sampled_from([2.0, -1.0, 1.5, 7.0]).map(lambda v: ("binary_crossentropy", BINARY_NET, np.where(
-        BINARY == 1, v, 0.0).astype(np.float32))),
+    st.sampled_from([2.0, -1.0, 1.5, 7.0]).map(
+        lambda v: ("binary_crossentropy", BINARY_NET, np.where(BINARY == 1, v, 0.0).astype(np.float32))
+    ),
     st.sampled_from([2.0, 5.0, 0.5]).map(lambda v: ("hinge", BINARY_NET, np.where(BINARY == 1, v, -1.0))),
-    st.sampled_from([3, 7, -1]).map(lambda v: ("sparse_categorical_crossentropy", CLASSIFIER, np.where(
-        LABELS == 0, v, LABELS))),
+    st.sampled_from([3, 7, -1]).map(
+        lambda v: ("sparse_categorical_crossentropy", CLASSIFIER, np.where(LABELS == 0, v, LABELS))
+    ),
     st.just(("sparse_categorical_crossentropy", CLASSIFIER, LABELS + 0.5)),
 )
 
@@ -154,14 +192,18 @@ def test_label_values_a_loss_cannot_take_are_rejected_before_training(case):
 
 
 @FUZZ
-@given(st.sampled_from([
-    ({"kernel": np.ones((3, 5)), "bias": np.ones(5)}, "dense"),
-    ({"dense": {"kernel": np.ones((3, 5), np.float32), "bias": np.ones(5, np.float32)}}, "dense"),
-    ({"dense": PARAMS["dense"]}, "dense_1"),
-    ({**PARAMS, "extra": {"kernel": np.ones((1, 1), np.float32)}}, "extra"),
-    ([PARAMS["dense"], PARAMS["dense_1"]], "dict"),
-    (X, "fit's first argument"),
-]))
+@given(
+    st.sampled_from(
+        [
+            ({"kernel": np.ones((3, 5)), "bias": np.ones(5)}, "dense"),
+            ({"dense": {"kernel": np.ones((3, 5), np.float32), "bias": np.ones(5, np.float32)}}, "dense"),
+            ({"dense": PARAMS["dense"]}, "dense_1"),
+            ({**PARAMS, "extra": {"kernel": np.ones((1, 1), np.float32)}}, "extra"),
+            ([PARAMS["dense"], PARAMS["dense_1"]], "dict"),
+            (X, "fit's first argument"),
+        ]
+    )
+)
 def test_params_of_another_model_are_rejected_naming_the_layer(case):
     params, message = case
     raises_naming(message, lambda: fit(params=params))
@@ -169,14 +211,17 @@ def test_params_of_another_model_are_rejected_naming_the_layer(case):
 
 # --- compile, layers, predict ----------------------------------------------------------------
 
+
 @FUZZ
-@given(st.one_of(
-    st.tuples(st.just("loss"), st.one_of(st.sampled_from(["msee", "crossentropy", ""]), st.integers())),
-    st.tuples(st.just("optimizer"), st.one_of(st.sampled_from(["adamm", "SGD", ""]), st.integers())),
-    st.tuples(st.just("metric"), st.sampled_from(["acuracy", ["accuracy", 3], [None]])),
-    st.tuples(st.just("dtype_policy"), st.sampled_from(["bfloat16", "float16", "", None, 32])),
-    st.tuples(st.just("regularizers"), st.sampled_from([["l2"], [0.01]])),
-))
+@given(
+    st.one_of(
+        st.tuples(st.just("loss"), st.one_of(st.sampled_from(["msee", "crossentropy", ""]), st.integers())),
+        st.tuples(st.just("optimizer"), st.one_of(st.sampled_from(["adamm", "SGD", ""]), st.integers())),
+        st.tuples(st.just("metric"), st.sampled_from(["acuracy", ["accuracy", 3], [None]])),
+        st.tuples(st.just("dtype_policy"), st.sampled_from(["bfloat16", "float16", "", None, 32])),
+        st.tuples(st.just("regularizers"), st.sampled_from([["l2"], [0.01]])),
+    )
+)
 def test_compile_rejects_unknown_names(case):
     name, value = case
     args = {"loss": "mse", "optimizer": "sgd", "metrics": (), "regularizers": (), "dtype_policy": "float32"}
@@ -185,11 +230,13 @@ def test_compile_rejects_unknown_names(case):
 
 
 @FUZZ
-@given(st.one_of(
-    st.tuples(st.just("units"), st.one_of(st.integers(max_value=0), st.floats(0.5, 9.5), st.text(max_size=2))),
-    st.tuples(st.just("activation"), st.sampled_from(["relux", "ReLU", 3])),
-    st.tuples(st.just("initializer"), st.sampled_from(["glorot", "he", 3])),
-))
+@given(
+    st.one_of(
+        st.tuples(st.just("units"), st.one_of(st.integers(max_value=0), st.floats(0.5, 9.5), st.text(max_size=2))),
+        st.tuples(st.just("activation"), st.sampled_from(["relux", "ReLU", 3])),
+        st.tuples(st.just("initializer"), st.sampled_from(["glorot", "he", 3])),
+    )
+)
 def test_dense_rejects_bad_arguments(case):
     name, value = case
     args = {"units": 4}
@@ -216,8 +263,10 @@ def test_predict_names_one_sample_and_evaluate_batch_size():
 
 # --- valid inputs at the edges train -----------------------------------------------------------
 
-@pytest.mark.parametrize("case", ["one sample", "one feature", "batch of 1", "bfloat16 data", "float16 data",
-                                  "integer data", "boolean data"])
+
+@pytest.mark.parametrize(
+    "case", ["one sample", "one feature", "batch of 1", "bfloat16 data", "float16 data", "integer data", "boolean data"]
+)
 def test_valid_inputs_at_the_edges_train(case):
     x, y, batch_size = X, BINARY, 8
     if case == "one sample":
@@ -234,8 +283,15 @@ def test_valid_inputs_at_the_edges_train(case):
         x = X > 0
     net = fn.Sequential([layers.Dense(2, "tanh"), layers.Dense(1, "sigmoid")])
     trainer = fn.compile(net, "binary_crossentropy", "sgd", metrics=["accuracy"])
-    state, history = trainer.fit(net.init(jax.random.key(0), x.shape[1:]), x, y, epochs=2, batch_size=batch_size,
-                                 key=jax.random.key(1), verbose=0)
+    state, history = trainer.fit(
+        net.init(jax.random.key(0), x.shape[1:]),
+        x,
+        y,
+        epochs=2,
+        batch_size=batch_size,
+        key=jax.random.key(1),
+        verbose=0,
+    )
     assert np.all(np.isfinite(history.history["loss"]))
     assert trainer.predict(state, x).shape == (len(x), 1)
 
@@ -245,9 +301,15 @@ def test_valid_float64_data_train_under_the_float64_policy():
     with jax.enable_x64(True):
         net = fn.Sequential([layers.Dense(2, "tanh"), layers.Dense(1, "sigmoid")])
         trainer = fn.compile(net, "binary_crossentropy", "sgd", dtype_policy="float64")
-        state, history = trainer.fit(net.init(jax.random.key(0), (3,), jnp.float64), X.astype(np.float64),
-                                     BINARY.astype(np.float64), epochs=2, batch_size=1, key=jax.random.key(1),
-                                     verbose=0)
+        state, history = trainer.fit(
+            net.init(jax.random.key(0), (3,), jnp.float64),
+            X.astype(np.float64),
+            BINARY.astype(np.float64),
+            epochs=2,
+            batch_size=1,
+            key=jax.random.key(1),
+            verbose=0,
+        )
         assert np.all(np.isfinite(history.history["loss"]))
         assert state.params["dense"]["kernel"].dtype == np.float64
 
@@ -256,6 +318,13 @@ def test_a_loss_that_turns_nan_stops_training_with_a_warning():
     net = fn.Sequential([layers.Dense(1)])
     trainer = fn.compile(net, "mse", fn.optimizers.get("sgd", learning_rate=1e20))
     with pytest.warns(RuntimeWarning, match="fit stopped: the loss of epoch"):
-        _, history = trainer.fit(net.init(jax.random.key(0), (3,)), X * 1e3, BINARY, epochs=20, batch_size=24,
-                                 key=jax.random.key(0), verbose=0)
+        _, history = trainer.fit(
+            net.init(jax.random.key(0), (3,)),
+            X * 1e3,
+            BINARY,
+            epochs=20,
+            batch_size=24,
+            key=jax.random.key(0),
+            verbose=0,
+        )
     assert len(history.history["loss"]) < 20 and not np.isfinite(history.history["loss"][-1])

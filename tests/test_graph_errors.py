@@ -35,8 +35,11 @@ def take(entry, layer_name, node_index=0):
 def test_a_cycle_in_a_config_raises_naming_its_layers_instead_of_looping():
     model = chain()
     two = edited(model, lambda config, entries: take(entries["d1"], "d2"))  # d1 <- d2 <- d1
-    with pytest.raises(ValueError, match=r"form a cycle.*layer 'd1' \(node 0\) <- layer 'd2' \(node 0\) <- "
-                                         r"layer 'd1' \(node 0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"form a cycle.*layer 'd1' \(node 0\) <- layer 'd2' \(node 0\) <- "
+        r"layer 'd1' \(node 0\)",
+    ):
         layers.from_config(two)
     itself = edited(model, lambda config, entries: take(entries["d2"], "d2"))
     with pytest.raises(ValueError, match=r"form a cycle.*layer 'd2' \(node 0\) <- layer 'd2' \(node 0\)"):
@@ -47,32 +50,42 @@ def test_a_cycle_in_a_config_raises_naming_its_layers_instead_of_looping():
 def test_a_config_naming_a_layer_or_node_it_lacks_raises_naming_both():
     model = chain()
     cases = {
-        r"layer 'd2' \(node 0\) takes a tensor of the unknown layer 'd9'":
-            lambda config, entries: take(entries["d2"], "d9"),
-        r"layer 'd2' \(node 0\) takes node 1 of layer 'd1', which has 1 node\(s\)":
-            lambda config, entries: take(entries["d2"], "d1", 1),
-        r"outputs name the unknown layer 'd9'":
-            lambda config, entries: config["config"].update(output_layers=["d9", 0, 0]),
+        r"layer 'd2' \(node 0\) takes a tensor of the unknown layer 'd9'": lambda config, entries: take(
+            entries["d2"], "d9"
+        ),
+        r"layer 'd2' \(node 0\) takes node 1 of layer 'd1', which has 1 node\(s\)": lambda config, entries: take(
+            entries["d2"], "d1", 1
+        ),
+        r"outputs name the unknown layer 'd9'": lambda config, entries: config["config"].update(
+            output_layers=["d9", 0, 0]
+        ),
         r"outputs take node 0 of layer 'd3', which has 0 node\(s\)":  # a layer that is never called
-            lambda config, entries: entries["d3"].update(inbound_nodes=[]),
-        r"two layers named 'd1'":
-            lambda config, entries: config["config"]["layers"].append(copy.deepcopy(entries["d1"])),
-        r"unknown layer class_name 'Conv9D'":
-            lambda config, entries: entries["d2"].update(class_name="Conv9D"),
+        lambda config, entries: entries["d3"].update(inbound_nodes=[]),
+        r"two layers named 'd1'": lambda config, entries: config["config"]["layers"].append(
+            copy.deepcopy(entries["d1"])
+        ),
+        r"unknown layer class_name 'Conv9D'": lambda config, entries: entries["d2"].update(class_name="Conv9D"),
     }
     for message, edit in cases.items():
         with pytest.raises(ValueError, match=message):
             layers.from_config(edited(model, edit))
-    bad_tensor = edited(model, lambda config, entries: entries["d2"]["inbound_nodes"][0]["args"][0]["config"].update(
-        keras_history=["d1", 0, 3]))
+    bad_tensor = edited(
+        model,
+        lambda config, entries: entries["d2"]["inbound_nodes"][0]["args"][0]["config"].update(
+            keras_history=["d1", 0, 3]
+        ),
+    )
     with pytest.raises(ValueError, match=r"output 3 of layer 'd1' \(node 0\), which has 1 output"):
         layers.from_config(bad_tensor)
 
 
 def test_a_graph_disconnected_from_the_models_inputs_names_the_layer_and_the_input():
     a, b = fn.Input((3,), name="a"), fn.Input((3,), name="b")
-    with pytest.raises(ValueError, match=r"graph disconnected: layer 'join' \(Add\) takes .*from 'b'.*not among "
-                                         r"the Model's inputs \[.*from 'a'"):
+    with pytest.raises(
+        ValueError,
+        match=r"graph disconnected: layer 'join' \(Add\) takes .*from 'b'.*not among "
+        r"the Model's inputs \[.*from 'a'",
+    ):
         fn.Model(a, layers.Add(name="join")([a, b]))
     with pytest.raises(ValueError, match=r"graph disconnected: an output of the Model is .*from 'b'"):
         fn.Model(a, [layers.Dense(2)(a), b])
@@ -89,8 +102,11 @@ def test_a_symbolic_tensor_given_where_arrays_or_shapes_belong_is_a_type_error()
     tensor = fn.Input((3,), name="probe")
     hidden = layers.Dense(3, name="hidden")(tensor)
     for wrong in (tensor, hidden, [tensor]):
-        with pytest.raises(TypeError, match=r"Model.apply takes arrays, got the symbolic tensor "
-                                            r"<SymbolicTensor shape=\(None, 3\) from '(probe|hidden)'>"):
+        with pytest.raises(
+            TypeError,
+            match=r"Model.apply takes arrays, got the symbolic tensor "
+            r"<SymbolicTensor shape=\(None, 3\) from '(probe|hidden)'>",
+        ):
             model.apply(params, wrong)
     with pytest.raises(TypeError, match="Model.apply takes arrays"):  # a stateless model's training pass is apply
         model.apply_train(params, tensor)

@@ -33,8 +33,9 @@ def _environment():
 
 
 def test_the_layered_import_contract_is_kept():
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, env=_environment(), capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
@@ -72,8 +73,13 @@ def local_fnnet_imports(source: str, path: str) -> list[str]:
     for function in ast.walk(ast.parse(source)):
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for node in ast.walk(function):
-                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 relative = isinstance(node, ast.ImportFrom) and node.level > 0
                 if relative or any(name == "fnnet" or name.startswith("fnnet.") for name in names):
                     found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
@@ -81,25 +87,36 @@ def local_fnnet_imports(source: str, path: str) -> list[str]:
 
 
 def test_no_fnnet_import_hides_inside_a_function():
-    found = [line for path in sorted(PACKAGE.rglob("*.py"))
-             for line in local_fnnet_imports(path.read_text(), str(path.relative_to(PACKAGE.parent)))]
+    found = [
+        line
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line in local_fnnet_imports(path.read_text(), str(path.relative_to(PACKAGE.parent)))
+    ]
     assert found == []
 
 
 def test_the_local_import_check_finds_what_it_should():
-    source = ("import fnnet\n"
-              "def f():\n    from fnnet import saving\n    import numpy\n"
-              "def g():\n    import fnnet.layers as layers\n    from . import sibling\n")
+    source = (
+        "import fnnet\n"
+        "def f():\n    from fnnet import saving\n    import numpy\n"
+        "def g():\n    import fnnet.layers as layers\n    from . import sibling\n"
+    )
     assert local_fnnet_imports(source, "x.py") == [
-        "x.py:3: from fnnet import saving", "x.py:6: import fnnet.layers as layers", "x.py:7: from . import sibling"]
+        "x.py:3: from fnnet import saving",
+        "x.py:6: import fnnet.layers as layers",
+        "x.py:7: from . import sibling",
+    ]
 
 
 @pytest.mark.parametrize("old, new", [("fnnet.functional", "fnnet.models"), ("fnnet.training.state", "fnnet.state")])
 def test_moved_modules_still_import_with_a_deprecation_warning(old, new):
-    code = (f"import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
-            f"try:\n    import {old}\nexcept DeprecationWarning as warning:\n    print(warning)")
-    result = subprocess.run([sys.executable, "-c", code], env=_environment(), capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        f"import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        f"try:\n    import {old}\nexcept DeprecationWarning as warning:\n    print(warning)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=_environment(), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert f"{old} moved" in result.stdout and new in result.stdout
 

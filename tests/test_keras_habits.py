@@ -1,6 +1,5 @@
 """Keras habits either work as a Keras user expects or raise an error that says what to write instead (issue 18)."""
 
-import jax
 import numpy as np
 import pytest
 
@@ -16,10 +15,18 @@ def trainer_and_params():
     return fn.compile(model, "binary_crossentropy", "sgd", metrics=["accuracy"]), model.init(0, (2,))
 
 
-@pytest.mark.parametrize("method, advice", [("add", r"fn.Sequential\(\["), ("compile", r"fn.compile\(model"),
-                                            ("fit", r"trainer.fit\(params, x, y"), ("evaluate", "trainer.evaluate"),
-                                            ("predict", r"model.apply\(params, x\)"), ("save", "fn.save_model"),
-                                            ("get_weights", "params are a dict")])
+@pytest.mark.parametrize(
+    "method, advice",
+    [
+        ("add", r"fn.Sequential\(\["),
+        ("compile", r"fn.compile\(model"),
+        ("fit", r"trainer.fit\(params, x, y"),
+        ("evaluate", "trainer.evaluate"),
+        ("predict", r"model.apply\(params, x\)"),
+        ("save", "fn.save_model"),
+        ("get_weights", "params are a dict"),
+    ],
+)
 def test_keras_model_methods_say_what_to_write(method, advice):
     model = fn.Sequential([layers.Dense(1)])
     assert not hasattr(model, method)  # no silent no-op: model.add(...) never "works" without mutating
@@ -60,7 +67,8 @@ def test_one_callback_regularizer_or_metric_alone_works_as_a_list():
     assert history.history == listed_history.history
     model = trainer.model
     assert fn.compile(model, "mse", "sgd", regularizers=regularizers.l2(0.1)) == fn.compile(
-        model, "mse", "sgd", regularizers=[regularizers.l2(0.1)])
+        model, "mse", "sgd", regularizers=[regularizers.l2(0.1)]
+    )
     assert fn.compile(model, "mse", "sgd", metrics=fn.metrics.mae).objective.names == ("loss", "mean_absolute_error")
     with pytest.raises(TypeError, match="callbacks must be a list of fnnet.callbacks.Callback, got 3"):
         trainer.fit(params, X, LABELS, callbacks=3, key=0, verbose=0)
@@ -75,16 +83,19 @@ def test_a_merge_layer_called_on_tensors_without_a_list_says_to_use_one():
     assert layers.Concatenate()([a, b]).shape == (5,)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: layers.Dense(2, use_bias="no"),
-    lambda: layers.BatchNormalization(center="no"),
-    lambda: layers.LayerNormalization(scale=1),
-    lambda: fn.losses.binary_crossentropy(np.zeros((2, 1)), np.zeros((2, 1)), from_logits="no"),
-    lambda: fn.optimizers.get("sgd", momentum=0.9, nesterov="no"),
-    lambda: fn.data.train_val_test_split(X, np.asarray(LABELS), key=0, stratify="yes"),
-    lambda: fn.Sequential([layers.Dropout(0.5)]).apply({}, X, key=0, training="no"),
-    lambda: trainer_and_params()[0].evaluate(trainer_and_params()[1], X, LABELS, return_dict="yes"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: layers.Dense(2, use_bias="no"),
+        lambda: layers.BatchNormalization(center="no"),
+        lambda: layers.LayerNormalization(scale=1),
+        lambda: fn.losses.binary_crossentropy(np.zeros((2, 1)), np.zeros((2, 1)), from_logits="no"),
+        lambda: fn.optimizers.get("sgd", momentum=0.9, nesterov="no"),
+        lambda: fn.data.train_val_test_split(X, np.asarray(LABELS), key=0, stratify="yes"),
+        lambda: fn.Sequential([layers.Dropout(0.5)]).apply({}, X, key=0, training="no"),
+        lambda: trainer_and_params()[0].evaluate(trainer_and_params()[1], X, LABELS, return_dict="yes"),
+    ],
+)
 def test_flags_take_bools_only(build):
     with pytest.raises(TypeError, match=r"must be True or False, got '?\w+'? of type"):
         build()

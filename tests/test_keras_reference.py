@@ -38,8 +38,7 @@ from fnnet import activations, layers, losses, metrics, regularizers
 
 pytestmark = pytest.mark.slow  # one Keras subprocess (about 10 s on 2 cores) feeds every test here
 
-ACTIVATIONS = ["selu", "gelu", "swish", "silu", "softplus", "softsign", "hard_sigmoid", "exponential", "relu6",
-               "mish"]
+ACTIVATIONS = ["selu", "gelu", "swish", "silu", "softplus", "softsign", "hard_sigmoid", "exponential", "relu6", "mish"]
 # fnnet loss name -> (Keras loss class, its arguments); each runs on data it accepts (see loss_data)
 LOSSES = {
     "huber": ("Huber", {}),
@@ -63,10 +62,19 @@ METRICS = {
     "sparse_top_k_categorical_accuracy": ("SparseTopKCategoricalAccuracy", {}, "sparse"),
 }
 N, BATCH, EPOCHS, LEARNING_RATE, L2 = 44, 16, 3, 0.1, 0.01
-LAYERS = {"dense_a": ["kernel", "bias"], "dense_b": ["kernel", "bias"], "bn": ["gamma", "beta", "moving_mean",
-          "moving_variance"], "block": ["kernel", "bias"], "ln": ["gamma", "beta"], "out": ["kernel", "bias"]}
-SIAMESE_LAYERS = {"encode": ["kernel", "bias"], "shared_bn": ["gamma", "beta", "moving_mean", "moving_variance"],
-                  "score": ["kernel", "bias"]}
+LAYERS = {
+    "dense_a": ["kernel", "bias"],
+    "dense_b": ["kernel", "bias"],
+    "bn": ["gamma", "beta", "moving_mean", "moving_variance"],
+    "block": ["kernel", "bias"],
+    "ln": ["gamma", "beta"],
+    "out": ["kernel", "bias"],
+}
+SIAMESE_LAYERS = {
+    "encode": ["kernel", "bias"],
+    "shared_bn": ["gamma", "beta", "moving_mean", "moving_variance"],
+    "score": ["kernel", "bias"],
+}
 
 
 def siamese_model():
@@ -80,8 +88,9 @@ def siamese_model():
 
 def fnnet_model():
     a, b = fn.Input((5,), name="a"), fn.Input((3,), name="b")
-    h = layers.Concatenate(name="concat")([layers.Dense(6, "tanh", name="dense_a")(a),
-                                           layers.Dense(4, "relu", name="dense_b")(b)])
+    h = layers.Concatenate(name="concat")(
+        [layers.Dense(6, "tanh", name="dense_a")(a), layers.Dense(4, "relu", name="dense_b")(b)]
+    )
     h = layers.BatchNormalization(momentum=0.8, name="bn")(h)
     block = layers.Dense(10, "gelu", kernel_regularizer=regularizers.l2(L2), name="block")(h)
     h = layers.LayerNormalization(name="ln")(layers.Add(name="residual")([h, block]))
@@ -190,9 +199,11 @@ def metric_data(rng):
     classes = rng.integers(0, 8, 40)
     logits = rng.normal(size=(40, 8)) + 1.5 * np.eye(8)[classes]
     logits[:3] = 0.0  # ties: Keras's in_top_k counts the true class in
-    return {"binary": (binary.astype(np.float32), scores.astype(np.float32)),
-            "one_hot": (np.eye(8, dtype=np.float32)[classes], logits.astype(np.float32)),
-            "sparse": (classes.astype(np.int32), logits.astype(np.float32))}
+    return {
+        "binary": (binary.astype(np.float32), scores.astype(np.float32)),
+        "one_hot": (np.eye(8, dtype=np.float32)[classes], logits.astype(np.float32)),
+        "sparse": (classes.astype(np.int32), logits.astype(np.float32)),
+    }
 
 
 def weights_of_mean_one(rng, n):
@@ -209,56 +220,101 @@ def case(tmp_path_factory):
     model = fnnet_model()
     params = model.init(jax.random.key(0))
     # moving statistics other than Keras's initial 0 and 1, so inference really reads them
-    params["bn"] = params["bn"] | {"moving_mean": jnp.linspace(-0.5, 0.5, 10),
-                                   "moving_variance": jnp.linspace(0.5, 2.0, 10)}
+    params["bn"] = params["bn"] | {
+        "moving_mean": jnp.linspace(-0.5, 0.5, 10),
+        "moving_variance": jnp.linspace(0.5, 2.0, 10),
+    }
     xa = (rng.normal(size=(N, 5)) * 2 + 1).astype(np.float32)
     xb = rng.normal(size=(N, 3)).astype(np.float32)
     y = ((xa[:, 0] > 1).astype(int) + (xb[:, 0] > 0)).astype(np.int32)
     z = np.concatenate([np.linspace(-8, 8, 161), [-3.0, 3.0, 0.0, 6.0, -1e-3, 1e-3]]).astype(np.float32)
     loss_pairs, metric_pairs = loss_data(rng), metric_data(rng)
-    arrays = {"xa": xa, "xb": xb, "y": y, "z": z, "loss_w": 2.5 * weights_of_mean_one(rng, 12),
-              "metric_w": weights_of_mean_one(rng, 40)}
+    arrays = {
+        "xa": xa,
+        "xb": xb,
+        "y": y,
+        "z": z,
+        "loss_w": 2.5 * weights_of_mean_one(rng, 12),
+        "metric_w": weights_of_mean_one(rng, 40),
+    }
     arrays |= {f"{name}/{leaf}": np.asarray(params[name][leaf]) for name, leaves in LAYERS.items() for leaf in leaves}
     siamese = siamese_model()
     siamese_params = siamese.init(jax.random.key(2))
-    arrays |= {f"{name}/{leaf}": np.asarray(siamese_params[name][leaf]) for name, leaves in SIAMESE_LAYERS.items()
-               for leaf in leaves}
+    arrays |= {
+        f"{name}/{leaf}": np.asarray(siamese_params[name][leaf])
+        for name, leaves in SIAMESE_LAYERS.items()
+        for leaf in leaves
+    }
     for name, (y_true, y_pred) in loss_pairs.items():
         arrays |= {f"loss_y_{name}": y_true, f"loss_p_{name}": y_pred}
     for kind, (y_true, y_pred) in metric_pairs.items():
         arrays |= {f"metric_y_{kind}": y_true, f"metric_p_{kind}": y_pred}
-    spec = {"activations": ACTIVATIONS, "losses": LOSSES, "metrics": METRICS, "layers": LAYERS,
-            "siamese_layers": SIAMESE_LAYERS, "l2": L2,
-            "learning_rate": LEARNING_RATE, "batch_size": BATCH, "epochs": EPOCHS}
+    spec = {
+        "activations": ACTIVATIONS,
+        "losses": LOSSES,
+        "metrics": METRICS,
+        "layers": LAYERS,
+        "siamese_layers": SIAMESE_LAYERS,
+        "l2": L2,
+        "learning_rate": LEARNING_RATE,
+        "batch_size": BATCH,
+        "epochs": EPOCHS,
+    }
     path = tmp_path_factory.mktemp("keras") / "case.npz"
     np.savez(path, spec=json.dumps(spec), **arrays)
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(KERAS_SCRIPT), str(path)], capture_output=True,
-                          text=True, timeout=600,
-                          env={**os.environ, "KERAS_BACKEND": "jax", "JAX_NUMPY_RANK_PROMOTION": "allow"})
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KERAS_SCRIPT), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_NUMPY_RANK_PROMOTION": "allow"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("KERAS-RESULT "))
-    return {"model": model, "params": params, "siamese": siamese, "siamese_params": siamese_params,
-            "x": [xa, xb], "y": y, "z": z, "losses": loss_pairs,
-            "metrics": metric_pairs, "loss_w": arrays["loss_w"], "metric_w": arrays["metric_w"],
-            "keras": json.loads(line.removeprefix("KERAS-RESULT "))}
+    return {
+        "model": model,
+        "params": params,
+        "siamese": siamese,
+        "siamese_params": siamese_params,
+        "x": [xa, xb],
+        "y": y,
+        "z": z,
+        "losses": loss_pairs,
+        "metrics": metric_pairs,
+        "loss_w": arrays["loss_w"],
+        "metric_w": arrays["metric_w"],
+        "keras": json.loads(line.removeprefix("KERAS-RESULT ")),
+    }
 
 
 @pytest.fixture(scope="module")
 def trained(case):
     """fnnet's run of Keras's: the same SGD steps in the same order, then predictions and evaluation."""
     trainer = fn.compile(case["model"], "sparse_categorical_crossentropy", optax.sgd(LEARNING_RATE))
-    state, history = trainer.fit(case["params"], case["x"], case["y"], epochs=EPOCHS, batch_size=BATCH,
-                                 shuffle=False, key=jax.random.key(1), verbose=0)
-    return {"state": state, "history": history.history,
-            "predictions": trainer.predict(state, case["x"], batch_size=BATCH),
-            "evaluate": trainer.evaluate(state, case["x"], case["y"], batch_size=BATCH, return_dict=True)}
+    state, history = trainer.fit(
+        case["params"],
+        case["x"],
+        case["y"],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        shuffle=False,
+        key=jax.random.key(1),
+        verbose=0,
+    )
+    return {
+        "state": state,
+        "history": history.history,
+        "predictions": trainer.predict(state, case["x"], batch_size=BATCH),
+        "evaluate": trainer.evaluate(state, case["x"], case["y"], batch_size=BATCH, return_dict=True),
+    }
 
 
 def test_the_untrained_model_agrees_with_keras_in_inference_and_training_mode(case):
     model, params, x = case["model"], case["params"], case["x"]
     np.testing.assert_allclose(model.apply(params, x), case["keras"]["initial_inference"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(model.apply(params, x, training=True), case["keras"]["initial_training"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.apply(params, x, training=True), case["keras"]["initial_training"], rtol=1e-5, atol=1e-6
+    )
     y, _ = model.apply_train(params, x)
     np.testing.assert_allclose(y, case["keras"]["initial_training"], rtol=1e-5, atol=1e-6)
     assert not np.allclose(case["keras"]["initial_inference"], case["keras"]["initial_training"], atol=1e-3)
@@ -269,8 +325,9 @@ def test_training_agrees_with_keras_weights_moving_statistics_and_reported_loss(
     assert sorted(keras_weights) == sorted(params) == sorted(LAYERS)
     for name, leaves in LAYERS.items():
         for leaf in leaves:
-            np.testing.assert_allclose(params[name][leaf], keras_weights[name][leaf], rtol=1e-5, atol=1e-6,
-                                       err_msg=f"{name}/{leaf}")
+            np.testing.assert_allclose(
+                params[name][leaf], keras_weights[name][leaf], rtol=1e-5, atol=1e-6, err_msg=f"{name}/{leaf}"
+            )
             assert not np.allclose(params[name][leaf], case["params"][name][leaf]), f"{name}/{leaf} never moved"
     np.testing.assert_allclose(trained["history"]["loss"], case["keras"]["history"], rtol=1e-5)
     assert trained["history"]["loss"][-1] < trained["history"]["loss"][0]
@@ -281,12 +338,14 @@ def test_a_shared_batch_normalization_trains_as_in_keras_each_call_moving_the_st
     model, params = case["siamese"], case["siamese_params"]
     (xa, xb), keras_weights = case["x"], case["keras"]["siamese"]
     trainer = fn.compile(model, "mse", optax.sgd(LEARNING_RATE))
-    state, _ = trainer.fit(params, [xa[:, :3], xb], xa[:, 3:4], batch_size=BATCH, shuffle=False,
-                           key=jax.random.key(1), verbose=0)
+    state, _ = trainer.fit(
+        params, [xa[:, :3], xb], xa[:, 3:4], batch_size=BATCH, shuffle=False, key=jax.random.key(1), verbose=0
+    )
     for name, leaves in SIAMESE_LAYERS.items():
         for leaf in leaves:
-            np.testing.assert_allclose(state.params[name][leaf], keras_weights[name][leaf], rtol=1e-5, atol=1e-6,
-                                       err_msg=f"{name}/{leaf}")
+            np.testing.assert_allclose(
+                state.params[name][leaf], keras_weights[name][leaf], rtol=1e-5, atol=1e-6, err_msg=f"{name}/{leaf}"
+            )
 
 
 def test_inference_after_training_agrees_with_keras(case, trained):
@@ -296,8 +355,9 @@ def test_inference_after_training_agrees_with_keras(case, trained):
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_agrees_with_keras(case, name):
-    np.testing.assert_allclose(activations.get(name)(jnp.asarray(case["z"])), case["keras"]["activations"][name],
-                               rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        activations.get(name)(jnp.asarray(case["z"])), case["keras"]["activations"][name], rtol=2e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))

@@ -14,8 +14,15 @@ def same(a, b):
 
 
 def model():
-    return fn.Sequential([layers.Dense(4, "relu"), layers.BatchNormalization(), layers.Dropout(0.5),
-                          layers.GaussianNoise(0.1), layers.Dense(2)])
+    return fn.Sequential(
+        [
+            layers.Dense(4, "relu"),
+            layers.BatchNormalization(),
+            layers.Dropout(0.5),
+            layers.GaussianNoise(0.1),
+            layers.Dense(2),
+        ]
+    )
 
 
 def test_init_and_apply_take_an_int_seed():
@@ -30,8 +37,9 @@ def test_init_and_apply_take_an_int_seed():
     functional = fn.Model(inputs, layers.Dropout(0.5)(layers.Dense(2)(inputs)))
     assert same(functional.init(7), functional.init(jax.random.key(7)))
     p = functional.init(7)
-    assert same(functional.apply(p, x, key=2, training=True),
-                functional.apply(p, x, key=jax.random.key(2), training=True))
+    assert same(
+        functional.apply(p, x, key=2, training=True), functional.apply(p, x, key=jax.random.key(2), training=True)
+    )
 
 
 def test_fit_data_datasets_and_sweeps_take_an_int_seed():
@@ -44,12 +52,17 @@ def test_fit_data_datasets_and_sweeps_take_an_int_seed():
     assert same(by_int.params, by_key.params)
     assert same(fn.training.init_state(params, trainer.optimizer, 4).key, jax.random.key(4))
     assert same(fn.data.train_val_test_split(x, y, key=5), fn.data.train_val_test_split(x, y, key=jax.random.key(5)))
-    assert same(list(fn.data.batches(x, batch_size=5, key=6)),
-                list(fn.data.batches(x, batch_size=5, key=jax.random.key(6))))
-    np.testing.assert_array_equal(fn.datasets.playground.make("xor", 20, key=7)[0],
-                                  fn.datasets.playground.make("xor", 20, key=jax.random.key(7))[0])
-    assert fn.sweep.random_search(8, 3, learning_rate=("uniform", 0.1, 1.0))["learning_rate"].tolist() == \
-        fn.sweep.random_search(jax.random.key(8), 3, learning_rate=("uniform", 0.1, 1.0))["learning_rate"].tolist()
+    assert same(
+        list(fn.data.batches(x, batch_size=5, key=6)), list(fn.data.batches(x, batch_size=5, key=jax.random.key(6)))
+    )
+    np.testing.assert_array_equal(
+        fn.datasets.playground.make("xor", 20, key=7)[0],
+        fn.datasets.playground.make("xor", 20, key=jax.random.key(7))[0],
+    )
+    assert (
+        fn.sweep.random_search(8, 3, learning_rate=("uniform", 0.1, 1.0))["learning_rate"].tolist()
+        == fn.sweep.random_search(jax.random.key(8), 3, learning_rate=("uniform", 0.1, 1.0))["learning_rate"].tolist()
+    )
 
 
 @pytest.mark.parametrize("bad", ["0", 1.5, True, None, np.zeros(3), jnp.zeros((2,), jnp.float32)])

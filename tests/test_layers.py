@@ -12,18 +12,26 @@ from fnnet.testing import check_grads
 
 def smooth_mse(model):
     """A scalar objective of params: MSE against fixed targets plus the model's penalty."""
+
     def objective(params, x, y):
         return fn.losses.mse(y, model.apply(params, x)) + model.penalty(params)
+
     return objective
 
 
 @pytest.mark.slow
-@given(data=st.data(), units=st.integers(1, 5), activation=st.sampled_from(testing.SMOOTH_ACTIVATIONS),
-       use_bias=st.booleans(), seed=st.integers(0, 2**31 - 1))
+@given(
+    data=st.data(),
+    units=st.integers(1, 5),
+    activation=st.sampled_from(testing.SMOOTH_ACTIVATIONS),
+    use_bias=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_dense_grad_matches_finite_differences(data, units, activation, use_bias, seed):
     x = data.draw(testing.batches((3,), max_size=4))
-    layer = layers.Dense(units, activation, use_bias, kernel_regularizer=regularizers.l2(0.1),
-                         bias_regularizer=regularizers.l2(0.2))
+    layer = layers.Dense(
+        units, activation, use_bias, kernel_regularizer=regularizers.l2(0.1), bias_regularizer=regularizers.l2(0.2)
+    )
     params = layer.init(jax.random.key(seed), (3,))
     y = jnp.sin(jnp.arange(len(x) * units, dtype=jnp.float64)).reshape(len(x), units)
     check_grads(smooth_mse(layer), params, x, y)
@@ -64,7 +72,9 @@ def test_dense_formula_and_params():
     assert params["kernel"].shape == (4, 3) and params["bias"].shape == (3,)
     np.testing.assert_array_equal(params["bias"], 0)
     x = jax.random.normal(jax.random.key(1), (5, 4))
-    np.testing.assert_allclose(layer.apply(params, x), np.maximum(x @ params["kernel"] + params["bias"][None, :], 0), rtol=1e-6)
+    np.testing.assert_allclose(
+        layer.apply(params, x), np.maximum(x @ params["kernel"] + params["bias"][None, :], 0), rtol=1e-6
+    )
     no_bias = layers.Dense(3, use_bias=False)
     assert set(no_bias.init(jax.random.key(0), (4,))) == {"kernel"}
 
@@ -93,9 +103,19 @@ LAYERS = {
     "gaussian_noise": (layers.GaussianNoise(0.3), (4,)),
     "gaussian_dropout": (layers.GaussianDropout(0.3), (4,)),
     "alpha_dropout": (layers.AlphaDropout(0.3), (4,)),
-    "sequential": (fn.Sequential([layers.Flatten(), layers.Dense(5, "relu"), layers.Dropout(0.2),
-                                  layers.Maxout(2, 2), layers.BatchNormalization(),
-                                  fn.Sequential([layers.Dense(3)])]), (2, 3)),
+    "sequential": (
+        fn.Sequential(
+            [
+                layers.Flatten(),
+                layers.Dense(5, "relu"),
+                layers.Dropout(0.2),
+                layers.Maxout(2, 2),
+                layers.BatchNormalization(),
+                fn.Sequential([layers.Dense(3)]),
+            ]
+        ),
+        (2, 3),
+    ),
 }
 
 
@@ -163,8 +183,18 @@ def test_sequential_dropout_layers_get_distinct_keys():
 
 def test_automatic_names_restart_per_model_and_skip_given_names():
     def build():
-        return fn.Sequential([layers.Dense(4), layers.Dropout(0.1), layers.Dense(4, name="dense"),
-                              layers.Dense(2), layers.Maxout(2, 2), layers.Flatten(), layers.Dense(1, name="out")])
+        return fn.Sequential(
+            [
+                layers.Dense(4),
+                layers.Dropout(0.1),
+                layers.Dense(4, name="dense"),
+                layers.Dense(2),
+                layers.Maxout(2, 2),
+                layers.Flatten(),
+                layers.Dense(1, name="out"),
+            ]
+        )
+
     for _ in range(2):
         model = build()
         names = [name for name, _ in model.layers]
@@ -179,8 +209,12 @@ def test_duplicate_names_are_rejected():
 
 
 def test_sequential_penalty_sums_layer_regularizers():
-    model = fn.Sequential([layers.Dense(3, kernel_regularizer=regularizers.l1(0.5)),
-                           layers.Dense(2, bias_regularizer=regularizers.l2(2.0), bias_initializer="ones")])
+    model = fn.Sequential(
+        [
+            layers.Dense(3, kernel_regularizer=regularizers.l1(0.5)),
+            layers.Dense(2, bias_regularizer=regularizers.l2(2.0), bias_initializer="ones"),
+        ]
+    )
     params = model.init(jax.random.key(0), (4,))
     expected = 0.5 * jnp.sum(jnp.abs(params["dense"]["kernel"])) + 2.0 * 2
     np.testing.assert_allclose(model.penalty(params), expected, rtol=1e-6)
@@ -260,7 +294,7 @@ def test_apply_train_shape_and_updates_like_params(name):
     x = jax.random.normal(jax.random.key(1), (7, *input_shape))
     y, updates = layer.apply_train(params, x, key=jax.random.key(2), sample_weight=jnp.ones(7))
     assert y.shape == (7, *layer.output_shape(input_shape))
-    merged = layers.base.merge_updates(params, updates)
+    merged = layers.params.merge_updates(params, updates)
     assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(params)
     mask = layers.trainable_mask(layer, params)
     assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(params)
@@ -272,17 +306,18 @@ def test_apply_train_shape_and_updates_like_params(name):
 def test_merge_updates_puts_the_new_leaves_in_and_is_the_one_the_step_uses():
     params = {"bn": {"gamma": jnp.ones(2), "moving_mean": jnp.zeros(2)}, "dense": {"kernel": jnp.ones((2, 2))}}
     updates = {"bn": {"moving_mean": jnp.full(2, 0.5)}}
-    merged = layers.base.merge_updates(params, updates)
+    merged = layers.params.merge_updates(params, updates)
     assert list(merged) == ["bn", "dense"] and list(merged["bn"]) == ["gamma", "moving_mean"]
     assert merged["bn"]["gamma"] is params["bn"]["gamma"] and merged["dense"] is params["dense"]
     assert merged["bn"]["moving_mean"] is updates["bn"]["moving_mean"]
     assert float(params["bn"]["moving_mean"][0]) == 0.0  # not modified
-    assert layers.base.merge_updates(params, {}) is params
-    assert layers.base.merge_updates({}, updates) == updates  # collects updates, as a model's training pass does
-    assert fn.training.step.merge_updates is layers.base.merge_updates
+    assert layers.params.merge_updates(params, {}) is params
+    assert layers.params.merge_updates({}, updates) == updates  # collects updates, as a model's training pass does
+    assert fn.training.step.merge_updates is layers.params.merge_updates
 
 
 # --- BatchNormalization ----------------------------------------------------------------------------------
+
 
 def test_batch_normalization_params_and_keras_defaults():
     bn = layers.BatchNormalization()
@@ -295,24 +330,38 @@ def test_batch_normalization_params_and_keras_defaults():
     assert bn.non_trainable == ("moving_mean", "moving_variance")
     config = bn.get_config()["config"]
     assert (config["axis"], config["momentum"], config["epsilon"], config["center"], config["scale"]) == (
-        -1, 0.99, 1e-3, True, True)
+        -1,
+        0.99,
+        1e-3,
+        True,
+        True,
+    )
     assert sorted(layers.BatchNormalization(center=False, scale=False).init(jax.random.key(0), (2,))) == [
-        "moving_mean", "moving_variance"]
+        "moving_mean",
+        "moving_variance",
+    ]
 
 
 def test_batch_normalization_inference_uses_the_moving_statistics():
     bn = layers.BatchNormalization(epsilon=1e-3)
-    params = {"gamma": jnp.array([2.0, 1.0]), "beta": jnp.array([0.5, -1.0]),
-              "moving_mean": jnp.array([1.0, -2.0]), "moving_variance": jnp.array([4.0, 0.25])}
+    params = {
+        "gamma": jnp.array([2.0, 1.0]),
+        "beta": jnp.array([0.5, -1.0]),
+        "moving_mean": jnp.array([1.0, -2.0]),
+        "moving_variance": jnp.array([4.0, 0.25]),
+    }
     x = jax.random.normal(jax.random.key(0), (6, 2))
     params_np = {k: np.asarray(v) for k, v in params.items()}
     x, params = np.asarray(x), params_np
-    expected = params["gamma"] * (x - params["moving_mean"]) / np.sqrt(params["moving_variance"] + 1e-3) + params["beta"]
+    expected = (
+        params["gamma"] * (x - params["moving_mean"]) / np.sqrt(params["moving_variance"] + 1e-3) + params["beta"]
+    )
     np.testing.assert_allclose(bn.apply(params, x), expected, rtol=1e-5)
     batch = bn.apply(params, x, training=True)  # Keras's training=True call: batch statistics
     mean, var = np.mean(x, 0), np.var(x, 0)  # NumPy arrays: broadcasting as written
-    np.testing.assert_allclose(batch, params["gamma"] * (x - mean) / np.sqrt(var + 1e-3) + params["beta"], rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        batch, params["gamma"] * (x - mean) / np.sqrt(var + 1e-3) + params["beta"], rtol=1e-4, atol=1e-5
+    )
 
 
 def test_batch_normalization_training_uses_weighted_batch_statistics_and_updates_the_moving_ones():
@@ -364,11 +413,15 @@ def test_batch_normalization_vmaps_over_stacked_params_and_jits():
     one = jax.tree_util.tree_map(lambda leaf: leaf[1], stacked)
     y1, u1 = model.apply_train(one, x, sample_weight=w)
     np.testing.assert_allclose(ys[1], y1, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(updates["batch_normalization"]["moving_mean"][1], u1["batch_normalization"]["moving_mean"],
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        updates["batch_normalization"]["moving_mean"][1], u1["batch_normalization"]["moving_mean"], rtol=1e-5, atol=1e-7
+    )
     momenta = jnp.array([0.0, 0.5, 0.99])  # a swept momentum is traced
-    bn_means = jax.vmap(lambda m: layers.BatchNormalization(momentum=m).apply_train(
-        one["batch_normalization"], jnp.ones((2, 4)))[1]["moving_mean"])(momenta)
+    bn_means = jax.vmap(
+        lambda m: layers.BatchNormalization(momentum=m).apply_train(one["batch_normalization"], jnp.ones((2, 4)))[1][
+            "moving_mean"
+        ]
+    )(momenta)
     np.testing.assert_allclose(bn_means[:, 0], 1 - momenta, rtol=1e-6)
 
 
@@ -395,8 +448,9 @@ def test_batch_normalization_training_grad_matches_finite_differences(data, seed
 def test_layer_normalization_grad_matches_finite_differences(data, seed):
     x = data.draw(testing.batches((4,), max_size=4))
     ln = layers.LayerNormalization()
-    params = jax.tree_util.tree_map(lambda p: p + jax.random.uniform(jax.random.key(seed), p.shape),
-                                    ln.init(jax.random.key(seed), (4,)))
+    params = jax.tree_util.tree_map(
+        lambda p: p + jax.random.uniform(jax.random.key(seed), p.shape), ln.init(jax.random.key(seed), (4,))
+    )
     c = jnp.cos(jnp.arange(x.size, dtype=jnp.float64)).reshape(x.shape)
     check_grads(lambda p, inputs: jnp.sum(c * ln.apply(p, inputs) ** 2), params, x)
     check_grads(lambda inputs, p: jnp.sum(c * ln.apply(p, inputs) ** 2), x, params)
@@ -414,8 +468,12 @@ def test_layer_normalization_normalizes_each_sample():
 
 # --- noise layers ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layer", [layers.GaussianNoise(0.5), layers.GaussianDropout(0.4), layers.AlphaDropout(0.2)],
-                         ids=lambda layer: layer.kind)
+
+@pytest.mark.parametrize(
+    "layer",
+    [layers.GaussianNoise(0.5), layers.GaussianDropout(0.4), layers.AlphaDropout(0.2)],
+    ids=lambda layer: layer.kind,
+)
 def test_noise_layers_act_only_in_training_and_need_a_key(layer):
     x = jax.random.normal(jax.random.key(0), (400, 50))
     np.testing.assert_array_equal(layer.apply({}, x), x)
@@ -425,13 +483,17 @@ def test_noise_layers_act_only_in_training_and_need_a_key(layer):
     assert not np.allclose(y, x)
     np.testing.assert_array_equal(y, layer.apply({}, x, key=jax.random.key(1), training=True))
     assert float(jnp.mean(y)) == pytest.approx(float(jnp.mean(x)), abs=0.03)  # mean kept
-    assert float(jnp.var(y)) == pytest.approx({"GaussianNoise": 1.25, "GaussianDropout": 1 + 0.4 / 0.6,
-                                               "AlphaDropout": 1.0}[layer.kind], rel=0.05)
+    assert float(jnp.var(y)) == pytest.approx(
+        {"GaussianNoise": 1.25, "GaussianDropout": 1 + 0.4 / 0.6, "AlphaDropout": 1.0}[layer.kind], rel=0.05
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("noise", [layers.GaussianNoise(0.3), layers.GaussianDropout(0.3), layers.AlphaDropout(0.3)],
-                         ids=lambda layer: layer.kind)
+@pytest.mark.parametrize(
+    "noise",
+    [layers.GaussianNoise(0.3), layers.GaussianDropout(0.3), layers.AlphaDropout(0.3)],
+    ids=lambda layer: layer.kind,
+)
 def test_noise_layers_in_training_grad_matches_finite_differences(noise):
     model = fn.Sequential([layers.Dense(4, "tanh"), noise, layers.Dense(2, "sigmoid")])
     params = model.init(jax.random.key(0), (3,))
@@ -486,22 +548,32 @@ def test_batch_normalization_with_the_batch_sharded_over_a_mesh_equals_one_devic
     import os
     import subprocess
     import sys
+
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, "-c", SHARDED_BATCH_NORMALIZATION], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SHARDED_BATCH_NORMALIZATION], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 def test_a_training_pass_updating_a_leaf_the_params_lack_is_named():
     """apply_train's updates may only replace the layer's own params: a stray key is a ValueError naming it."""
+
     def init(key, shape, dtype=jnp.float32):
         return {"w": jnp.ones((shape[-1], 1), dtype), "m": jnp.zeros(())}
 
     def train(params, x, *, key=None, sample_weight=None):
         return x @ params["w"], {"m": jnp.mean(x), "stray": jnp.ones(())}
 
-    stray = layers.base.layer("Stray", init, lambda p, x, *, key=None, training=False: x @ p["w"],
-                              lambda p: jnp.zeros(()), lambda s: (1,), train=train, non_trainable=("m",))
+    stray = layers.base.layer(
+        "Stray",
+        init,
+        lambda p, x, *, key=None, training=False: x @ p["w"],
+        lambda p: jnp.zeros(()),
+        lambda s: (1,),
+        train=train,
+        non_trainable=("m",),
+    )
     model = fn.Sequential([stray])
     trainer = fn.compile(model, "mse", "sgd")
     x, y = np.ones((8, 3), np.float32), np.zeros((8, 1), np.float32)

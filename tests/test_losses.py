@@ -18,8 +18,15 @@ floats = functools.partial(st.floats, allow_nan=False, allow_infinity=False, wid
 def loss_inputs(draw, name, from_logits=False):
     """(y_true, y_pred) valid for the named loss, kept 1e-3 away from its kinks."""
     n, k = draw(st.sampled_from([1, 4])), draw(st.sampled_from([2, 3]))  # few shapes: few compiles
-    if name in ("mean_squared_error", "mean_absolute_error", "sum_squared_error", "huber", "log_cosh",
-                "mean_absolute_percentage_error", "cosine_similarity"):
+    if name in (
+        "mean_squared_error",
+        "mean_absolute_error",
+        "sum_squared_error",
+        "huber",
+        "log_cosh",
+        "mean_absolute_percentage_error",
+        "cosine_similarity",
+    ):
         y_true = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
         y_pred = draw(hnp.arrays(np.float64, (n, k), elements=floats(-3, 3)))
         if name == "mean_absolute_percentage_error":  # |y| near 1e-7 makes slopes of 1e9: no finite difference
@@ -66,11 +73,17 @@ def loss_inputs(draw, name, from_logits=False):
 
 CROSS_ENTROPIES = ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
 NEW_IN_ISSUE_10 = [
-    "huber", "log_cosh", "kl_divergence", "poisson", "squared_hinge", "categorical_hinge", "cosine_similarity",
-    "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+    "huber",
+    "log_cosh",
+    "kl_divergence",
+    "poisson",
+    "squared_hinge",
+    "categorical_hinge",
+    "cosine_similarity",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
 ]
-NAMES = ["mean_squared_error", "mean_absolute_error", "sum_squared_error", "hinge", *CROSS_ENTROPIES,
-         *NEW_IN_ISSUE_10]
+NAMES = ["mean_squared_error", "mean_absolute_error", "sum_squared_error", "hinge", *CROSS_ENTROPIES, *NEW_IN_ISSUE_10]
 
 
 @pytest.mark.slow
@@ -110,7 +123,8 @@ def test_textbook_values():
     assert losses.hinge(jnp.array([[1.0, -1.0]]), jnp.array([[0.5, 0.5]])) == pytest.approx(1.0)
     assert losses.hinge(jnp.array([[1.0, 0.0]]), jnp.array([[0.5, 0.5]])) == pytest.approx(1.0)  # 0 read as -1
     assert losses.binary_crossentropy(jnp.array([1.0, 0.0]), jnp.array([0.8, 0.4])) == pytest.approx(
-        -(np.log(0.8) + np.log(0.6)) / 2, rel=1e-6)
+        -(np.log(0.8) + np.log(0.6)) / 2, rel=1e-6
+    )
     p = jnp.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
     expected = -(np.log(0.7) + np.log(0.25)) / 2
     assert losses.categorical_crossentropy(jnp.array([[0, 1, 0], [0, 0, 1]]), p) == pytest.approx(expected, rel=1e-6)

@@ -44,8 +44,9 @@ def test_regression_metrics_are_the_losses():
     assert metrics.get("mse")(y, p) == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize("name", ["accuracy", "binary_accuracy", "categorical_accuracy",
-                                  "sparse_categorical_accuracy", "mae", "mse"])
+@pytest.mark.parametrize(
+    "name", ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse"]
+)
 @pytest.mark.slow
 def test_jit_and_vmap(name):
     p = jax.nn.softmax(jax.random.normal(jax.random.key(0), (2, 5, 3)))

@@ -22,8 +22,11 @@ def reference(name, y, p, weights=None):
     """scikit-learn's value of the named metric on labels y and probabilities p."""
     if name == "auc":
         return sklearn_metrics.roc_auc_score(y, p, sample_weight=weights)
-    score = {"precision": sklearn_metrics.precision_score, "recall": sklearn_metrics.recall_score,
-             "f1_score": sklearn_metrics.f1_score}[name]
+    score = {
+        "precision": sklearn_metrics.precision_score,
+        "recall": sklearn_metrics.recall_score,
+        "f1_score": sklearn_metrics.f1_score,
+    }[name]
     return score(y, (p > 0.5).astype(int), sample_weight=weights, zero_division=0)
 
 
@@ -89,8 +92,13 @@ def test_sample_weights_weigh_the_counts_and_zero_weights_change_nothing(name):
     assert weighted == pytest.approx(reference(name, y, p, weights), abs=1e-2 if name == "auc" else 1e-5)
     kept = weights > 0
     assert weighted == pytest.approx(float(metric(y[kept], p[kept], sample_weight=weights[kept])), abs=1e-6)
-    padded = update(metric, metric.init(), np.concatenate([y, [1.0, 0.0]]), np.concatenate([p, [0.0, 1.0]]),
-                           np.concatenate([weights, [0.0, 0.0]]))
+    padded = update(
+        metric,
+        metric.init(),
+        np.concatenate([y, [1.0, 0.0]]),
+        np.concatenate([p, [0.0, 1.0]]),
+        np.concatenate([weights, [0.0, 0.0]]),
+    )
     assert float(metric.result(padded)) == pytest.approx(weighted, abs=1e-6)
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(200,\)"):
         metric(y, p, sample_weight=weights[:10])
@@ -104,7 +112,8 @@ def test_hand_counted_values():
     assert float(metrics.f1_score(y, p)) == pytest.approx(2 / 3)
     assert float(metrics.Precision(threshold=0.65)(y, p)) == pytest.approx(1 / 2)  # 0.9; 0.7 is a false one
     assert float(metrics.auc(jnp.array([0.0, 0.0, 1.0, 1.0]), jnp.array([0.1, 0.4, 0.35, 0.8]))) == pytest.approx(
-        0.75, abs=1e-2)  # scikit-learn's doc example
+        0.75, abs=1e-2
+    )  # scikit-learn's doc example
     assert float(metrics.auc(jnp.array([0.0, 1.0]), jnp.array([0.2, 0.8]))) == pytest.approx(1.0)
     empty = jnp.zeros(3)
     assert float(metrics.precision(empty, empty)) == 0.0 and float(metrics.recall(empty, empty)) == 0.0
@@ -129,7 +138,8 @@ def test_streaming_metrics_are_values_with_state_as_pytrees():
     p = jax.random.uniform(jax.random.key(1), (3, 16))
     batched = jax.vmap(metrics.f1_score.update, in_axes=(None, 0, 0))(metrics.f1_score.init(), y, p)
     assert float(metrics.f1_score.result({k: v[1] for k, v in batched.items()})) == pytest.approx(
-        float(metrics.f1_score(y[1], p[1])))
+        float(metrics.f1_score(y[1], p[1]))
+    )
     with pytest.raises(ValueError, match="threshold must be"):
         metrics.Precision(1.5)
     with pytest.raises(ValueError, match="num_thresholds must be"):
@@ -216,7 +226,9 @@ def test_fit_logs_and_evaluate_with_a_padded_last_batch_equal_one_batch(weighted
     w = weights if weighted else None
     trainer = fn.compile(model, "binary_crossentropy", optax.sgd(0.0), metrics=["precision", "recall", "auc"])
     whole = trainer.evaluate(params, x, y, batch_size=len(x), sample_weight=w, return_dict=True)
-    assert trainer.evaluate(params, x, y, batch_size=7, sample_weight=w, return_dict=True) == pytest.approx(whole, abs=1e-6)
+    assert trainer.evaluate(params, x, y, batch_size=7, sample_weight=w, return_dict=True) == pytest.approx(
+        whole, abs=1e-6
+    )
     check_against_scikit_learn(whole, y, model.apply(params, x), w)
     # learning rate 0: every step sees the same params, so the epoch's logs are the metrics on all the data
     _, history = trainer.fit(params, x, y, epochs=1, batch_size=7, key=jax.random.key(1), verbose=0, sample_weight=w)

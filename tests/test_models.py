@@ -33,8 +33,9 @@ def two_inputs():
 def two_outputs():
     x = fn.Input((4,), name="x")
     h = layers.Dense(5, "tanh")(x)
-    return fn.Model(x, {"label": layers.Dense(3, "softmax", name="label")(h),
-                        "score": layers.Dense(1, name="score")(h)})
+    return fn.Model(
+        x, {"label": layers.Dense(3, "softmax", name="label")(h), "score": layers.Dense(1, name="score")(h)}
+    )
 
 
 def shared():
@@ -52,8 +53,12 @@ def dense(p, x):
 
 
 def inputs_for(model, n=5, seed=1):
-    shapes = [t.shape for t in jax.tree_util.tree_leaves(
-        model.graph.inputs, is_leaf=lambda t: isinstance(t, fn.models.SymbolicTensor))]
+    shapes = [
+        t.shape
+        for t in jax.tree_util.tree_leaves(
+            model.graph.inputs, is_leaf=lambda t: isinstance(t, fn.models.SymbolicTensor)
+        )
+    ]
     xs = [jax.random.normal(jax.random.key(seed + i), (n, *s)) for i, s in enumerate(shapes)]
     return xs[0] if len(xs) == 1 else xs
 
@@ -65,16 +70,14 @@ def test_residual_model_params_outputs_and_keras_formula():
     x = inputs_for(model)
     y = model.apply(params, x)
     assert y.shape == (5, 3) and model.output_shape() == (3,)
-    h = layers.BatchNormalization().apply(params["batch_normalization"],
-                                          jax.nn.relu(dense(params["dense"], x)))
+    h = layers.BatchNormalization().apply(params["batch_normalization"], jax.nn.relu(dense(params["dense"], x)))
     h = jnp.tanh(dense(params["dense_1"], h)) + h
     np.testing.assert_allclose(y, jax.nn.softmax(dense(params["digit"], h)), rtol=1e-5)
     np.testing.assert_allclose(model.penalty(params), 0.1 * jnp.sum(params["dense_1"]["kernel"] ** 2), rtol=1e-6)
     _, updates = model.apply_train(params, x)
     assert list(updates) == ["batch_normalization"]
     mask = layers.trainable_mask(model, params)
-    assert mask["batch_normalization"] == {"gamma": True, "beta": True, "moving_mean": False,
-                                           "moving_variance": False}
+    assert mask["batch_normalization"] == {"gamma": True, "beta": True, "moving_mean": False, "moving_variance": False}
 
 
 def test_multi_input_concatenate_takes_a_list_or_a_dict_by_input_name():
@@ -112,9 +115,12 @@ def test_a_shared_layer_has_one_params_entry_and_gets_gradient_from_both_uses():
     params = model.init(jax.random.key(0))
     assert sorted(params) == ["encode"]
     a, b = inputs_for(model)
-    np.testing.assert_allclose(model.apply(params, [a, b]),
-                               jnp.tanh(dense(params["encode"], a)) - jnp.tanh(dense(params["encode"], b)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.apply(params, [a, b]),
+        jnp.tanh(dense(params["encode"], a)) - jnp.tanh(dense(params["encode"], b)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     grads = jax.grad(lambda p: jnp.sum(model.apply(p, [a, b]) ** 2))(params)
 
     def one_side(p, side):  # the gradient through one use only
@@ -122,6 +128,7 @@ def test_a_shared_layer_has_one_params_entry_and_gets_gradient_from_both_uses():
         left = jnp.tanh(dense((p if side == 0 else other)["encode"], a))
         right = jnp.tanh(dense((p if side == 1 else other)["encode"], b))
         return jnp.sum((left - right) ** 2)
+
     both = jax.tree_util.tree_map(jnp.add, jax.grad(one_side)(params, 0), jax.grad(one_side)(params, 1))
     jax.tree_util.tree_map(lambda g, e: np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6), grads, both)
     assert float(jnp.abs(jax.grad(one_side)(params, 1)["encode"]["kernel"]).sum()) > 0
@@ -165,8 +172,15 @@ def test_shape_errors_at_build_time_name_the_layer():
 @pytest.mark.parametrize("dropout", [0.0, 0.5])
 def test_a_chain_model_equals_the_sequential_of_its_layers(dropout):
     def stack():
-        return [layers.Dense(5, "relu"), layers.Dropout(dropout), layers.BatchNormalization(), layers.Dense(3),
-                layers.GaussianNoise(0.1), layers.Dense(2, name="head")]
+        return [
+            layers.Dense(5, "relu"),
+            layers.Dropout(dropout),
+            layers.BatchNormalization(),
+            layers.Dense(3),
+            layers.GaussianNoise(0.1),
+            layers.Dense(2, name="head"),
+        ]
+
     sequential = fn.Sequential(stack())
     x = fn.Input((4,))
     h = x
@@ -180,11 +194,14 @@ def test_a_chain_model_equals_the_sequential_of_its_layers(dropout):
     data = jax.random.normal(jax.random.key(1), (6, 4))
     np.testing.assert_array_equal(model.apply(p_model, data), sequential.apply(p_seq, data))
     k = jax.random.key(2)
-    np.testing.assert_array_equal(model.apply(p_model, data, key=k, training=True),
-                                  sequential.apply(p_seq, data, key=k, training=True))
+    np.testing.assert_array_equal(
+        model.apply(p_model, data, key=k, training=True), sequential.apply(p_seq, data, key=k, training=True)
+    )
     w = jnp.array([1.0, 0.0, 2.0, 1.0, 1.0, 0.5])
-    (y1, u1), (y2, u2) = model.apply_train(p_model, data, key=k, sample_weight=w), \
-        sequential.apply_train(p_seq, data, key=k, sample_weight=w)
+    (y1, u1), (y2, u2) = (
+        model.apply_train(p_model, data, key=k, sample_weight=w),
+        sequential.apply_train(p_seq, data, key=k, sample_weight=w),
+    )
     np.testing.assert_array_equal(y1, y2)
     jax.tree_util.tree_map(np.testing.assert_array_equal, u1, u2)
     assert [n for n, _ in model.layers] == [n for n, _ in sequential.layers]
@@ -308,8 +325,9 @@ def test_a_functional_model_trains_with_fit():
     params = model.init(jax.random.key(1))
     state, history = trainer.fit(params, x, y, epochs=3, batch_size=16, verbose=0, key=jax.random.key(2))
     assert history.history["loss"][-1] < history.history["loss"][0]
-    assert not np.array_equal(state.params["batch_normalization"]["moving_mean"],
-                              params["batch_normalization"]["moving_mean"])
+    assert not np.array_equal(
+        state.params["batch_normalization"]["moving_mean"], params["batch_normalization"]["moving_mean"]
+    )
 
 
 def shared_with_batch_normalization():
@@ -317,7 +335,9 @@ def shared_with_batch_normalization():
     a, b = fn.Input((3,), name="a"), fn.Input((3,), name="b")
     encode = layers.Dense(4, "tanh", bias_initializer="normal", name="encode")
     h = layers.BatchNormalization(name="bn")(layers.Concatenate()([encode(a), encode(b)]))
-    h = layers.Add()([h, layers.Dense(8, "tanh", bias_initializer="normal", kernel_regularizer=regularizers.l2(0.1))(h)])
+    h = layers.Add()(
+        [h, layers.Dense(8, "tanh", bias_initializer="normal", kernel_regularizer=regularizers.l2(0.1))(h)]
+    )
     return fn.Model([a, b], layers.Dense(2, "sigmoid", name="out")(h))
 
 
@@ -328,12 +348,14 @@ def test_shared_layers_and_batch_normalization_in_training_grad_matches_finite_d
     model = shared_with_batch_normalization()
     params = model.init(jax.random.key(seed))
     assert sorted(params) == ["bn", "dense", "encode", "out"]  # one entry for the layer used twice
-    params["bn"] = params["bn"] | {"gamma": 1 + jax.random.uniform(jax.random.key(seed + 1), (8,)),
-                                   "beta": jax.random.normal(jax.random.key(seed + 2), (8,))}
+    params["bn"] = params["bn"] | {
+        "gamma": 1 + jax.random.uniform(jax.random.key(seed + 1), (8,)),
+        "beta": jax.random.normal(jax.random.key(seed + 2), (8,)),
+    }
     xa = data.draw(testing.batches((3,), min_size=3, max_size=6))
     xb = data.draw(testing.batches((3,), min_size=len(xa), max_size=len(xa)))
     spread = np.random.default_rng(seed).normal(size=(2, *xa.shape))  # no batch of equal rows: BN's output
-    xa, xb = xa + spread[0], xb + spread[1]                           # would be constant, its gradient 0
+    xa, xb = xa + spread[0], xb + spread[1]  # would be constant, its gradient 0
     w = np.linspace(0.0, 2.0, len(xa))  # the first sample weighs 0, as padding does
     y = (np.sin(np.arange(2 * len(xa))).reshape(-1, 2) + 1) / 2
 

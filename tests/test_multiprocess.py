@@ -35,12 +35,23 @@ def _run(folder, runs):
     """Start ``runs`` (name -> (device_count, worker args)) together; their JSON results by name."""
     procs = {}
     for name, (devices, args) in runs.items():
-        env = {**os.environ, "JAX_PLATFORMS": "cpu",
-               "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "JAX_PLATFORMS": "cpu",
+            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         log = open(folder / f"{name}.log", "w")
-        procs[name] = (subprocess.Popen([sys.executable, str(WORKER), str(folder / f"{name}.json"), *args],
-                                        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT), log)
+        procs[name] = (
+            subprocess.Popen(
+                [sys.executable, str(WORKER), str(folder / f"{name}.json"), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+            ),
+            log,
+        )
     deadline, failed = time.monotonic() + TIMEOUT, None
     try:
         while any(proc.poll() is None for proc, _ in procs.values()):
@@ -66,11 +77,14 @@ def _run(folder, runs):
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     port = str(_free_port())
-    return _run(tmp_path_factory.mktemp("multiprocess"), {
-        "process0": (2, ["0", "2", port]),
-        "process1": (2, ["1", "2", port]),
-        "single": (4, []),
-    })
+    return _run(
+        tmp_path_factory.mktemp("multiprocess"),
+        {
+            "process0": (2, ["0", "2", port]),
+            "process1": (2, ["1", "2", port]),
+            "single": (4, []),
+        },
+    )
 
 
 def _section(results, run, name):
@@ -138,13 +152,17 @@ def test_on_a_mesh_of_two_processes_process_0_alone_writes_and_both_read_the_fil
     names = ["job_of_2.safetensors", "job_of_2_checkpoint.safetensors"]
     assert (first["writes"], second["writes"]) == (names, [])
     assert first["files"] == second["files"] == names  # both present for both once save returns; no .tmp left
-    assert first["same_model"] and second["same_model"] and first["step"] == second["step"] == 2 * 5  # 76 samples in batches of 16
+    assert (
+        first["same_model"] and second["same_model"] and first["step"] == second["step"] == 2 * 5
+    )  # 76 samples in batches of 16
     assert first["resumed_equals_continued"] and second["resumed_equals_continued"]
     single = _section(results, "single", "saving")
     assert single["writes"] == ["job_of_1.safetensors", "job_of_1_checkpoint.safetensors"]
     for section in (first, second):
-        _close({"kernel": section["kernel"], "predict": section["predict"]},
-               {"kernel": single["kernel"], "predict": single["predict"]})
+        _close(
+            {"kernel": section["kernel"], "predict": section["predict"]},
+            {"kernel": single["kernel"], "predict": single["predict"]},
+        )
 
 
 # --- the one-process behaviour of the multi-process helpers (in this interpreter) ---------------------

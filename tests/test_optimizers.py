@@ -9,11 +9,28 @@ import pytest
 import fnnet as fn
 from fnnet import optimizers
 
-KERAS_LEARNING_RATES = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "amsgrad": 0.001, "adagrad": 0.001,
-                        "adadelta": 0.001, "rmsprop": 0.001, "adamax": 0.001, "nadam": 0.001}
-OPTAX = {"sgd": optax.sgd, "adam": optax.adam, "adamw": optax.adamw, "amsgrad": optax.amsgrad,
-         "adagrad": optax.adagrad, "adadelta": optax.adadelta, "rmsprop": optax.rmsprop, "adamax": optax.adamax,
-         "nadam": optax.nadam}
+KERAS_LEARNING_RATES = {
+    "sgd": 0.01,
+    "adam": 0.001,
+    "adamw": 0.001,
+    "amsgrad": 0.001,
+    "adagrad": 0.001,
+    "adadelta": 0.001,
+    "rmsprop": 0.001,
+    "adamax": 0.001,
+    "nadam": 0.001,
+}
+OPTAX = {
+    "sgd": optax.sgd,
+    "adam": optax.adam,
+    "adamw": optax.adamw,
+    "amsgrad": optax.amsgrad,
+    "adagrad": optax.adagrad,
+    "adadelta": optax.adadelta,
+    "rmsprop": optax.rmsprop,
+    "adamax": optax.adamax,
+    "nadam": optax.nadam,
+}
 
 
 def run(transformation, steps=3):
@@ -110,16 +127,28 @@ KERAS_NAMED = [
     ("adam", dict(beta_1=0.8, beta_2=0.99, epsilon=1e-3), optax.adam(1e-3, b1=0.8, b2=0.99, eps=1e-3)),
     ("adam", dict(amsgrad=True, beta_1=0.8, epsilon=1e-3), optax.amsgrad(1e-3, b1=0.8, eps=1e-3)),
     ("adam", dict(amsgrad=False, beta_2=0.9), optax.adam(1e-3, b2=0.9)),
-    ("adamw", dict(weight_decay=0.1, beta_1=0.8, beta_2=0.99, epsilon=1e-3),
-     optax.adamw(1e-3, b1=0.8, b2=0.99, eps=1e-3, weight_decay=0.1)),
-    ("adamw", dict(amsgrad=True, weight_decay=0.1),
-     optax.chain(optax.amsgrad(1e-3), optax.add_decayed_weights(-1e-3 * 0.1))),
+    (
+        "adamw",
+        dict(weight_decay=0.1, beta_1=0.8, beta_2=0.99, epsilon=1e-3),
+        optax.adamw(1e-3, b1=0.8, b2=0.99, eps=1e-3, weight_decay=0.1),
+    ),
+    (
+        "adamw",
+        dict(amsgrad=True, weight_decay=0.1),
+        optax.chain(optax.amsgrad(1e-3), optax.add_decayed_weights(-1e-3 * 0.1)),
+    ),
     ("amsgrad", dict(beta_1=0.8, beta_2=0.99, epsilon=1e-3), optax.amsgrad(1e-3, b1=0.8, b2=0.99, eps=1e-3)),
-    ("adagrad", dict(initial_accumulator_value=0.5, epsilon=1e-3),
-     optax.adagrad(1e-3, initial_accumulator_value=0.5, eps=1e-3)),
+    (
+        "adagrad",
+        dict(initial_accumulator_value=0.5, epsilon=1e-3),
+        optax.adagrad(1e-3, initial_accumulator_value=0.5, eps=1e-3),
+    ),
     ("adadelta", dict(learning_rate=1.0, rho=0.8, epsilon=1e-3), optax.adadelta(1.0, rho=0.8, eps=1e-3)),
-    ("rmsprop", dict(rho=0.8, momentum=0.5, epsilon=1e-3, centered=True),
-     optax.rmsprop(1e-3, decay=0.8, momentum=0.5, eps=1e-3, centered=True)),
+    (
+        "rmsprop",
+        dict(rho=0.8, momentum=0.5, epsilon=1e-3, centered=True),
+        optax.rmsprop(1e-3, decay=0.8, momentum=0.5, eps=1e-3, centered=True),
+    ),
     ("adamax", dict(beta_1=0.8, beta_2=0.99, epsilon=1e-3), optax.adamax(1e-3, b1=0.8, b2=0.99, eps=1e-3)),
     ("nadam", dict(beta_1=0.8, beta_2=0.99, epsilon=1e-3), optax.nadam(1e-3, b1=0.8, b2=0.99, eps=1e-3)),
 ]
@@ -158,13 +187,22 @@ def test_keras_weight_decay_is_decoupled_for_every_optimizer(name):
 
 
 def keras_clipnorm(max_norm):  # Keras's _clip_by_norm: g * c / max(||g||, c), each gradient array alone
-    return optax.stateless(lambda updates, params=None: {
-        k: g * max_norm / max(float(np.linalg.norm(g)), max_norm) for k, g in updates.items()})
+    return optax.stateless(
+        lambda updates, params=None: {
+            k: g * max_norm / max(float(np.linalg.norm(g)), max_norm) for k, g in updates.items()
+        }
+    )
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_LEARNING_RATES))
-@pytest.mark.parametrize("clip, reference, limit", [("clipnorm", keras_clipnorm, 4.0), ("clipvalue", optax.clip, 2.0),
-                                                    ("global_clipnorm", optax.clip_by_global_norm, 6.0)])
+@pytest.mark.parametrize(
+    "clip, reference, limit",
+    [
+        ("clipnorm", keras_clipnorm, 4.0),
+        ("clipvalue", optax.clip, 2.0),
+        ("global_clipnorm", optax.clip_by_global_norm, 6.0),
+    ],
+)
 def test_keras_gradient_clipping(name, clip, reference, limit):  # each limit clips some GRADIENTS and not others
     clipped = optax.chain(reference(limit), OPTAX[name](KERAS_LEARNING_RATES[name]))
     assert_same(optimizers.get(name, **{clip: limit}), clipped)
@@ -234,8 +272,11 @@ def test_train_state_with_hyperparameters_sets_the_rate_the_next_step_uses():
 
 @pytest.mark.parametrize("name", ["rmsprop", "sgd", "adam"])
 def test_keras_2_decay_is_refused_with_the_schedule_that_replaces_it(name):
-    with pytest.raises(ValueError, match=r"Keras 2's decay= \(learning-rate decay\) is not an optimizer argument "
-                                         r"in Keras 3, got decay=0\.5") as error:
+    with pytest.raises(
+        ValueError,
+        match=r"Keras 2's decay= \(learning-rate decay\) is not an optimizer argument "
+        r"in Keras 3, got decay=0\.5",
+    ) as error:
         optimizers.get(name, learning_rate=0.1, decay=0.5)
     assert ("is Keras's rho=" in str(error.value)) == (name == "rmsprop")
     suggested = re.search(r"fn\.optimizers\.get\(.*\)\)", str(error.value)).group()
@@ -249,8 +290,11 @@ def test_keras_2_decay_is_refused_with_the_schedule_that_replaces_it(name):
 
 
 def test_unknown_arguments_name_the_accepted_ones_and_the_closest():
-    with pytest.raises(TypeError, match=r"adam got an unexpected argument 'beta1' \(did you mean 'beta_1'\?\); "
-                                        r"adam takes Keras's learning_rate, beta_1, .* or optax's b1, b2, eps"):
+    with pytest.raises(
+        TypeError,
+        match=r"adam got an unexpected argument 'beta1' \(did you mean 'beta_1'\?\); "
+        r"adam takes Keras's learning_rate, beta_1, .* or optax's b1, b2, eps",
+    ):
         optimizers.get("adam", beta1=0.9)
     with pytest.raises(TypeError, match=r"'lr' \(did you mean 'learning_rate'\?\)"):
         optimizers.get("sgd", lr=0.1)
@@ -258,11 +302,15 @@ def test_unknown_arguments_name_the_accepted_ones_and_the_closest():
         optimizers.get("sgd", use_ema=True)
     with pytest.raises(TypeError, match=r"adam got both beta_1= and b1="):
         optimizers.get("adam", b1=0.9, beta_1=0.8)
-    with pytest.raises(TypeError, match=r"adam with amsgrad=True \(optax.amsgrad\) got an unexpected argument "
-                                        r"'nesterov'"):
+    with pytest.raises(
+        TypeError,
+        match=r"adam with amsgrad=True \(optax.amsgrad\) got an unexpected argument "
+        r"'nesterov'",
+    ):
         optimizers.get("adam", amsgrad=True, nesterov=True)
     with pytest.raises(TypeError, match="amsgrad must be True or False, got 1"):
         optimizers.get("adam", amsgrad=1)
-    with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm.*got clipnorm=1.0, "
-                                         "clipvalue=2.0"):
+    with pytest.raises(
+        ValueError, match="only one of clipnorm, clipvalue and global_clipnorm.*got clipnorm=1.0, clipvalue=2.0"
+    ):
         optimizers.get("sgd", clipnorm=1.0, clipvalue=2.0)

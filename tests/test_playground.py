@@ -26,19 +26,36 @@ from fnnet.playground.server import create_app  # noqa: E402
 
 JSON = {"Content-Type": "application/json"}
 # two variants of a small network with a partial last batch, L2 and momentum (one compile for two tests)
-EXPORTED = Config(networkShape=(3,), batchSize=30, regularization="L2", regularizationRate=0.01, optimizer="momentum",
-                  features=("x", "y", "xSquared"), compare="seed", compareValues=(1, 2))
+EXPORTED = Config(
+    networkShape=(3,),
+    batchSize=30,
+    regularization="L2",
+    regularizationRate=0.01,
+    optimizer="momentum",
+    features=("x", "y", "xSquared"),
+    compare="seed",
+    compareValues=(1, 2),
+)
 
 
 # ---- configuration -------------------------------------------------------------------------------------------------
 def test_defaults_are_the_playgrounds_and_round_trip_through_the_query_string():
     config = Config()
-    assert (config.dataset, config.networkShape, config.activation, config.learningRate, config.batchSize,
-            config.percTrainData, config.features) == ("circle", (4, 2), "tanh", 0.03, 10, 50, ("x", "y"))
+    assert (
+        config.dataset,
+        config.networkShape,
+        config.activation,
+        config.learningRate,
+        config.batchSize,
+        config.percTrainData,
+        config.features,
+    ) == ("circle", (4, 2), "tanh", 0.03, 10, 50, ("x", "y"))
     assert config.num_train == 250
-    other = Config.from_query("dataset=spiral&networkShape=8,8,1&xTimesY=true&sinX=true&learningRate=0.00001"
-                              "&regularization=L1&regularizationRate=3&optimizer=adam&seed=7&compare=seed"
-                              "&compareValues=1,2,3")
+    other = Config.from_query(
+        "dataset=spiral&networkShape=8,8,1&xTimesY=true&sinX=true&learningRate=0.00001"
+        "&regularization=L1&regularizationRate=3&optimizer=adam&seed=7&compare=seed"
+        "&compareValues=1,2,3"
+    )
     assert Config.from_query(other.to_query()) == other
     assert Config.from_query(Config().to_query()) == Config()
     assert other.features == ("x", "y", "xTimesY", "sinX")
@@ -47,30 +64,48 @@ def test_defaults_are_the_playgrounds_and_round_trip_through_the_query_string():
 
 
 def test_a_tensorflow_playground_link_works():
-    link = ("activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03&"
-            "regularizationRate=0&noise=0&networkShape=4,2&seed=0.47815&showTestData=false&discretize=false&"
-            "percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false&sinX=false&"
-            "cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false&hideText=false")
+    link = (
+        "activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03&"
+        "regularizationRate=0&noise=0&networkShape=4,2&seed=0.47815&showTestData=false&discretize=false&"
+        "percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false&sinX=false&"
+        "cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false&hideText=false"
+    )
     assert Config.from_query(link) == Config(seed=47815)
     with pytest.raises(ConfigError, match="cosX"):
         Config.from_query("cosX=true")
 
 
-@pytest.mark.parametrize("query, field", [
-    ("networkShape=1,1,1,1,1,1,1", "networkShape"), ("networkShape=9", "networkShape"),
-    ("networkShape=0", "networkShape"), ("networkShape=a", "networkShape"), ("batchSize=31", "batchSize"),
-    ("batchSize=0", "batchSize"), ("noise=55", "noise"), ("percTrainData=95", "percTrainData"),
-    ("learningRate=0.05", "learningRate"), ("learningRate=nan", "learningRate"),
-    ("regularizationRate=-1", "regularizationRate"), ("activation=elu", "activation"),
-    ("dataset=moons", "dataset"), ("problem=ranking", "problem"), ("optimizer=lbfgs", "optimizer"),
-    ("seed=-1", "seed"), ("seed=99999999999", "seed"), ("x=maybe", "x"), ("color=red", "unknown field"),
-    ("noise=1&noise=2", "given twice"), ("x=false&y=false", "features"),
-    ("compare=seed&compareValues=1", "compareValues"),
-    ("compare=seed&compareValues=1,2,3,4,5", "compareValues"),
-    ("compare=learningRate&compareValues=0.03,0.03", "compareValues"),
-    ("compare=regularizationRate&compareValues=0.1,1", "compare"),
-    ("compareValues=1,2", "compareValues"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("networkShape=1,1,1,1,1,1,1", "networkShape"),
+        ("networkShape=9", "networkShape"),
+        ("networkShape=0", "networkShape"),
+        ("networkShape=a", "networkShape"),
+        ("batchSize=31", "batchSize"),
+        ("batchSize=0", "batchSize"),
+        ("noise=55", "noise"),
+        ("percTrainData=95", "percTrainData"),
+        ("learningRate=0.05", "learningRate"),
+        ("learningRate=nan", "learningRate"),
+        ("regularizationRate=-1", "regularizationRate"),
+        ("activation=elu", "activation"),
+        ("dataset=moons", "dataset"),
+        ("problem=ranking", "problem"),
+        ("optimizer=lbfgs", "optimizer"),
+        ("seed=-1", "seed"),
+        ("seed=99999999999", "seed"),
+        ("x=maybe", "x"),
+        ("color=red", "unknown field"),
+        ("noise=1&noise=2", "given twice"),
+        ("x=false&y=false", "features"),
+        ("compare=seed&compareValues=1", "compareValues"),
+        ("compare=seed&compareValues=1,2,3,4,5", "compareValues"),
+        ("compare=learningRate&compareValues=0.03,0.03", "compareValues"),
+        ("compare=regularizationRate&compareValues=0.1,1", "compare"),
+        ("compareValues=1,2", "compareValues"),
+    ],
+)
 def test_out_of_bounds_fields_are_rejected_with_a_message_naming_them(query, field):
     with pytest.raises(ConfigError, match=field):
         Config.from_query(query)
@@ -131,7 +166,7 @@ def session(client):
 def frames(client, session_id, count):
     with client.stream("GET", f"/api/sessions/{session_id}/events?limit={count}") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        return [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
+        return [json.loads(line[len("data: ") :]) for line in response.iter_lines() if line.startswith("data: ")]
 
 
 def test_the_page_and_its_files_are_served(client):
@@ -144,18 +179,21 @@ def test_the_page_and_its_files_are_served(client):
     assert set(client.get("/api/previews").json()) == {"circle", "xor", "gauss", "spiral", "reg-plane", "reg-gauss"}
 
 
-@pytest.mark.parametrize("method, path, body, status", [
-    ("post", "/api/sessions", {"config": "networkShape=1,2,3,4,5,6,7"}, 400),
-    ("post", "/api/sessions", {"config": "batchSize=1000"}, 400),
-    ("post", "/api/sessions", {"config": 5}, 400),
-    ("post", "/api/sessions", [1, 2], 400),
-    ("post", "/api/sessions", "not json", 400),
-    ("put", "/api/sessions/nope/config", {"config": ""}, 404),
-    ("post", "/api/sessions/nope/control", {"action": "play"}, 404),
-    ("get", "/api/sessions/nope/events", None, 404),
-    ("get", "/api/sessions/nope/export/script", None, 404),
-    ("delete", "/api/sessions", None, 405),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("post", "/api/sessions", {"config": "networkShape=1,2,3,4,5,6,7"}, 400),
+        ("post", "/api/sessions", {"config": "batchSize=1000"}, 400),
+        ("post", "/api/sessions", {"config": 5}, 400),
+        ("post", "/api/sessions", [1, 2], 400),
+        ("post", "/api/sessions", "not json", 400),
+        ("put", "/api/sessions/nope/config", {"config": ""}, 404),
+        ("post", "/api/sessions/nope/control", {"action": "play"}, 404),
+        ("get", "/api/sessions/nope/events", None, 404),
+        ("get", "/api/sessions/nope/export/script", None, 404),
+        ("delete", "/api/sessions", None, 405),
+    ],
+)
 def test_bad_requests_get_a_4xx_with_a_message_and_no_stack_trace(client, method, path, body, status):
     kwargs = {} if body is None else ({"content": body, "headers": JSON} if isinstance(body, str) else {"json": body})
     response = getattr(client, method)(path, **kwargs)
@@ -165,9 +203,13 @@ def test_bad_requests_get_a_4xx_with_a_message_and_no_stack_trace(client, method
 
 def test_bad_session_requests(client, session):
     base = f"/api/sessions/{session['id']}"
-    cases = [(f"{base}/control", {"action": "explode"}), (f"{base}/control", {"speed": 7}),
-             (f"{base}/control", {"focus": 3}), (f"{base}/control", {"extra": 1}),
-             (f"{base}/config", {"config": "activation=softplus"})]
+    cases = [
+        (f"{base}/control", {"action": "explode"}),
+        (f"{base}/control", {"speed": 7}),
+        (f"{base}/control", {"focus": 3}),
+        (f"{base}/control", {"extra": 1}),
+        (f"{base}/config", {"config": "activation=softplus"}),
+    ]
     for path, body in cases:
         response = (client.put if path.endswith("config") else client.post)(path, json=body)
         assert response.status_code == 400, (path, body, response.text)
@@ -193,7 +235,8 @@ def test_play_streams_frames_step_trains_one_epoch_and_reset_restarts(client, se
     assert len(last["weights"]) == 3 and len(last["weights"][0]["kernel"]) == 2
     assert len(last["history"]["epochs"]) == len(last["history"]["train"][0])
     import base64
-    assert len(base64.b64decode(last["nodes"])) == 6 * 50 * 50 and len(base64.b64decode(last["outputs"])) == 100 ** 2
+
+    assert len(base64.b64decode(last["nodes"])) == 6 * 50 * 50 and len(base64.b64decode(last["outputs"])) == 100**2
     epoch = frames(client, session["id"], 1)[0]["epoch"]
     client.post(f"{base}/control", json={"action": "step"})
     assert frames(client, session["id"], 1)[0]["epoch"] == epoch + 1
@@ -255,14 +298,22 @@ def test_the_exported_script_reproduces_the_pages_losses(client, tmp_path):
     path = tmp_path / "playground_run.py"
     path.write_text(script.text)
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, str(path), "--json"], capture_output=True, text=True, env=env,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(path), "--json"], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     histories = json.loads(result.stdout)
     rows = [line.split(",") for line in client.get(f"{base}/export/history.csv").text.strip().splitlines()]
     header, rows = rows[0], rows[1:]
-    assert header == ["variant", "seed", "learning_rate", "regularization_rate", "epoch", "train_loss",
-                      "test_loss", "loss", "val_loss"]
+    assert header == [
+        "variant",
+        "seed",
+        "learning_rate",
+        "regularization_rate",
+        "epoch",
+        "train_loss",
+        "test_loss",
+        "loss",
+        "val_loss",
+    ]
     assert len(rows) == 2 * 5 and [r[2] for r in rows[:5]] == ["0.03"] * 3 + ["0.1"] * 2
     for k, history in enumerate(histories):
         page = np.array([[float(r[7]), float(r[8])] for r in rows if r[0] == str(k)])
@@ -271,11 +322,13 @@ def test_the_exported_script_reproduces_the_pages_losses(client, tmp_path):
 
 
 def test_the_model_downloads_as_safetensors_that_predict_as_the_session_and_nothing_stays_on_disk(
-        client, tmp_path, monkeypatch):
+    client, tmp_path, monkeypatch
+):
     folders = []
     save_model = fn.save_model
-    monkeypatch.setattr(fn, "save_model", lambda path, *args: folders.append(os.path.dirname(path))
-                        or save_model(path, *args))
+    monkeypatch.setattr(
+        fn, "save_model", lambda path, *args: folders.append(os.path.dirname(path)) or save_model(path, *args)
+    )
     session = client.post("/api/sessions", json={"config": Config(networkShape=(3, 2)).to_query()}).json()
     response = client.get(f"/api/sessions/{session['id']}/export/model")
     assert response.status_code == 200
@@ -294,13 +347,14 @@ def test_the_script_of_a_fresh_run_runs_and_names_only_public_api():
     run = engine.Run(Config(problem="regression", networkShape=()))
     text = export.script(run)
     compile(text, "playground_run.py", "exec")
-    assert "._" not in text.replace("._replace", "") and 'fn.layers.Dense(1, activation=\'linear\'' in text
+    assert "._" not in text.replace("._replace", "") and "fn.layers.Dense(1, activation='linear'" in text
     assert "EPOCHS = 0" in text and "targets = 2 * targets" not in text
     assert export.history_csv(run).count("\n") == 1
 
 
 def test_keys_are_the_documented_ones():
     data_key, init_key, fit_key = engine.data_keys(5)
-    np.testing.assert_array_equal(jax.random.key_data(data_key),
-                                  jax.random.key_data(jax.random.fold_in(jax.random.key(5), 0)))
+    np.testing.assert_array_equal(
+        jax.random.key_data(data_key), jax.random.key_data(jax.random.fold_in(jax.random.key(5), 0))
+    )
     assert not np.array_equal(jax.random.key_data(init_key), jax.random.key_data(fit_key))

@@ -18,13 +18,24 @@ import time
 import pytest
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 OUT = pathlib.Path(__file__).resolve().parents[1] / "out"
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
-                                                                "(apt-get install chromium); CI installs it")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium); CI installs it",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +68,7 @@ def browser():
 
 
 def stats(page):
-    return page.evaluate("({...window.playground.stats, losses: window.playground.frame.losses, "
-                         "t: performance.now()})")
+    return page.evaluate("({...window.playground.stats, losses: window.playground.frame.losses, t: performance.now()})")
 
 
 def test_play_trains_fast_and_draws_every_frame(server, browser):
@@ -88,8 +98,10 @@ def test_play_trains_fast_and_draws_every_frame(server, browser):
     time.sleep(3.0)
     end = stats(page)
     seconds = (end["t"] - start["t"]) / 1000
-    print(f"browser, 100 epochs per frame: {(end['epoch'] - start['epoch']) / seconds:.0f} epochs/s, "
-          f"{(end['redraws'] - start['redraws']) / seconds:.1f} redraws/s")
+    print(
+        f"browser, 100 epochs per frame: {(end['epoch'] - start['epoch']) / seconds:.0f} epochs/s, "
+        f"{(end['redraws'] - start['redraws']) / seconds:.1f} redraws/s"
+    )
     page.click("#play")  # pause
     page.wait_for_function("!document.body.classList.contains('playing')")
     paused = page.evaluate("window.playground.stats.epoch")
@@ -138,8 +150,9 @@ def test_play_waits_for_the_session(server, browser):
     urls, errors, held = [], [], []
     page.on("request", lambda request: urls.append(request.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.route("**/api/sessions", lambda route: held.append(route) if route.request.method == "POST"
-               else route.continue_())
+    page.route(
+        "**/api/sessions", lambda route: held.append(route) if route.request.method == "POST" else route.continue_()
+    )
     page.goto(server, wait_until="domcontentloaded")
     page.click("#play", force=True)  # as early as a user can: the page has loaded, the session does not exist
     deadline = time.monotonic() + 30

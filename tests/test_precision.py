@@ -24,8 +24,9 @@ def data():
 
 
 def model():
-    return fn.Sequential([layers.Dense(8, "tanh", kernel_regularizer=regularizers.l2(1e-3)),
-                          layers.Dense(1, "sigmoid")])
+    return fn.Sequential(
+        [layers.Dense(8, "tanh", kernel_regularizer=regularizers.l2(1e-3)), layers.Dense(1, "sigmoid")]
+    )
 
 
 def dtypes(tree):
@@ -116,23 +117,55 @@ def test_float64_policy_trains_end_to_end_and_check_grads_works_on_the_trained_l
     net = model()
     with jax.enable_x64(True):
         trainer = fn.compile(net, "binary_crossentropy", "adam", metrics=["accuracy"], dtype_policy="float64")
-        state, history = trainer.fit(net.init(jax.random.key(0), (3,)), x, y, epochs=5, batch_size=16,
-                                     validation_split=0.25, key=jax.random.key(1), verbose=0)
+        state, history = trainer.fit(
+            net.init(jax.random.key(0), (3,)),
+            x,
+            y,
+            epochs=5,
+            batch_size=16,
+            validation_split=0.25,
+            key=jax.random.key(1),
+            verbose=0,
+        )
         assert dtypes(state.params) == {"float64"} and dtypes(state.opt_state) == {"float64"}
         assert history.history["loss"][-1] < history.history["loss"][0]
         assert trainer.predict(state, x).dtype == np.float64
         fn.testing.check_grads(lambda p: trainer.objective(p, x, y), state.params)
-        sweep = fn.sweep.fit(net, x, y, fn.sweep.grid(learning_rate=[0.01, 0.1]), loss="binary_crossentropy",
-                             epochs=2, batch_size=16, key=jax.random.key(0), verbose=0, dtype_policy="float64")
+        sweep = fn.sweep.fit(
+            net,
+            x,
+            y,
+            fn.sweep.grid(learning_rate=[0.01, 0.1]),
+            loss="binary_crossentropy",
+            epochs=2,
+            batch_size=16,
+            key=jax.random.key(0),
+            verbose=0,
+            dtype_policy="float64",
+        )
         assert dtypes(sweep.states.params) == {"float64"}
-        folds = fn.sweep.cross_validate(net, x, y, folds=2, loss="binary_crossentropy", epochs=1, batch_size=16,
-                                        key=jax.random.key(0), dtype_policy="float64")
+        folds = fn.sweep.cross_validate(
+            net,
+            x,
+            y,
+            folds=2,
+            loss="binary_crossentropy",
+            epochs=1,
+            batch_size=16,
+            key=jax.random.key(0),
+            dtype_policy="float64",
+        )
         assert np.all(np.isfinite(folds.history["val_loss"]))
 
 
 @pytest.mark.slow
 def test_every_test_of_test_train_passes_under_the_float64_policy():
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_train.py",
-                           "--dtype-policy", "float64"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_train.py", "--dtype-policy", "float64"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-4000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

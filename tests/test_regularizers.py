@@ -17,8 +17,10 @@ nonzero = st.floats(-3, 3, allow_nan=False, width=64).filter(lambda v: abs(v) > 
 def params_trees(draw):
     n, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     return {
-        "dense": {"kernel": draw(hnp.arrays(np.float64, (n, m), elements=nonzero)),
-                  "bias": draw(hnp.arrays(np.float64, (m,), elements=nonzero))},
+        "dense": {
+            "kernel": draw(hnp.arrays(np.float64, (n, m), elements=nonzero)),
+            "bias": draw(hnp.arrays(np.float64, (m,), elements=nonzero)),
+        },
         "dense_1": {"kernel": draw(hnp.arrays(np.float64, (m, 2), elements=nonzero))},
     }
 
@@ -80,8 +82,7 @@ def test_objective_composes_loss_layer_penalties_and_extra_regularizers():
     x, y = jax.random.normal(jax.random.key(1), (5, 4)), jax.random.normal(jax.random.key(2), (5, 2))
     extra = regularizers.l1(0.01)
     J = fn.objective(model, "mse", extra)
-    expected = (fn.losses.mse(y, model.apply(params, x))
-                + 0.1 * jnp.sum(params["dense"]["kernel"] ** 2) + extra(params))
+    expected = fn.losses.mse(y, model.apply(params, x)) + 0.1 * jnp.sum(params["dense"]["kernel"] ** 2) + extra(params)
     np.testing.assert_allclose(J(params, x, y), expected, rtol=1e-6)
     check_grads(J, params, x, y)
 

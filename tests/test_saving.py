@@ -47,8 +47,9 @@ fn.layers.register("TestSavingScale", Scale)
 def perturbed(params, seed=0):
     """``params`` with every leaf moved by noise, so the moving statistics are not their initial 0 and 1."""
     rng = np.random.default_rng(seed)
-    return jax.tree_util.tree_map(lambda leaf: (np.asarray(leaf, np.float64) + rng.normal(size=leaf.shape)).astype(
-        leaf.dtype), params)
+    return jax.tree_util.tree_map(
+        lambda leaf: (np.asarray(leaf, np.float64) + rng.normal(size=leaf.shape)).astype(leaf.dtype), params
+    )
 
 
 def initialized(model, input_shape=None, dtype=jnp.float32):
@@ -65,8 +66,15 @@ def assert_bitwise(a, b):
 
 
 def sequential():
-    return fn.Sequential([layers.Dense(8, activation="relu"), layers.BatchNormalization(), layers.Dropout(0.2),
-                          Scale(), layers.Dense(3, activation="softmax")])
+    return fn.Sequential(
+        [
+            layers.Dense(8, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Dropout(0.2),
+            Scale(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def functional():
@@ -102,9 +110,14 @@ def test_the_file_is_plain_safetensors_with_flat_names_and_string_metadata(tmp_p
     with safe_open(str(path), framework="numpy") as file:
         names, metadata = set(file.keys()), file.metadata()
         np.testing.assert_array_equal(file.get_tensor("params/dense/kernel"), params["dense"]["kernel"])
-    assert names == {"params/dense/kernel", "params/dense/bias", "params/dense_1/kernel", "params/dense_1/bias",
-                     "params/test_saving_scale/alpha", *(f"params/batch_normalization/{leaf}" for leaf in
-                                                         ("gamma", "beta", "moving_mean", "moving_variance"))}
+    assert names == {
+        "params/dense/kernel",
+        "params/dense/bias",
+        "params/dense_1/kernel",
+        "params/dense_1/bias",
+        "params/test_saving_scale/alpha",
+        *(f"params/batch_normalization/{leaf}" for leaf in ("gamma", "beta", "moving_mean", "moving_variance")),
+    }
     assert metadata["format"] == "fnnet.model/1" and metadata["fnnet_version"] == fn.__version__
     assert json.loads(metadata["config"]) == model.get_config()
     assert json.loads(metadata["input_shape"]) == [5]
@@ -155,10 +168,11 @@ def test_params_that_do_not_fit_the_model_are_refused_when_saving(tmp_path):
 
 # --- bad files ---------------------------------------------------------------------------------------------
 
+
 def split(path):
     raw = pathlib.Path(path).read_bytes()
     length = struct.unpack("<Q", raw[:8])[0]
-    return json.loads(raw[8:8 + length]), raw[8 + length:]
+    return json.loads(raw[8 : 8 + length]), raw[8 + length :]
 
 
 def join(path, header, data):
@@ -235,8 +249,11 @@ def test_a_shape_or_dtype_that_does_not_match_the_config_names_the_leaf(tmp_path
     tensors, metadata = container.read(path)
     tensors["params/dense/kernel"] = np.zeros((5, 9), np.float32)
     container.write(path, tensors, metadata)
-    with pytest.raises(ValueError, match=r"params/dense/kernel: .* expects shape \(5, 8\), the file holds shape "
-                                         r"\(5, 9\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"params/dense/kernel: .* expects shape \(5, 8\), the file holds shape "
+        r"\(5, 9\)",
+    ):
         fn.load_model(path)
     tensors["params/dense/kernel"] = np.zeros((5, 8), np.float16)
     container.write(path, tensors, metadata)
@@ -282,6 +299,7 @@ def test_a_pickle_renamed_safetensors_is_refused_and_never_unpickled(tmp_path, p
 
 # --- atomic writes -----------------------------------------------------------------------------------------
 
+
 def temporaries(folder):
     return [name for name in os.listdir(folder) if name.endswith(".tmp")]
 
@@ -321,11 +339,22 @@ def test_saving_into_a_missing_folder_says_so(tmp_path):
 
 # --- sweeps, estimators, the demo ---------------------------------------------------------------------------
 
+
 def test_a_sweep_saves_its_best_variant_or_any_other(tmp_path):
     x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
     y = x[:, :1] * 2
-    result = fn.sweep.fit(fn.Sequential([layers.Dense(1)]), x, y, fn.sweep.grid(learning_rate=[0.01, 0.1]),
-                          loss="mse", optimizer="sgd", epochs=2, batch_size=8, key=jax.random.key(0), verbose=0)
+    result = fn.sweep.fit(
+        fn.Sequential([layers.Dense(1)]),
+        x,
+        y,
+        fn.sweep.grid(learning_rate=[0.01, 0.1]),
+        loss="mse",
+        optimizer="sgd",
+        epochs=2,
+        batch_size=8,
+        key=jax.random.key(0),
+        verbose=0,
+    )
     model, params = fn.load_model(result.save_model(tmp_path / "best.safetensors"))
     assert_bitwise(result.params(result.best_index), params)
     _, params = fn.load_model(result.save_model(tmp_path / "other.safetensors", k=1 - result.best_index))
@@ -382,8 +411,7 @@ def test_models_and_checkpoints_load_whatever_their_header_length(tmp_path, monk
             seen["model"].add(header_length(model_path))
             assert fn.load_model(model_path)[0] == model
         state = fn.training.init_state(params, optimizer, jax.random.key(0))
-        checkpoint_path = fn.save_checkpoint(tmp_path / "c.safetensors", state, model=model, epoch=1,
-                                             input_shape=(1,))
+        checkpoint_path = fn.save_checkpoint(tmp_path / "c.safetensors", state, model=model, epoch=1, input_shape=(1,))
         if header_length(checkpoint_path) not in seen["checkpoint"]:
             seen["checkpoint"].add(header_length(checkpoint_path))
             assert fn.load_checkpoint(checkpoint_path, like=state).epoch == 1

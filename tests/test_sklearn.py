@@ -41,8 +41,7 @@ def digits():
 @pytest.mark.slow
 def test_grid_search_over_a_pipeline_picks_the_learning_rate_that_learns(digits):
     x_train, y_train, x_test, y_test = digits
-    pipeline = make_pipeline(StandardScaler(),
-                             NeuralNetClassifier(hidden_layer_sizes=(32,), epochs=15, random_state=0))
+    pipeline = make_pipeline(StandardScaler(), NeuralNetClassifier(hidden_layer_sizes=(32,), epochs=15, random_state=0))
     search = GridSearchCV(pipeline, {"neuralnetclassifier__learning_rate": [1e-5, 1e-2]}, cv=3, n_jobs=2)
     with joblib.parallel_config(backend="threading"):  # fits run concurrently in one process
         search.fit(x_train, y_train)
@@ -83,8 +82,9 @@ def test_integer_random_state_reproduces_a_fit_and_different_seeds_differ(digits
     x_train, x_test = x_train / 16, x_test / 16
 
     def proba(seed):
-        model = NeuralNetClassifier(hidden_layer_sizes=(16,), dropout=0.2, epochs=3, validation_split=0.1,
-                                    random_state=seed)
+        model = NeuralNetClassifier(
+            hidden_layer_sizes=(16,), dropout=0.2, epochs=3, validation_split=0.1, random_state=seed
+        )
         return model.fit(x_train, y_train).predict_proba(x_test)
 
     np.testing.assert_array_equal(proba(7), proba(7))
@@ -98,8 +98,10 @@ def test_learning_rates_share_one_compiled_trainer():
     x = np.random.default_rng(0).normal(size=(40, 3))
     y = (x[:, 0] > 0).astype(int)
     traces = fn.training.TRACES["fit_epoch"]
-    fits = [NeuralNetClassifier(hidden_layer_sizes=(5,), epochs=3, learning_rate=rate, random_state=0).fit(x, y)
-            for rate in (1e-3, 1e-1)]
+    fits = [
+        NeuralNetClassifier(hidden_layer_sizes=(5,), epochs=3, learning_rate=rate, random_state=0).fit(x, y)
+        for rate in (1e-3, 1e-1)
+    ]
     assert fits[0]._fitted_trainer() is fits[1]._fitted_trainer()
     assert fn.training.TRACES["fit_epoch"] <= traces + 1  # the epoch program was traced once (or reused)
     assert fits[1].history_["loss"][-1] < fits[0].history_["loss"][-1]  # and each fit used its own rate
@@ -125,8 +127,15 @@ def test_regressor_fits_a_linear_function_one_and_several_targets():
 @pytest.mark.slow
 def test_early_stopping_stops_patience_epochs_after_the_best_val_loss():
     x, y = make_regression(n_samples=200, n_features=5, noise=30.0, random_state=0)
-    model = NeuralNetRegressor(hidden_layer_sizes=(64,), epochs=500, learning_rate=0.01, validation_split=0.2,
-                               early_stopping=True, patience=3, random_state=0).fit(x, y / y.std())
+    model = NeuralNetRegressor(
+        hidden_layer_sizes=(64,),
+        epochs=500,
+        learning_rate=0.01,
+        validation_split=0.2,
+        early_stopping=True,
+        patience=3,
+        random_state=0,
+    ).fit(x, y / y.std())
     assert model.n_iter_ < 500
     val_loss = model.history_["val_loss"]
     assert len(val_loss) == model.n_iter_ == len(model.history_["loss"])

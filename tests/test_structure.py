@@ -87,7 +87,8 @@ def test_no_module_uses_another_modules_private_names():
     offences = [offence for path in _sources() for offence in private_name_offences(path)]
     assert not offences, (
         f"{len(offences)} uses of another module's _private names (give what two modules share a public home):\n"
-        + "\n".join(offences))
+        + "\n".join(offences)
+    )
 
 
 def test_the_private_name_check_finds_what_it_should():
@@ -102,7 +103,8 @@ def test_the_private_name_check_finds_what_it_should():
         "trainer._objective = None\n"
         "fnnet.train._objective(1)\n"
         "self._fine, cls._fine, state._replace(step=1), point._fields, _checks.hyperparameter\n"
-        "x.__class__, x.__name__\n")
+        "x.__class__, x.__name__\n"
+    )
     assert private_name_offences(path, source) == [
         "fnnet/example_for_the_check.py:1: from fnnet.losses import _as_float_pair",
         "fnnet/example_for_the_check.py:4: from . import _not_a_module",

@@ -26,7 +26,10 @@ def test_check_grads_names_leaf_index_and_both_values_of_a_wrong_gradient():
     def f(p):
         return jnp.sum(p["good"] ** 2) + jnp.sum(wrong_square(p["bad"]["w"]))
 
-    with pytest.raises(AssertionError, match=r"leaf \['bad'\]\['w'\] index \(1, 1\): jax.grad gives 6, central finite differences give 4 "):
+    with pytest.raises(
+        AssertionError,
+        match=r"leaf \['bad'\]\['w'\] index \(1, 1\): jax.grad gives 6, central finite differences give 4 ",
+    ):
         testing.check_grads(f, params)
 
 
@@ -35,7 +38,11 @@ def test_check_grads_passes_and_returns_float64_gradients():
     analytic, numeric = testing.check_grads(lambda p, x: jnp.sum(jnp.sin(p["w"] * x)), params, jnp.array([2.0, 3.0]))
     assert analytic["w"].dtype == jnp.float64
     np.testing.assert_allclose(analytic["w"], numeric["w"], rtol=1e-8)
-    np.testing.assert_allclose(analytic["w"], [2 * np.cos(2 * np.float64(np.float32(0.3))), 3 * np.cos(3 * np.float64(np.float32(-1.2)))], rtol=1e-12)
+    np.testing.assert_allclose(
+        analytic["w"],
+        [2 * np.cos(2 * np.float64(np.float32(0.3))), 3 * np.cos(3 * np.float64(np.float32(-1.2)))],
+        rtol=1e-12,
+    )
 
 
 def test_check_grads_needs_a_scalar():

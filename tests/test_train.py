@@ -63,8 +63,10 @@ def test_different_keys_give_different_shuffles_and_dropout_masks(data):
     no_dropout = [fit(classifier(), x, y, epochs=1, batch_size=8, key=jax.random.key(k))[1] for k in (1, 2)]
     # no dropout and the same init: only the shuffle differs, and it changes the result
     assert not np.allclose(no_dropout[0].params["dense"]["kernel"], no_dropout[1].params["dense"]["kernel"])
-    full_batch = [fit(classifier(dropout=0.5), x, y, epochs=1, batch_size=len(x), shuffle=False,
-                      key=jax.random.key(k))[1] for k in (1, 2)]
+    full_batch = [
+        fit(classifier(dropout=0.5), x, y, epochs=1, batch_size=len(x), shuffle=False, key=jax.random.key(k))[1]
+        for k in (1, 2)
+    ]
     # one full batch in a fixed order: only the dropout mask differs
     assert not np.allclose(full_batch[0].params["dense"]["kernel"], full_batch[1].params["dense"]["kernel"])
 
@@ -72,11 +74,20 @@ def test_different_keys_give_different_shuffles_and_dropout_masks(data):
 def test_one_trace_across_epochs_callbacks_and_learning_rate_changes(data):
     x, y, _ = data
     traces = fn.training.TRACES["fit_epoch"]
-    trainer, state, _ = fit(classifier(dropout=0.0625), x, y, epochs=2, batch_size=8)  # a configuration no other test compiles
+    trainer, state, _ = fit(
+        classifier(dropout=0.0625), x, y, epochs=2, batch_size=8
+    )  # a configuration no other test compiles
     assert fn.training.TRACES["fit_epoch"] == traces + 1
     halve = callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2)
-    state, history = trainer.fit(state, x, y, epochs=3, batch_size=8, verbose=0,
-                                 callbacks=[halve, callbacks.EarlyStopping(monitor="loss", patience=10)])
+    state, history = trainer.fit(
+        state,
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        verbose=0,
+        callbacks=[halve, callbacks.EarlyStopping(monitor="loss", patience=10)],
+    )
     assert fn.training.TRACES["fit_epoch"] == traces + 1
     np.testing.assert_allclose(history.history["learning_rate"], [5e-4, 2.5e-4, 1.25e-4], rtol=1e-6)
     assert float(optax.tree_utils.tree_get(state.opt_state, "learning_rate")) == pytest.approx(1.25e-4)
@@ -138,24 +149,32 @@ def test_validation_split_holds_out_the_tail_before_shuffling(data):
 def test_reported_loss_includes_the_penalty_and_metrics_do_not(data):
     x, y, _ = data
     model = fn.Sequential([layers.Dense(3, "softmax", kernel_regularizer=regularizers.l2(0.5))])
-    trainer, state, history = fit(model, x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=16,
-                                  metrics=["accuracy", "categorical_crossentropy"])
+    trainer, state, history = fit(
+        model, x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=16, metrics=["accuracy", "categorical_crossentropy"]
+    )
     data_loss = fn.losses.categorical_crossentropy(y, model.apply(state.params, x))
     penalty = 0.5 * jnp.sum(state.params["dense"]["kernel"] ** 2)
     assert history.history["loss"][0] == pytest.approx(float(data_loss + penalty), rel=1e-5)
     assert history.history["categorical_crossentropy"][0] == pytest.approx(float(data_loss), rel=1e-5)
-    assert trainer.evaluate(state, x, y, return_dict=True)["loss"] == pytest.approx(float(data_loss + penalty), rel=1e-5)
+    assert trainer.evaluate(state, x, y, return_dict=True)["loss"] == pytest.approx(
+        float(data_loss + penalty), rel=1e-5
+    )
 
 
 @pytest.mark.slow
 def test_extra_regularizers_over_the_whole_tree(data):
     x, y, _ = data
     model = classifier()
-    trainer = fn.compile(model, "categorical_crossentropy", optax.sgd(0.0),
-                         regularizers=[regularizers.l1(0.1, where=regularizers.every_leaf)])
+    trainer = fn.compile(
+        model,
+        "categorical_crossentropy",
+        optax.sgd(0.0),
+        regularizers=[regularizers.l1(0.1, where=regularizers.every_leaf)],
+    )
     params = model.init(jax.random.key(0), (4,))
     expected = fn.losses.categorical_crossentropy(y, model.apply(params, x)) + regularizers.l1(
-        0.1, where=regularizers.every_leaf)(params)
+        0.1, where=regularizers.every_leaf
+    )(params)
     assert trainer.evaluate(params, x, y, return_dict=True)["loss"] == pytest.approx(float(expected), rel=1e-5)
 
 
@@ -179,10 +198,12 @@ def test_overfits_a_tiny_subset_with_the_seed_lessons_network():
     (x, labels), _ = fn.datasets.digits.load_data()
     x, labels = x[:20] / 16, labels[:20]
     model = fn.Sequential([layers.Dense(30, "sigmoid"), layers.Dense(30, "sigmoid"), layers.Dense(10, "softmax")])
-    trainer = fn.compile(model, "sparse_categorical_crossentropy", fn.optimizers.get("adam", learning_rate=0.01),
-                         metrics=["accuracy"])
-    _, history = trainer.fit(model.init(jax.random.key(0), (64,)), x, labels, epochs=200, batch_size=20,
-                             key=jax.random.key(1), verbose=0)
+    trainer = fn.compile(
+        model, "sparse_categorical_crossentropy", fn.optimizers.get("adam", learning_rate=0.01), metrics=["accuracy"]
+    )
+    _, history = trainer.fit(
+        model.init(jax.random.key(0), (64,)), x, labels, epochs=200, batch_size=20, key=jax.random.key(1), verbose=0
+    )
     assert history.history["loss"][-1] < 0.05
     assert history.history["accuracy"][-1] == 1.0
 
@@ -227,20 +248,28 @@ def test_predict_classes_thresholds_a_single_sigmoid_output():
 def test_augment_runs_inside_the_step(data):
     x, y, _ = data
     zeroed = lambda key, xb: jnp.zeros_like(xb)  # noqa: E731
-    trainer, state, history = fit(classifier(), x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=8,
-                                  augment=zeroed)
-    assert history.history["loss"][0] == pytest.approx(trainer.evaluate(state, np.zeros_like(x), y, return_dict=True)["loss"], rel=1e-5)
+    trainer, state, history = fit(classifier(), x, y, optimizer=optax.sgd(0.0), epochs=1, batch_size=8, augment=zeroed)
+    assert history.history["loss"][0] == pytest.approx(
+        trainer.evaluate(state, np.zeros_like(x), y, return_dict=True)["loss"], rel=1e-5
+    )
 
 
 @pytest.mark.slow
 def test_iterable_of_batches_matches_the_in_memory_path(data):
     x, y, _ = data
-    _, memory_state, memory_history = fit(classifier(), x, y, epochs=2, batch_size=16, shuffle=False,
-                                          validation_data=(x[:8], y[:8]))
-    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, len(x), 16)]  # last batch holds 8
+    _, memory_state, memory_history = fit(
+        classifier(), x, y, epochs=2, batch_size=16, shuffle=False, validation_data=(x[:8], y[:8])
+    )
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, len(x), 16)]  # last batch holds 8
     trainer = fn.compile(classifier(), "categorical_crossentropy", "adam", metrics=["accuracy"])
-    state, history = trainer.fit(classifier().init(jax.random.key(0), (4,)), batches, epochs=2,
-                                 validation_data=(x[:8], y[:8]), key=jax.random.key(1), verbose=0)
+    state, history = trainer.fit(
+        classifier().init(jax.random.key(0), (4,)),
+        batches,
+        epochs=2,
+        validation_data=(x[:8], y[:8]),
+        key=jax.random.key(1),
+        verbose=0,
+    )
     assert int(state.step) == int(memory_state.step) == 6
     for name in memory_history.history:
         np.testing.assert_allclose(history.history[name], memory_history.history[name], rtol=1e-5)
@@ -279,8 +308,9 @@ def test_terminate_on_nan_returns_the_last_finite_state():
     params = model.init(jax.random.key(0), (1,))
     trainer = fn.compile(model, "mse", optax.sgd(1e20))  # diverges: inf, then NaN
     guard = callbacks.TerminateOnNaN()
-    state, history = trainer.fit(params, x, y, epochs=20, batch_size=32, callbacks=[guard],
-                                 key=jax.random.key(0), verbose=0)
+    state, history = trainer.fit(
+        params, x, y, epochs=20, batch_size=32, callbacks=[guard], key=jax.random.key(0), verbose=0
+    )
     assert len(history.epoch) < 20 and not np.isfinite(history.history["loss"][-1])
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(state.params))
     finite_epochs = sum(np.isfinite(history.history["loss"][:-1]))
@@ -290,11 +320,14 @@ def test_terminate_on_nan_returns_the_last_finite_state():
 def test_early_stopping_in_fit_stops_and_restores(data):
     x, y, _ = data
     stop = callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
-    trainer, state, history = fit(classifier(), x, y, epochs=300, batch_size=40, validation_split=0.5,
-                                  optimizer=optax.sgd(3.0), callbacks=[stop])
+    trainer, state, history = fit(
+        classifier(), x, y, epochs=300, batch_size=40, validation_split=0.5, optimizer=optax.sgd(3.0), callbacks=[stop]
+    )
     assert len(history.epoch) < 300
     best = int(np.argmin(history.history["val_loss"]))
-    assert trainer.evaluate(state, x[20:], y[20:], return_dict=True)["loss"] == pytest.approx(history.history["val_loss"][best], rel=1e-5)
+    assert trainer.evaluate(state, x[20:], y[20:], return_dict=True)["loss"] == pytest.approx(
+        history.history["val_loss"][best], rel=1e-5
+    )
 
 
 @pytest.mark.slow
@@ -318,16 +351,20 @@ def test_progress_output(data, capsys):
 def trainer_and_params():
     model = classifier()
     return fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"]), model.init(
-        jax.random.key(0), (4,))
+        jax.random.key(0), (4,)
+    )
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),
-    ({"epochs": -1}, r"epochs must be an integer in \[0, 2147483647\], got -1"),
-    ({"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\), got 1.0"),
-    ({"validation_split": -0.1}, r"validation_split must be a number in \[0, 1\)"),
-    ({"verbose": 3}, "verbose must be 0, 1 or 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),
+        ({"epochs": -1}, r"epochs must be an integer in \[0, 2147483647\], got -1"),
+        ({"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\), got 1.0"),
+        ({"validation_split": -0.1}, r"validation_split must be a number in \[0, 1\)"),
+        ({"verbose": 3}, "verbose must be 0, 1 or 2"),
+    ],
+)
 def test_bad_hyperparameters(trainer_and_params, data, kwargs, message):
     trainer, params = trainer_and_params
     x, y, _ = data

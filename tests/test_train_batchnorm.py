@@ -18,8 +18,14 @@ def data():
 
 
 def net(momentum=0.9):
-    return fn.Sequential([layers.Dense(4), layers.BatchNormalization(momentum=momentum),
-                          layers.Activation("tanh"), layers.Dense(1, "sigmoid")])
+    return fn.Sequential(
+        [
+            layers.Dense(4),
+            layers.BatchNormalization(momentum=momentum),
+            layers.Activation("tanh"),
+            layers.Dense(1, "sigmoid"),
+        ]
+    )
 
 
 def test_fit_updates_the_moving_statistics_by_their_rule_and_never_through_the_optimizer(data):
@@ -28,8 +34,7 @@ def test_fit_updates_the_moving_statistics_by_their_rule_and_never_through_the_o
     params = model.init(jax.random.key(0), (3,))
     # AdamW would decay every leaf it updates; the moving statistics must follow their own rule only.
     trainer = fn.compile(model, "binary_crossentropy", optax.adamw(0.05, weight_decay=0.5))
-    state, _ = trainer.fit(params, x, y, epochs=1, batch_size=len(x), shuffle=False, key=jax.random.key(1),
-                           verbose=0)
+    state, _ = trainer.fit(params, x, y, epochs=1, batch_size=len(x), shuffle=False, key=jax.random.key(1), verbose=0)
     h = x @ np.asarray(params["dense"]["kernel"]) + np.asarray(params["dense"]["bias"])
     bn = state.params["batch_normalization"]
     np.testing.assert_allclose(bn["moving_mean"], 0.1 * h.mean(axis=0), rtol=1e-5, atol=1e-6)
@@ -53,8 +58,9 @@ def test_inference_uses_the_moving_statistics_and_summary_counts_them_non_traina
     x, y = data
     model = net()
     trainer = fn.compile(model, "binary_crossentropy", "adam", metrics=["accuracy"])
-    state, history = trainer.fit(model.init(jax.random.key(0), (3,)), x, y, epochs=30, batch_size=8,
-                                 key=jax.random.key(1), verbose=0)
+    state, history = trainer.fit(
+        model.init(jax.random.key(0), (3,)), x, y, epochs=30, batch_size=8, key=jax.random.key(1), verbose=0
+    )
     assert history.history["loss"][-1] < history.history["loss"][0]
     np.testing.assert_allclose(trainer.predict(state, x), model.apply(state.params, x), rtol=1e-6)
     assert trainer.evaluate(state, x, y, return_dict=True)["accuracy"] > 0.8
@@ -65,15 +71,24 @@ def test_inference_uses_the_moving_statistics_and_summary_counts_them_non_traina
 @pytest.mark.slow
 def test_a_sweep_keeps_each_variants_statistics(data):
     x, y = data
-    result = fn.sweep.fit(net(), x, y, fn.sweep.grid(learning_rate=[0.0, 0.1]), loss="binary_crossentropy",
-                          optimizer="sgd", epochs=2, batch_size=8, key=jax.random.key(0), verbose=0)
+    result = fn.sweep.fit(
+        net(),
+        x,
+        y,
+        fn.sweep.grid(learning_rate=[0.0, 0.1]),
+        loss="binary_crossentropy",
+        optimizer="sgd",
+        epochs=2,
+        batch_size=8,
+        key=jax.random.key(0),
+        verbose=0,
+    )
     moving = result.states.params["batch_normalization"]["moving_mean"]
     assert moving.shape == (2, 4) and not np.allclose(moving[0], moving[1])
     alone = fn.compile(net(), "binary_crossentropy", fn.optimizers.get("sgd", learning_rate=0.1))
     init_key, fit_key = fn.sweep.variant_keys(jax.random.key(0), 0)
     state, _ = alone.fit(net().init(init_key, (3,)), x, y, epochs=2, batch_size=8, key=fit_key, verbose=0)
-    np.testing.assert_allclose(moving[1], state.params["batch_normalization"]["moving_mean"], rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(moving[1], state.params["batch_normalization"]["moving_mean"], rtol=1e-5, atol=1e-6)
 
 
 def test_train_step_returns_updated_statistics_under_jit_and_vmap(data):

@@ -33,15 +33,36 @@ def wide_and_deep():
 def test_several_inputs_and_outputs_train_with_per_output_losses_and_keras_log_names(data):
     wide, deep, digit, size = data
     model = wide_and_deep()
-    trainer = fn.compile(model, loss={"digit": "sparse_categorical_crossentropy", "size": "mse"},
-                         loss_weights={"digit": 1.0, "size": 0.5}, optimizer="adam",
-                         metrics={"digit": ["accuracy"], "size": ["mae"]})
+    trainer = fn.compile(
+        model,
+        loss={"digit": "sparse_categorical_crossentropy", "size": "mse"},
+        loss_weights={"digit": 1.0, "size": 0.5},
+        optimizer="adam",
+        metrics={"digit": ["accuracy"], "size": ["mae"]},
+    )
     params = model.init(jax.random.key(0))
-    state, history = trainer.fit(params, [wide, deep], {"digit": digit, "size": size}, epochs=20, batch_size=16,
-                                 validation_split=0.25, key=jax.random.key(1), verbose=0)
-    assert list(history.history) == ["loss", "digit_loss", "size_loss", "digit_accuracy", "size_mae",
-                                     "val_loss", "val_digit_loss", "val_size_loss", "val_digit_accuracy",
-                                     "val_size_mae"]
+    state, history = trainer.fit(
+        params,
+        [wide, deep],
+        {"digit": digit, "size": size},
+        epochs=20,
+        batch_size=16,
+        validation_split=0.25,
+        key=jax.random.key(1),
+        verbose=0,
+    )
+    assert list(history.history) == [
+        "loss",
+        "digit_loss",
+        "size_loss",
+        "digit_accuracy",
+        "size_mae",
+        "val_loss",
+        "val_digit_loss",
+        "val_size_loss",
+        "val_digit_accuracy",
+        "val_size_mae",
+    ]
     logs = trainer.evaluate(state, [wide, deep], [digit, size], return_dict=True)
     assert logs["loss"] == pytest.approx(logs["digit_loss"] + 0.5 * logs["size_loss"], rel=1e-5)
     assert history.history["loss"][-1] < history.history["loss"][0]

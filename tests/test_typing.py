@@ -40,7 +40,9 @@ def _check(*arguments, cwd):
     try:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
-        raise AssertionError(f"basedpyright gave no report (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"basedpyright gave no report (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+        ) from None
 
 
 def _errors(report):
@@ -68,9 +70,16 @@ def _public_names(module):
     names = getattr(module, "__all__", None)
     if names is not None:
         return list(names)
-    return [name for name, value in vars(module).items() if not name.startswith("_") and (
-        value.__name__.startswith(module.__name__ + ".") if isinstance(value, types.ModuleType)
-        else getattr(value, "__module__", None) == module.__name__)]
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (
+            value.__name__.startswith(module.__name__ + ".")
+            if isinstance(value, types.ModuleType)
+            else getattr(value, "__module__", None) == module.__name__
+        )
+    ]
 
 
 def _modules_with_all():
@@ -113,8 +122,11 @@ def public_callables():
                 if not protocol:
                     found.setdefault(id(value), (qualified, value))
                 for member_name, member in vars(value).items():
-                    if member_name.startswith("_") and member_name not in ("__init__", "__call__") or (
-                            protocol and member_name == "__init__"):
+                    if (
+                        member_name.startswith("_")
+                        and member_name not in ("__init__", "__call__")
+                        or (protocol and member_name == "__init__")
+                    ):
                         continue
                     member = member.fget if isinstance(member, property) else member
                     member = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
@@ -146,8 +158,10 @@ def annotation_census():
 def test_the_public_surface_is_annotated():
     parameters, annotated, bare, no_return = annotation_census()
     share = annotated / parameters
-    summary = (f"{annotated} of {parameters} public parameters annotated ({share:.1%}, at least "
-               f"{MIN_ANNOTATED_SHARE:.0%} needed); {len(no_return)} public functions without a return annotation")
+    summary = (
+        f"{annotated} of {parameters} public parameters annotated ({share:.1%}, at least "
+        f"{MIN_ANNOTATED_SHARE:.0%} needed); {len(no_return)} public functions without a return annotation"
+    )
     assert parameters > 500, summary  # the walk found the surface
     assert share >= MIN_ANNOTATED_SHARE, f"{summary}; unannotated: {bare}"
     assert not no_return, f"{summary}: {no_return}"
@@ -155,10 +169,16 @@ def test_the_public_surface_is_annotated():
 
 def test_the_census_sees_what_it_should():
     names = {qualified for qualified, _ in public_callables()}
-    for expected in ("fnnet.layers.core.Dense", "fnnet.training.trainer.Trainer.fit",
-                     "fnnet.training.trainer.Trainer.evaluate", "fnnet.callbacks.early_stopping.EarlyStopping.__init__",
-                     "fnnet.losses.regression.mean_squared_error", "fnnet.protocols.Loss.__call__",
-                     "fnnet.saving.model_io.save_model", "fnnet.data.Scaler.__call__"):
+    for expected in (
+        "fnnet.layers.core.Dense",
+        "fnnet.training.trainer.Trainer.fit",
+        "fnnet.training.trainer.Trainer.evaluate",
+        "fnnet.callbacks.early_stopping.EarlyStopping.__init__",
+        "fnnet.losses.regression.mean_squared_error",
+        "fnnet.protocols.Loss.__call__",
+        "fnnet.saving.model_io.save_model",
+        "fnnet.data.Scaler.__call__",
+    ):
         assert expected in names, expected
     assert "fnnet.protocols.Loss" not in names  # a protocol's constructor is not part of it
 
@@ -249,12 +269,17 @@ def test_a_type_checker_catches_typical_mistakes(tmp_path):
     script = tmp_path / "user_script.py"
     script.write_text(textwrap.dedent(USER_SCRIPT), encoding="utf-8")
     # a user's checker finds an installed (not editable) fnnet; extraPaths stands in for that here
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(
-        {"extraPaths": [str(ROOT)], "pythonVersion": "3.11", "typeCheckingMode": "standard"}), encoding="utf-8")
+    (tmp_path / "pyrightconfig.json").write_text(
+        json.dumps({"extraPaths": [str(ROOT)], "pythonVersion": "3.11", "typeCheckingMode": "standard"}),
+        encoding="utf-8",
+    )
     report = _check("--project", str(tmp_path), str(script), cwd=tmp_path)
     lines = script.read_text(encoding="utf-8").splitlines()
-    marks = {number: line.split("  # ", 1)[1].split(":")[0] for number, line in enumerate(lines, 1)
-             if "  # mistake " in line or "  # model-vs-layer:" in line}
+    marks = {
+        number: line.split("  # ", 1)[1].split(":")[0]
+        for number, line in enumerate(lines, 1)
+        if "  # mistake " in line or "  # model-vs-layer:" in line
+    }
     flagged = {marks.get(d["range"]["start"]["line"] + 1) for d in _errors(report)}
     mistakes = sorted(mark for mark in marks.values() if mark.startswith("mistake"))
     caught = [mark for mark in mistakes if mark in flagged]

@@ -19,12 +19,23 @@ from typing import Any
 from fnnet._checks import flag, hyperparameter
 from fnnet.training.hooks import Callback, History, Resume, as_list, resume, run_hooks
 
-__all__ = ["Callback", "History", "Resume", "as_list", "check_monitor", "check_sign", "check_verbose",
-           "from_json_number", "json_number", "monitored_value", "resume", "run_hooks"]
+__all__ = [
+    "Callback",
+    "History",
+    "Resume",
+    "as_list",
+    "check_monitor",
+    "check_sign",
+    "check_verbose",
+    "from_json_number",
+    "json_number",
+    "monitored_value",
+    "resume",
+    "run_hooks",
+]
 
 
-def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float], *,
-                    required: bool = True) -> Any:
+def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float], *, required: bool = True) -> Any:
     """``logs[monitor]``; for a monitor no log has, a ValueError (``required``) or None.
 
     The error names the callback, the monitor and the logs, with the closest
@@ -64,8 +75,9 @@ def monitored_value(callback_name: str, monitor: str, logs: Mapping[str, float],
 def check_monitor(monitor: object) -> str:
     """A constructor's check of ``monitor``: a non-empty str (TypeError for another type). Returns it."""
     if not isinstance(monitor, str):
-        raise TypeError(f"monitor must be a log name (a str such as 'val_loss'), got {monitor!r} of type "
-                        f"{type(monitor).__name__}")
+        raise TypeError(
+            f"monitor must be a log name (a str such as 'val_loss'), got {monitor!r} of type {type(monitor).__name__}"
+        )
     if not monitor:
         raise ValueError("monitor must be a log name such as 'val_loss', got ''")
     return monitor
@@ -80,8 +92,9 @@ def check_sign(sign: object) -> float:
 
 def check_verbose(verbose: int) -> int:
     """A constructor's check of ``verbose``: 0 or 1 (True and False too, as 1 and 0). Returns it as an int."""
-    return int(hyperparameter("verbose", int(verbose) if isinstance(verbose, bool) else verbose, integer=True,
-                              low=0, high=1))
+    return int(
+        hyperparameter("verbose", int(verbose) if isinstance(verbose, bool) else verbose, integer=True, low=0, high=1)
+    )
 
 
 def json_number(value: Any) -> float | None:

@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 
 def _check_save_freq(save_freq: str) -> None:
     if save_freq != "epoch":
-        raise ValueError(f"save_freq must be 'epoch', got {save_freq!r}: an fnnet epoch runs as one compiled program, "
-                         "so there is no point between its batches to save at")
+        raise ValueError(
+            f"save_freq must be 'epoch', got {save_freq!r}: an fnnet epoch runs as one compiled program, "
+            "so there is no point between its batches to save at"
+        )
 
 
 def _writer() -> bool:
@@ -56,8 +58,7 @@ def _remove(path: str) -> None:
             pass
 
 
-def run_snapshot(callback: Callback) -> tuple[list[Callback], list[dict[str, Any]], dict[int, Params],
-                                              History | None]:
+def run_snapshot(callback: Callback) -> tuple[list[Callback], list[dict[str, Any]], dict[int, Params], History | None]:
     """``(user callbacks, their states, their params trees, History)`` of the ``fit`` that ``callback`` is in."""
     if callback.trainer is None:
         raise RuntimeError(f"{type(callback).__name__} runs inside fit (which calls set_training first)")
@@ -66,21 +67,35 @@ def run_snapshot(callback: Callback) -> tuple[list[Callback], list[dict[str, Any
     if history is not None:
         callbacks.pop()
     states = [other.get_state() for other in callbacks]
-    params = {i: getattr(other, "best_params") for i, other in enumerate(callbacks)  # noqa: B009
-              if getattr(other, "best_params", None) is not None}
+    bests = [getattr(other, "best_params", None) for other in callbacks]  # EarlyStopping's, not every Callback's
+    params = {i: best for i, best in enumerate(bests) if best is not None}
     return callbacks, states, params, history
 
 
-def write_checkpoint(callback: Callback, path: str, state: TrainState, epoch: int, logs: Logs | None = None,
-                     input_shape: ShapeLike | None = None) -> str:
+def write_checkpoint(
+    callback: Callback,
+    path: str,
+    state: TrainState,
+    epoch: int,
+    logs: Logs | None = None,
+    input_shape: ShapeLike | None = None,
+) -> str:
     """Write ``fit``'s whole run as of ``epoch`` epochs done; ``logs``: the last epoch's, not yet in History."""
     _, states, params, history = run_snapshot(callback)
     recorded = {name: list(values) for name, values in (history.history if history else {}).items()}
     for name, value in (logs or {}).items():
         recorded.setdefault(name, []).append(value)
     assert callback.trainer is not None  # run_snapshot checked
-    return saving.save_checkpoint(path, state, model=callback.trainer.model, epoch=epoch, history=recorded,
-                                  callbacks_state=states, callbacks_params=params, input_shape=input_shape)
+    return saving.save_checkpoint(
+        path,
+        state,
+        model=callback.trainer.model,
+        epoch=epoch,
+        history=recorded,
+        callbacks_state=states,
+        callbacks_params=params,
+        input_shape=input_shape,
+    )
 
 
 class ModelCheckpoint(Callback):
@@ -121,10 +136,21 @@ class ModelCheckpoint(Callback):
     ``initial_value_threshold`` None or a finite number.
     """
 
-    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, save_weights_only: bool = False, mode: Mode = "auto",
-                 save_freq: str = "epoch", initial_value_threshold: float | None = None, *, keep: int | None = None,
-                 keep_best: bool = False, input_shape: ShapeLike | None = None) -> None:
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: Mode = "auto",
+        save_freq: str = "epoch",
+        initial_value_threshold: float | None = None,
+        *,
+        keep: int | None = None,
+        keep_best: bool = False,
+        input_shape: ShapeLike | None = None,
+    ) -> None:
         self.filepath = path_like("filepath", filepath)
         check_monitor(monitor)
         save_best_only = flag("save_best_only", save_best_only)
@@ -139,8 +165,12 @@ class ModelCheckpoint(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.monitor, self.verbose, self.save_best_only = monitor, verbose, save_best_only
-        self.save_weights_only, self.keep, self.keep_best, self.input_shape = save_weights_only, keep, keep_best, \
-            input_shape
+        self.save_weights_only, self.keep, self.keep_best, self.input_shape = (
+            save_weights_only,
+            keep,
+            keep_best,
+            input_shape,
+        )
         self.sign = monitor_sign(monitor, mode) if save_best_only or keep_best else -1.0
         if initial_value_threshold is not None:
             hyperparameter("initial_value_threshold", initial_value_threshold)
@@ -161,8 +191,11 @@ class ModelCheckpoint(Callback):
 
     def get_state(self) -> dict[str, Any]:
         """``{"best", "best_path", "written"}``: the best value (None while infinite) and the files kept."""
-        return {"best": json_number(self.best), "best_path": self.best_path,
-                "written": [[path, json_number(value) if value is not None else None] for path, value in self.written]}
+        return {
+            "best": json_number(self.best),
+            "best_path": self.best_path,
+            "written": [[path, json_number(value) if value is not None else None] for path, value in self.written],
+        }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self.best = from_json_number(state["best"], -self.sign * math.inf)
@@ -174,8 +207,10 @@ class ModelCheckpoint(Callback):
         try:
             return self.filepath.format(epoch=epoch + 1, **logs)
         except KeyError as error:
-            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} names {error.args[0]!r}, which is not in "
-                             f"the logs: {sorted(logs)} (and 'epoch')") from None
+            raise ValueError(
+                f"ModelCheckpoint filepath {self.filepath!r} names {error.args[0]!r}, which is not in "
+                f"the logs: {sorted(logs)} (and 'epoch')"
+            ) from None
 
     def improves(self, value: float | None) -> TypeGuard[float]:
         return value is not None and self.sign * value > self.sign * self.best
@@ -188,8 +223,12 @@ class ModelCheckpoint(Callback):
         self.first_epoch = False
         if self.save_best_only:
             if current is None:
-                warnings.warn(f"ModelCheckpoint can save the best model only with {self.monitor} in the logs "
-                              f"(recorded: {sorted(logs)}); skipping", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"ModelCheckpoint can save the best model only with {self.monitor} in the logs "
+                    f"(recorded: {sorted(logs)}); skipping",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 return
             if not self.improves(current):
                 if self.verbose:
@@ -197,8 +236,12 @@ class ModelCheckpoint(Callback):
                 return
         path = self.format_path(epoch, logs)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model "
-                  f"to {path}" if self.save_best_only else f"Epoch {epoch + 1}: saving model to {path}")
+            print(
+                f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model "
+                f"to {path}"
+                if self.save_best_only
+                else f"Epoch {epoch + 1}: saving model to {path}"
+            )
         before = self.best, self.best_path, self.written
         if self.improves(current):
             self.best, self.best_path = float(current), path
@@ -230,7 +273,7 @@ class ModelCheckpoint(Callback):
         """
         if self.keep is None or len(self.written) <= self.keep:
             return []
-        kept = {path for path, _ in self.written[-self.keep:]}
+        kept = {path for path, _ in self.written[-self.keep :]}
         if self.keep_best and self.best_path is not None:
             kept.add(self.best_path)
         dropped = [path for path, _ in self.written if path not in kept]
@@ -266,8 +309,14 @@ class BackupAndRestore(Callback):
 
     FILENAME = "latest.safetensors"
 
-    def __init__(self, backup_dir: str | os.PathLike[str], save_freq: str = "epoch", delete_checkpoint: bool = True, *,
-                 input_shape: ShapeLike | None = None) -> None:
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike[str],
+        save_freq: str = "epoch",
+        delete_checkpoint: bool = True,
+        *,
+        input_shape: ShapeLike | None = None,
+    ) -> None:
         _check_save_freq(save_freq)
         self.backup_dir = path_like("backup_dir", backup_dir)
         self.delete_checkpoint, self.input_shape = flag("delete_checkpoint", delete_checkpoint), input_shape
@@ -279,12 +328,15 @@ class BackupAndRestore(Callback):
 
     def set_training(self, trainer: Trainer, callbacks: Sequence[Callback]) -> None:
         super().set_training(trainer, callbacks)
-        before = list(callbacks)[:list(callbacks).index(self)] if self in callbacks else []
+        before = list(callbacks)[: list(callbacks).index(self)] if self in callbacks else []
         changing = [type(c).__name__ for c in before if type(c).on_epoch_begin is not Callback.on_epoch_begin]
         if changing:
-            warnings.warn(f"BackupAndRestore comes after {changing}, whose on_epoch_begin runs before each backup is "
-                          "written: list BackupAndRestore first so that resuming does not repeat their changes",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"BackupAndRestore comes after {changing}, whose on_epoch_begin runs before each backup is "
+                "written: list BackupAndRestore first so that resuming does not repeat their changes",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.pending = None
@@ -300,9 +352,11 @@ class BackupAndRestore(Callback):
         try:
             checkpoint = saving.load_checkpoint(self.path, like=state)
         except ValueError as error:
-            raise ValueError(f"BackupAndRestore cannot resume from {self.path}: {error}. It must be resumed with "
-                             f"the interrupted run's model, optimizer and callbacks; delete {self.backup_dir} to "
-                             "start afresh") from None
+            raise ValueError(
+                f"BackupAndRestore cannot resume from {self.path}: {error}. It must be resumed with "
+                f"the interrupted run's model, optimizer and callbacks; delete {self.backup_dir} to "
+                "start afresh"
+            ) from None
         callbacks, _, _, _ = run_snapshot(self)
         for position, params in checkpoint.callbacks_params.items():
             if position < len(callbacks):

@@ -51,9 +51,14 @@ class LambdaCallback(Callback):
     error rather than a function that is never called.
     """
 
-    def __init__(self, on_epoch_begin: Callable[..., Any] | None = None, on_epoch_end: Callable[..., Any] | None = None,
-                 on_train_begin: Callable[..., Any] | None = None, on_train_end: Callable[..., Any] | None = None,
-                 **batch_hooks: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        on_epoch_begin: Callable[..., Any] | None = None,
+        on_epoch_end: Callable[..., Any] | None = None,
+        on_train_begin: Callable[..., Any] | None = None,
+        on_train_end: Callable[..., Any] | None = None,
+        **batch_hooks: Callable[..., Any],
+    ) -> None:
         unknown = sorted(set(batch_hooks) - set(_BATCH_HOOKS))
         if unknown:
             raise TypeError(f"LambdaCallback got unexpected arguments {unknown}")
@@ -63,8 +68,12 @@ class LambdaCallback(Callback):
                 "compiled program; use on_epoch_begin/on_epoch_end"
             )
         self.hooks = {}
-        given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
-                 "on_train_begin": on_train_begin, "on_train_end": on_train_end}
+        given = {
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end,
+        }
         for hook, fn in given.items():
             if fn is None:
                 continue

@@ -43,8 +43,9 @@ class EarlyStoppingRule(NamedTuple):
     start_from_epoch: int = 0
 
 
-@functools.partial(jax.tree_util.register_dataclass, data_fields=["best", "best_epoch", "wait", "stop"],
-                   meta_fields=["rule"])
+@functools.partial(
+    jax.tree_util.register_dataclass, data_fields=["best", "best_epoch", "wait", "stop"], meta_fields=["rule"]
+)
 @dataclasses.dataclass(frozen=True)
 class EarlyStoppingState:
     """What early stopping remembers (best value and epoch, epochs waited, whether to stop), as a pytree.
@@ -72,8 +73,13 @@ class EarlyStoppingState:
         if rule.baseline is not None:
             hyperparameter("baseline", rule.baseline)
         hyperparameter("start_from_epoch", rule.start_from_epoch, integer=True, low=0)
-        return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), best_epoch=jnp.asarray(0, jnp.int32),
-                   wait=jnp.asarray(0, jnp.int32), stop=jnp.asarray(False))
+        return cls(
+            rule,
+            best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32),
+            best_epoch=jnp.asarray(0, jnp.int32),
+            wait=jnp.asarray(0, jnp.int32),
+            stop=jnp.asarray(False),
+        )
 
     def update(self, value: float | jax.Array, epoch: int | jax.Array) -> EarlyStoppingState:
         """Keras's rule after epoch ``epoch`` with monitored ``value``.
@@ -159,9 +165,18 @@ class EarlyStopping(Callback):
     instead of starting afresh.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: Mode = "auto",
-                 baseline: float | None = None, restore_best_weights: bool = False, start_from_epoch: int = 0, *,
-                 verbose: int = 0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: Mode = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+        *,
+        verbose: int = 0,
+    ) -> None:
         check_monitor(monitor)
         hyperparameter("min_delta", min_delta)
         hyperparameter("patience", patience, integer=True, low=0)
@@ -170,8 +185,7 @@ class EarlyStopping(Callback):
             hyperparameter("baseline", baseline)
         self.monitor, self.verbose = monitor, check_verbose(verbose)
         self.restore_best_weights = flag("restore_best_weights", restore_best_weights)
-        self.rule = EarlyStoppingRule(monitor_sign(monitor, mode), abs(min_delta), patience, baseline,
-                                      start_from_epoch)
+        self.rule = EarlyStoppingRule(monitor_sign(monitor, mode), abs(min_delta), patience, baseline, start_from_epoch)
 
     def on_train_begin(self, state: TrainState) -> TrainState | None:
         self.stop_training = False
@@ -187,17 +201,24 @@ class EarlyStopping(Callback):
     def get_state(self) -> dict[str, Any]:
         """The counters: ``{"best", "best_epoch", "wait", "stop", "stopped_epoch"}`` (best None while infinite)."""
         stopping = getattr(self, "state", None) or EarlyStoppingState.start(self.rule)
-        return {"best": json_number(stopping.best), "best_epoch": int(stopping.best_epoch),
-                "wait": int(stopping.wait), "stop": bool(stopping.stop),
-                "stopped_epoch": getattr(self, "stopped_epoch", None)}
+        return {
+            "best": json_number(stopping.best),
+            "best_epoch": int(stopping.best_epoch),
+            "wait": int(stopping.wait),
+            "stop": bool(stopping.stop),
+            "stopped_epoch": getattr(self, "stopped_epoch", None),
+        }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore the counters of ``get_state``; ``best_params`` is set separately (it holds arrays)."""
         start = EarlyStoppingState.start(self.rule)
         self.state = EarlyStoppingState(
-            self.rule, best=jnp.asarray(from_json_number(state["best"], float(start.best)), jnp.float32),
-            best_epoch=jnp.asarray(state["best_epoch"], jnp.int32), wait=jnp.asarray(state["wait"], jnp.int32),
-            stop=jnp.asarray(bool(state["stop"])))
+            self.rule,
+            best=jnp.asarray(from_json_number(state["best"], float(start.best)), jnp.float32),
+            best_epoch=jnp.asarray(state["best_epoch"], jnp.int32),
+            wait=jnp.asarray(state["wait"], jnp.int32),
+            stop=jnp.asarray(bool(state["stop"])),
+        )
         self.stopped_epoch = state.get("stopped_epoch")
         self.best_params = getattr(self, "best_params", None)
         self._restored = True
@@ -222,4 +243,3 @@ class EarlyStopping(Callback):
                 print(f"Restoring model weights from the end of the best epoch: {int(self.state.best_epoch) + 1}.")
             return state._replace(params=self.best_params)
         return None
-

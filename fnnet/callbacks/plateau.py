@@ -41,8 +41,9 @@ class ReduceLROnPlateauRule(NamedTuple):
     min_lr: float = 0.0
 
 
-@functools.partial(jax.tree_util.register_dataclass, data_fields=["best", "wait", "cooldown_counter"],
-                   meta_fields=["rule"])
+@functools.partial(
+    jax.tree_util.register_dataclass, data_fields=["best", "wait", "cooldown_counter"], meta_fields=["rule"]
+)
 @dataclasses.dataclass(frozen=True)
 class ReduceLROnPlateauState:
     """What the plateau rule remembers (best value, epochs waited, cooldown epochs left), as a pytree.
@@ -72,8 +73,12 @@ class ReduceLROnPlateauState:
         hyperparameter("min_delta", rule.min_delta)
         hyperparameter("cooldown", rule.cooldown, integer=True, low=0)
         hyperparameter("min_lr", rule.min_lr, low=0)
-        return cls(rule, best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32), wait=jnp.asarray(0, jnp.int32),
-                   cooldown_counter=jnp.asarray(0, jnp.int32))
+        return cls(
+            rule,
+            best=jnp.asarray(-rule.sign * jnp.inf, jnp.float32),
+            wait=jnp.asarray(0, jnp.int32),
+            cooldown_counter=jnp.asarray(0, jnp.int32),
+        )
 
     def update(self, value: ArrayLike, learning_rate: ArrayLike) -> tuple[ReduceLROnPlateauState, jax.Array]:
         """Keras's rule after an epoch whose monitored value is ``value``; returns ``(state, learning_rate)``.
@@ -142,8 +147,17 @@ class ReduceLROnPlateau(Callback):
     ``verbose`` 0 or 1.
     """
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
-                 mode: Mode = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: Mode = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
         check_monitor(monitor)
         hyperparameter("factor", factor)
         if not 0 < factor < 1:  # 0 would drop the rate to min_lr at once; 1 and above never reduce it
@@ -153,8 +167,9 @@ class ReduceLROnPlateau(Callback):
         hyperparameter("cooldown", cooldown, integer=True, low=0)
         hyperparameter("min_lr", min_lr, low=0)
         self.monitor, self.verbose = monitor, check_verbose(verbose)
-        self.rule = ReduceLROnPlateauRule(monitor_sign(monitor, mode), float(factor), patience, abs(min_delta),
-                                          cooldown, float(min_lr))
+        self.rule = ReduceLROnPlateauRule(
+            monitor_sign(monitor, mode), float(factor), patience, abs(min_delta), cooldown, float(min_lr)
+        )
         self.state = ReduceLROnPlateauState.start(self.rule)
 
     def on_train_begin(self, state: TrainState) -> TrainState | None:
@@ -176,14 +191,19 @@ class ReduceLROnPlateau(Callback):
 
     def get_state(self) -> dict[str, Any]:
         """``{"best", "wait", "cooldown_counter"}`` (best None while infinite)."""
-        return {"best": json_number(self.state.best), "wait": int(self.state.wait),
-                "cooldown_counter": int(self.state.cooldown_counter)}
+        return {
+            "best": json_number(self.state.best),
+            "wait": int(self.state.wait),
+            "cooldown_counter": int(self.state.cooldown_counter),
+        }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore the counters of ``get_state``; the next ``on_train_begin`` keeps them."""
         start = ReduceLROnPlateauState.start(self.rule)
         self.state = ReduceLROnPlateauState(
-            self.rule, best=jnp.asarray(from_json_number(state["best"], float(start.best)), jnp.float32),
+            self.rule,
+            best=jnp.asarray(from_json_number(state["best"], float(start.best)), jnp.float32),
             wait=jnp.asarray(state["wait"], jnp.int32),
-            cooldown_counter=jnp.asarray(state["cooldown_counter"], jnp.int32))
+            cooldown_counter=jnp.asarray(state["cooldown_counter"], jnp.int32),
+        )
         self._restored = True

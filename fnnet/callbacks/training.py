@@ -7,7 +7,7 @@ import inspect
 import math
 import os
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -55,13 +55,18 @@ class LearningRateScheduler(Callback):
     """
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
-        function("schedule", schedule, factories=(optimizers.step_decay, optimizers.exponential_decay,
-                                                  optimizers.inverse_time_decay))
+        function(
+            "schedule",
+            schedule,
+            factories=(optimizers.step_decay, optimizers.exponential_decay, optimizers.inverse_time_decay),
+        )
         try:
             inspect.signature(schedule).bind(0, 0.1)
         except TypeError:
-            raise TypeError(f"schedule must take (epoch, lr) and return the new lr, got {schedule!r} of signature "
-                            f"{inspect.signature(schedule)}") from None
+            raise TypeError(
+                f"schedule must take (epoch, lr) and return the new lr, got {schedule!r} of signature "
+                f"{inspect.signature(schedule)}"
+            ) from None
         except ValueError:  # a builtin without a signature: called as it is
             pass
         self.schedule, self.verbose = schedule, check_verbose(verbose)

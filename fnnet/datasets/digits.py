@@ -33,7 +33,8 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
         raise ValueError(
             f"fnnet's embedded digits.npz is damaged: images {images.shape}, labels "
             f"{labels.shape}, is_test {is_test.shape}; expected (1797, 8, 8), (1797,) "
-            "and (1797,) with labels 0..9. Reinstall fnnet.")
+            "and (1797,) with labels 0..9. Reinstall fnnet."
+        )
     x = images.reshape(len(images), 64).astype(np.float32)
     y = labels.astype(np.int32)
     return (x[~is_test], y[~is_test]), (x[is_test], y[is_test])

@@ -55,8 +55,9 @@ def default_folders() -> list[Path]:
     return folders + [Path.home() / ".fnnet" / "datasets"]
 
 
-def load_data(path: str | os.PathLike[str] | None = None, *, verify: bool = True,
-              download: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(
+    path: str | os.PathLike[str] | None = None, *, verify: bool = True, download: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Return ``(x_train, y_train), (x_test, y_test)`` as NumPy arrays, as Keras's ``mnist.load_data``.
 
     ``x`` is uint8 of shape ``(n, 28, 28)`` with pixel values 0..255, ``y``
@@ -86,8 +87,7 @@ def load_data(path: str | os.PathLike[str] | None = None, *, verify: bool = True
     if "npz" in files:
         arrays = _read_npz(files["npz"])
     else:
-        arrays = {name: _read_idx(file, ndim=3 if name.startswith("x") else 1)
-                  for name, file in files.items()}
+        arrays = {name: _read_idx(file, ndim=3 if name.startswith("x") else 1) for name, file in files.items()}
     _check_arrays(arrays, files)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
@@ -124,7 +124,8 @@ def _instructions(folders, reason):
         f"Put either Keras's {NPZ_FILE} (from {URL}, sha256 {SHA256[NPZ_FILE]})\n"
         f"or the four IDX files {idx}\n"
         "into one of these folders, pass load_data(path=<folder or mnist.npz>), "
-        "or set FNNET_DATA to a folder holding them.")
+        "or set FNNET_DATA to a folder holding them."
+    )
 
 
 def _fetch(url, file):
@@ -157,7 +158,8 @@ def _verify(file, standard_name):
         raise ValueError(
             f"SHA-256 of {file} is {digest}, expected {expected} (the standard {standard_name}): "
             "it is truncated, corrupt or a different file. Replace it with the original, "
-            "or pass verify=False to load a file you trust.")
+            "or pass verify=False to load a file you trust."
+        )
 
 
 # --- reading and checking ----------------------------------------------------
@@ -192,15 +194,19 @@ def _read_idx(file: str | os.PathLike[str], ndim: int) -> np.ndarray:
     header = 4 + 4 * ndim
     magic = int.from_bytes(content[:4], "big")
     if magic != 0x0800 + ndim:
-        raise _unusable(file, f"magic number {magic:#010x}, expected {0x0800 + ndim:#010x} "
-                              f"(IDX, unsigned bytes, {ndim} dimensions)")
+        raise _unusable(
+            file, f"magic number {magic:#010x}, expected {0x0800 + ndim:#010x} (IDX, unsigned bytes, {ndim} dimensions)"
+        )
     if len(content) < header:
         raise _unusable(file, f"its header is truncated ({len(content)} of {header} bytes)")
-    shape = tuple(int.from_bytes(content[i:i + 4], "big") for i in range(4, header, 4))
+    shape = tuple(int.from_bytes(content[i : i + 4], "big") for i in range(4, header, 4))
     size = len(content) - header
     if size != np.prod(shape):
-        raise _unusable(file, f"its header promises shape {shape} = {np.prod(shape)} bytes of data, "
-                              f"the file holds {size}: truncated or corrupt")
+        raise _unusable(
+            file,
+            f"its header promises shape {shape} = {np.prod(shape)} bytes of data, "
+            f"the file holds {size}: truncated or corrupt",
+        )
     return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
@@ -212,7 +218,6 @@ def _check_arrays(arrays, files):
         if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
             raise _unusable(source, f"x_{split} is {x.dtype} {x.shape}, expected uint8 (n, 28, 28)")
         if y.dtype != np.uint8 or y.shape != (len(x),):
-            raise _unusable(source, f"y_{split} is {y.dtype} {y.shape}, expected uint8 ({len(x)},) "
-                                    f"to match x_{split}")
+            raise _unusable(source, f"y_{split} is {y.dtype} {y.shape}, expected uint8 ({len(x)},) to match x_{split}")
         if y.max() > 9:
             raise _unusable(source, f"y_{split} holds label {y.max()}, expected digits 0..9")

@@ -32,5 +32,7 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
     finally:
         np.random.set_state(numpy_state)
         random.setstate(python_state)
-    return ((data["x"].astype(np.float32), data["y"].astype(np.int32)),
-            (data["x_test"].astype(np.float32), data["y_test"].astype(np.int32)))
+    return (
+        (data["x"].astype(np.float32), data["y"].astype(np.int32)),
+        (data["x_test"].astype(np.float32), data["y_test"].astype(np.int32)),
+    )

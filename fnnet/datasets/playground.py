@@ -58,8 +58,9 @@ def _first_half(n):
 def _circle(key, n, noise):
     radius = 5.0
     key_inside, key_outside, key_angle, key_noise = jax.random.split(key, 4)
-    r = jnp.where(_first_half(n), _uniform(key_inside, (n,), 0.0, radius * 0.5),
-                  _uniform(key_outside, (n,), radius * 0.7, radius))
+    r = jnp.where(
+        _first_half(n), _uniform(key_inside, (n,), 0.0, radius * 0.5), _uniform(key_outside, (n,), radius * 0.7, radius)
+    )
     angle = _uniform(key_angle, (n,), 0.0, 2 * math.pi)
     points = jnp.stack([r * jnp.sin(angle), r * jnp.cos(angle)], axis=1)
     noisy = points + _offset(key_noise, n, noise, radius)
@@ -115,8 +116,14 @@ def _multigauss(key, n, noise):
     return points, jnp.take_along_axis(values, strongest[:, None], axis=1)[:, 0]
 
 
-_GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral,
-               "plane": _plane, "multigauss": _multigauss}
+_GENERATORS = {
+    "circle": _circle,
+    "xor": _xor,
+    "gauss": _gauss,
+    "spiral": _spiral,
+    "plane": _plane,
+    "multigauss": _multigauss,
+}
 
 
 def make(name: str, n: int, *, noise: float = 0.0, key: KeyLike) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,8 @@ import warnings
 from typing import Any
 
 from fnnet.layers import base  # noqa: F401  (fnnet.layers.base: the Layer contract and its shape helpers)
-from fnnet.layers.base import Layer, from_config, register, registered, trainable_mask
+from fnnet.layers.base import Layer, from_config, register, registered
+from fnnet.layers.params import trainable_mask
 from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Maxout, Reshape
 from fnnet.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from fnnet.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
@@ -54,7 +55,10 @@ def __getattr__(name: str) -> Any:
     """A moved name (``fnnet.layers.Sequential``) still resolves, with a ``DeprecationWarning`` naming its home."""
     if name in MOVED:
         home, value = MOVED[name]
-        warnings.warn(f"fnnet.layers.{name} moved to {home}; the old path goes in the next release",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"fnnet.layers.{name} moved to {home}; the old path goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return value
     raise AttributeError(f"module 'fnnet.layers' has no attribute {name!r}")

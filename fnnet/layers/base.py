@@ -38,7 +38,7 @@ from jax.typing import ArrayLike, DTypeLike
 from fnnet import _config, losses
 from fnnet._checks import describe, real_array
 from fnnet.layers import symbolic
-from fnnet.protocols import KeyLike, Params, PyTree, ShapeLike
+from fnnet.protocols import KeyLike, Params, ShapeLike
 
 F = TypeVar("F", bound=Callable[..., "Layer"])
 
@@ -70,8 +70,9 @@ class Layer(NamedTuple):
     config_json: str | None = None
     graph: Any = None
 
-    def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> tuple[Any, Params]:
+    def apply_train(
+        self, params: Params, x: Any, *, key: KeyLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> tuple[Any, Params]:
         """The training pass ``(y, updates)``; ``updates`` are new values of non-trainable leaves."""
         if sample_weight is not None:
             _check_sample_weight(sample_weight, x)
@@ -99,8 +100,11 @@ class Layer(NamedTuple):
         ``arguments``), so they are compared by identity: two layers share
         a compiled program only when these are the same objects.
         """
-        functions = tuple(f for f in (self.init, self.apply, self.penalty, self.output_shape, self.train)
-                          if f is not None and not _built_by_fnnet(f))
+        functions = tuple(
+            f
+            for f in (self.init, self.apply, self.penalty, self.output_shape, self.train)
+            if f is not None and not _built_by_fnnet(f)
+        )
         return functions + tuple(f for _, child in self.layers for f in child.own_functions())
 
     def __eq__(self, other: object) -> bool:
@@ -131,8 +135,10 @@ class Layer(NamedTuple):
     def __call__(self, inputs: Any, *more: Any) -> Any:
         """Call the layer on symbolic tensors (``fn.Input``) to build a functional ``Model``."""
         if more:
-            raise TypeError(f"a layer is called on one tensor, or on one list of tensors for a merge layer: "
-                            f"{self.kind}()([a, b]), not {self.kind}()(a, b); got {1 + len(more)} arguments")
+            raise TypeError(
+                f"a layer is called on one tensor, or on one list of tensors for a merge layer: "
+                f"{self.kind}()([a, b]), not {self.kind}()(a, b); got {1 + len(more)} arguments"
+            )
         return symbolic.call_layer(self, inputs)
 
     def summary(self, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] = print) -> str:
@@ -161,10 +167,10 @@ jax.tree_util.register_pytree_node(Layer, lambda value: ((), value), lambda valu
 
 _KERAS_HABITS = {
     "add": "models are immutable values; list the layers, fn.Sequential([layers.Dense(64), layers.Dense(10)]), or "
-           "extend one: fn.Sequential([layer for _, layer in model.layers] + [new_layer])",
+    "extend one: fn.Sequential([layer for _, layer in model.layers] + [new_layer])",
     "compile": "trainer = fn.compile(model, loss=..., optimizer=..., metrics=[...])",
     "fit": "params = model.init(key, input_shape); trainer = fn.compile(model, ...); "
-           "state, history = trainer.fit(params, x, y, ...)",
+    "state, history = trainer.fit(params, x, y, ...)",
     "evaluate": "loss, *metrics = trainer.evaluate(params, x, y) with trainer = fn.compile(model, ...)",
     "predict": "model.apply(params, x), or trainer.predict(params, x) (batched and jitted)",
     "get_weights": "params are a dict you hold: params = model.init(key, input_shape)",
@@ -181,14 +187,31 @@ def _built_by_fnnet(function: object) -> bool:
     return module == "fnnet" or module.startswith("fnnet.")
 
 
-def layer(kind: str, init: Callable[..., Params], apply: Callable[..., Any], penalty: Callable[[Params], jax.Array],
-          output_shape: Callable[..., Any], *, name: str | None = None, arguments: Mapping[str, Any] | None = None,
-          **fields: Any) -> Layer:
+def layer(
+    kind: str,
+    init: Callable[..., Params],
+    apply: Callable[..., Any],
+    penalty: Callable[[Params], jax.Array],
+    output_shape: Callable[..., Any],
+    *,
+    name: str | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Layer:
     """A ``Layer`` whose config is ``{"class_name": kind, "config": arguments | {"name": name}}``."""
     check_name(name)
     arguments = {**(arguments or {}), "name": name}
-    return Layer(init, apply, penalty, output_shape, kind, name, arguments=arguments,
-                 config_json=_config.canonical(kind, arguments), **fields)
+    return Layer(
+        init,
+        apply,
+        penalty,
+        output_shape,
+        kind,
+        name,
+        arguments=arguments,
+        config_json=_config.canonical(kind, arguments),
+        **fields,
+    )
 
 
 def check_layer(name: str, value: object) -> "Layer":
@@ -205,8 +228,9 @@ def check_name(name: object) -> None:
     """A layer's ``name=``: None (automatic) or a non-empty string without ``/`` (params keys are paths)."""
     if name is not None and (not isinstance(name, str) or not name or "/" in name):
         error = ValueError if isinstance(name, str) else TypeError
-        raise error(f"a layer's name must be a non-empty string without '/' (or None for an automatic one), "
-                    f"got {name!r}")
+        raise error(
+            f"a layer's name must be a non-empty string without '/' (or None for an automatic one), got {name!r}"
+        )
 
 
 def no_params(key: KeyLike | None, input_shape: ShapeLike, dtype: DTypeLike = jnp.float32) -> Params:
@@ -227,9 +251,7 @@ def as_shape(input_shape: ShapeLike, name: str = "input_shape") -> tuple[int, ..
     if not isinstance(input_shape, (tuple, list)) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
     ):
-        raise TypeError(
-            f"{name} must be a tuple of positive ints without the batch axis, got {input_shape!r}"
-        )
+        raise TypeError(f"{name} must be a tuple of positive ints without the batch axis, got {input_shape!r}")
     return tuple(input_shape)
 
 
@@ -246,8 +268,9 @@ def _check_sample_weight(sample_weight: ArrayLike, x: Any) -> None:
     losses.check_sample_weight(sample_weight)
     samples = jnp.shape(jax.tree_util.tree_leaves(x)[0])[:1]
     if jnp.shape(sample_weight) != samples:
-        raise ValueError(f"sample_weight must have shape {samples} (one weight per sample of x), "
-                         f"got {jnp.shape(sample_weight)}")
+        raise ValueError(
+            f"sample_weight must have shape {samples} (one weight per sample of x), got {jnp.shape(sample_weight)}"
+        )
 
 
 def check_features(expected: int, x: jax.Array) -> None:
@@ -303,49 +326,8 @@ def check_param_names(params: Params, named: Iterable[tuple[str, Layer]]) -> Non
     unknown = sorted(set(params) - {n for n, _ in named})
     if unknown:
         raise ValueError(
-            f"params have entries {unknown} for no layer of this model; its layers are "
-            f"{[n for n, _ in named]}"
+            f"params have entries {unknown} for no layer of this model; its layers are {[n for n, _ in named]}"
         )
-
-
-def trainable_mask(layer: Layer, params: Params) -> PyTree:
-    """A pytree of bools shaped like ``params``: False on the leaves ``layer`` lists as non-trainable.
-
-    Walks containers (``Sequential``, ``Model``) by child name, so nested
-    models mask their ``BatchNormalization`` statistics too.
-    """
-    check_layer("layer", layer)
-    if layer.layers:
-        check_param_names(params, layer.layers)
-        children = dict(layer.layers)
-        return {name: trainable_mask(children[name], value) if name in children
-                else jax.tree_util.tree_map(lambda _: True, value) for name, value in params.items()}
-    if not isinstance(params, dict):
-        return jax.tree_util.tree_map(lambda _: True, params)
-    return {name: jax.tree_util.tree_map(lambda _, t=name not in layer.non_trainable: t, value)
-            for name, value in params.items()}
-
-
-def merge_updates(params: Params, updates: Params) -> Params:
-    """``params`` (a nested dict) with the leaves of ``updates`` (nested alike, as ``apply_train`` returns them) put in.
-
-    The training step merges a pass's new moving statistics into the params
-    with it; a model's training pass merges its layers' updates with it, and
-    a shared layer's next call sees the statistics its previous call left.
-    Leaves that ``updates`` lacks stay (the same objects); a key that only
-    ``updates`` has is added, so merging into ``{}`` collects updates.
-    Neither argument is modified.
-
-    Example:
-        >>> merge_updates({"bn": {"gamma": 1.0, "moving_mean": 0.0}}, {"bn": {"moving_mean": 0.5}})
-        {'bn': {'gamma': 1.0, 'moving_mean': 0.5}}
-    """
-    if not updates:
-        return params
-    merged = dict(params)
-    for name, value in updates.items():
-        merged[name] = merge_updates(merged.get(name, {}), value) if isinstance(value, dict) else value
-    return merged
 
 
 _REGISTRY: dict[str, Callable[..., Layer]] = {}
@@ -395,8 +377,10 @@ def from_config(config: Mapping[str, Any]) -> Layer:
         raise ValueError(f'a layer config is {{"class_name": str, "config": dict}}, got {config!r}')
     class_name = config["class_name"]
     if class_name not in _REGISTRY:
-        raise ValueError(f"unknown layer class_name {class_name!r} in config; registered: "
-                         f"{', '.join(registered())} (register your own with fnnet.layers.register(name, factory))")
+        raise ValueError(
+            f"unknown layer class_name {class_name!r} in config; registered: "
+            f"{', '.join(registered())} (register your own with fnnet.layers.register(name, factory))"
+        )
     try:
         return _REGISTRY[class_name](**config["config"])
     except (TypeError, ValueError) as error:

@@ -31,16 +31,22 @@ def _check_dense_params(params: Params, units: int, use_bias: bool) -> None:
         raise ValueError(f"expects a bias of shape ({units},), got {jnp.shape(params['bias'])}")
 
 
-
-
-def _dense_arguments(activation: ActivationLike, use_bias: bool, kernel_initializer: InitializerLike,
-                     bias_initializer: InitializerLike, kernel_regularizer: regularizers.Regularizer | None,
-                     bias_regularizer: regularizers.Regularizer | None) -> dict[str, Any]:
-    return {"activation": activations.serialize(activation), "use_bias": use_bias,
-            "kernel_initializer": initializers.serialize(kernel_initializer),
-            "bias_initializer": initializers.serialize(bias_initializer),
-            "kernel_regularizer": regularizers.serialize(kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(bias_regularizer)}
+def _dense_arguments(
+    activation: ActivationLike,
+    use_bias: bool,
+    kernel_initializer: InitializerLike,
+    bias_initializer: InitializerLike,
+    kernel_regularizer: regularizers.Regularizer | None,
+    bias_regularizer: regularizers.Regularizer | None,
+) -> dict[str, Any]:
+    return {
+        "activation": activations.serialize(activation),
+        "use_bias": use_bias,
+        "kernel_initializer": initializers.serialize(kernel_initializer),
+        "bias_initializer": initializers.serialize(bias_initializer),
+        "kernel_regularizer": regularizers.serialize(kernel_regularizer),
+        "bias_regularizer": regularizers.serialize(bias_regularizer),
+    }
 
 
 def Dense(
@@ -81,9 +87,11 @@ def Dense(
     hyperparameter("units", units, integer=True, low=1)
     if input_dim is not None or input_shape is not None:
         shape = (input_dim,) if input_shape is None else tuple(input_shape)
-        raise TypeError(f"Dense takes no input_dim or input_shape (Keras 2's): fnnet layers get their input shape "
-                        f"at init, params = model.init(key, {shape}); or begin a functional model with "
-                        f"fn.Input({shape})")
+        raise TypeError(
+            f"Dense takes no input_dim or input_shape (Keras 2's): fnnet layers get their input shape "
+            f"at init, params = model.init(key, {shape}); or begin a functional model with "
+            f"fn.Input({shape})"
+        )
     use_bias = flag("use_bias", use_bias)
     act = resolve("activation", activations.get, activation)
     kernel_init = resolve("kernel_initializer", initializers.get, kernel_initializer)
@@ -118,14 +126,26 @@ def Dense(
         feature_count(input_shape)
         return (*input_shape[:-1], units)
 
-    arguments = {"units": units, **_dense_arguments(activation, use_bias, kernel_initializer, bias_initializer,
-                                                    kernel_regularizer, bias_regularizer)}
+    arguments = {
+        "units": units,
+        **_dense_arguments(
+            activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        ),
+    }
     return layer("Dense", init, apply, penalty, output_shape, name=name, arguments=arguments)
 
 
-def Maxout(units: int, pieces: int, use_bias: bool = True, kernel_initializer: InitializerLike = "glorot_uniform",
-           bias_initializer: InitializerLike = "zeros", kernel_regularizer: RegularizerLike = None,
-           bias_regularizer: RegularizerLike = None, *, name: str | None = None) -> Layer:
+def Maxout(
+    units: int,
+    pieces: int,
+    use_bias: bool = True,
+    kernel_initializer: InitializerLike = "glorot_uniform",
+    bias_initializer: InitializerLike = "zeros",
+    kernel_regularizer: RegularizerLike = None,
+    bias_regularizer: RegularizerLike = None,
+    *,
+    name: str | None = None,
+) -> Layer:
     """Maxout units (Goodfellow et al. 2013): ``y_j = max_p (x @ kernel + bias)[j, p]``.
 
     A linear ``Dense`` of ``units * pieces`` outputs whose consecutive groups
@@ -134,8 +154,9 @@ def Maxout(units: int, pieces: int, use_bias: bool = True, kernel_initializer: I
     """
     hyperparameter("units", units, integer=True, low=1)
     hyperparameter("pieces", pieces, integer=True, low=1)
-    linear = Dense(units * pieces, None, use_bias, kernel_initializer, bias_initializer,
-                   kernel_regularizer, bias_regularizer)
+    linear = Dense(
+        units * pieces, None, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+    )
 
     def apply(params, x, *, key=None, training=False):
         z = linear.apply(params, x)
@@ -144,10 +165,18 @@ def Maxout(units: int, pieces: int, use_bias: bool = True, kernel_initializer: I
     def output_shape(input_shape):
         return (*linear.output_shape(input_shape)[:-1], units)
 
-    arguments = {"units": units, "pieces": pieces,
-                 **_dense_arguments(None, use_bias, kernel_initializer, bias_initializer,
-                                    regularizers.check("kernel_regularizer", kernel_regularizer),
-                                    regularizers.check("bias_regularizer", bias_regularizer))}
+    arguments = {
+        "units": units,
+        "pieces": pieces,
+        **_dense_arguments(
+            None,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            regularizers.check("kernel_regularizer", kernel_regularizer),
+            regularizers.check("bias_regularizer", bias_regularizer),
+        ),
+    }
     del arguments["activation"]
     return layer("Maxout", linear.init, apply, linear.penalty, output_shape, name=name, arguments=arguments)
 
@@ -182,8 +211,15 @@ def Activation(activation: ActivationLike, *, name: str | None = None) -> Layer:
     def apply(params, x, *, key=None, training=False):
         return act(x)
 
-    return layer("Activation", no_params, apply, no_penalty, as_shape, name=name,
-                 arguments={"activation": activations.serialize(activation)})
+    return layer(
+        "Activation",
+        no_params,
+        apply,
+        no_penalty,
+        as_shape,
+        name=name,
+        arguments={"activation": activations.serialize(activation)},
+    )
 
 
 def Flatten(*, name: str | None = None) -> Layer:
@@ -204,11 +240,14 @@ def Reshape(target_shape: int | Sequence[int], *, name: str | None = None) -> La
     """Reshape each sample to ``target_shape`` (batch axis excluded; one entry may be -1), as Keras ``Reshape``."""
     if isinstance(target_shape, int):
         target_shape = (target_shape,)
-    if not isinstance(target_shape, (tuple, list)) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and (d > 0 or d == -1) for d in target_shape) \
-            or list(target_shape).count(-1) > 1:
-        raise ValueError(f"Reshape target_shape must be a tuple of positive ints with at most one -1, "
-                         f"got {target_shape!r}")
+    if (
+        not isinstance(target_shape, (tuple, list))
+        or not all(isinstance(d, int) and not isinstance(d, bool) and (d > 0 or d == -1) for d in target_shape)
+        or list(target_shape).count(-1) > 1
+    ):
+        raise ValueError(
+            f"Reshape target_shape must be a tuple of positive ints with at most one -1, got {target_shape!r}"
+        )
     target_shape = tuple(target_shape)
 
     def output_shape(input_shape):
@@ -216,19 +255,23 @@ def Reshape(target_shape: int | Sequence[int], *, name: str | None = None) -> La
         known = math.prod(d for d in target_shape if d != -1)
         if -1 in target_shape:
             if size % known:
-                raise ValueError(f"cannot reshape inputs of shape {tuple(input_shape)} ({size} values) "
-                                 f"to {target_shape}")
+                raise ValueError(
+                    f"cannot reshape inputs of shape {tuple(input_shape)} ({size} values) to {target_shape}"
+                )
             return tuple(size // known if d == -1 else d for d in target_shape)
         if known != size:
-            raise ValueError(f"cannot reshape inputs of shape {tuple(input_shape)} ({size} values) "
-                             f"to {target_shape} ({known} values)")
+            raise ValueError(
+                f"cannot reshape inputs of shape {tuple(input_shape)} ({size} values) "
+                f"to {target_shape} ({known} values)"
+            )
         return target_shape
 
     def apply(params, x, *, key=None, training=False):
         return jnp.reshape(x, (jnp.shape(x)[0], *output_shape(tuple(jnp.shape(x)[1:]))))
 
-    return layer("Reshape", no_params, apply, no_penalty, output_shape, name=name,
-                 arguments={"target_shape": target_shape})
+    return layer(
+        "Reshape", no_params, apply, no_penalty, output_shape, name=name, arguments={"target_shape": target_shape}
+    )
 
 
 def Identity(*, name: str | None = None) -> Layer:

@@ -41,8 +41,9 @@ def _inputs(kind: str, xs: Sequence[jax.Array]) -> list[jax.Array]:
     return list(xs)
 
 
-def _elementwise(kind: str, combine: Callable[[list[jax.Array]], jax.Array], exactly: int | None = None, *,
-                 name: str | None = None) -> Layer:
+def _elementwise(
+    kind: str, combine: Callable[[list[jax.Array]], jax.Array], exactly: int | None = None, *, name: str | None = None
+) -> Layer:
     def output_shape(input_shapes):
         shapes = _shapes(kind, input_shapes, exactly)
         if len({len(s) for s in shapes}) != 1:
@@ -102,13 +103,17 @@ def Concatenate(axis: int = -1, *, name: str | None = None) -> Layer:
         shapes = _shapes("Concatenate", input_shapes)
         ndim = len(shapes[0]) + 1
         if len({len(s) for s in shapes}) != 1 or not -ndim <= axis < ndim or axis % ndim == 0:
-            raise ValueError(f"Concatenate(axis={axis}) needs inputs of equal rank with a feature axis {axis}, "
-                             f"got shapes {[(None, *s) for s in shapes]}")
+            raise ValueError(
+                f"Concatenate(axis={axis}) needs inputs of equal rank with a feature axis {axis}, "
+                f"got shapes {[(None, *s) for s in shapes]}"
+            )
         index = axis % ndim - 1
-        rest = {s[:index] + s[index + 1:] for s in shapes}
+        rest = {s[:index] + s[index + 1 :] for s in shapes}
         if len(rest) != 1:
-            raise ValueError(f"Concatenate(axis={axis}) needs inputs whose shapes agree except along axis {axis}, "
-                             f"got {[(None, *s) for s in shapes]}")
+            raise ValueError(
+                f"Concatenate(axis={axis}) needs inputs whose shapes agree except along axis {axis}, "
+                f"got {[(None, *s) for s in shapes]}"
+            )
         shape = list(shapes[0])
         shape[index] = sum(s[index] for s in shapes)
         return tuple(shape)

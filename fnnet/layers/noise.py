@@ -25,8 +25,9 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def _needs_key(kind: str, key: KeyLike | None) -> jax.Array:
     """``key`` as a typed key (an int seed works); ValueError when there is none."""
     if key is None:
-        raise ValueError(f"{kind} with training=True needs a random key: "
-                         "apply(params, x, key=jax.random.key(...), training=True)")
+        raise ValueError(
+            f"{kind} with training=True needs a random key: apply(params, x, key=jax.random.key(...), training=True)"
+        )
     return as_key(key)
 
 
@@ -44,8 +45,7 @@ def GaussianNoise(stddev: float, *, name: str | None = None) -> Layer:
         key = _needs_key("GaussianNoise", key)
         return x + stddev * jax.random.normal(key, jnp.shape(x), jnp.result_type(x))
 
-    return layer("GaussianNoise", no_params, apply, no_penalty, as_shape, name=name,
-                 arguments={"stddev": stddev})
+    return layer("GaussianNoise", no_params, apply, no_penalty, as_shape, name=name, arguments={"stddev": stddev})
 
 
 def GaussianDropout(rate: float, *, name: str | None = None) -> Layer:
@@ -59,8 +59,7 @@ def GaussianDropout(rate: float, *, name: str | None = None) -> Layer:
         stddev = jnp.sqrt(rate / (1.0 - rate))
         return x * (1 + stddev * jax.random.normal(key, jnp.shape(x), jnp.result_type(x)))
 
-    return layer("GaussianDropout", no_params, apply, no_penalty, as_shape, name=name,
-                 arguments={"rate": rate})
+    return layer("GaussianDropout", no_params, apply, no_penalty, as_shape, name=name, arguments={"rate": rate})
 
 
 def AlphaDropout(rate: float, *, name: str | None = None) -> Layer:

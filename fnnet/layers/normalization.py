@@ -7,7 +7,6 @@ and ``var`` come from: the batch (per feature) or the sample (per sample).
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -25,8 +24,10 @@ def _feature_axis(axis: int, input_shape: Sequence[int], kind: str) -> int:
     ndim = len(as_shape(input_shape)) + 1
     axis = int(hyperparameter(f"{kind} axis", axis, integer=True))
     if not -ndim <= axis < ndim or axis % ndim == 0:
-        raise ValueError(f"{kind} axis={axis} must name a feature axis of inputs of shape "
-                         f"(batch, {', '.join(map(str, input_shape))}): one of 1..{ndim - 1} or -1..-{ndim - 1}")
+        raise ValueError(
+            f"{kind} axis={axis} must name a feature axis of inputs of shape "
+            f"(batch, {', '.join(map(str, input_shape))}): one of 1..{ndim - 1} or -1..-{ndim - 1}"
+        )
     return axis % ndim
 
 
@@ -40,8 +41,15 @@ def _initializers(**named: InitializerLike) -> list[Callable[..., jax.Array]]:
     return [resolve(name, initializers.get, value) for name, value in named.items()]
 
 
-def _affine_params(key: KeyLike, size: int, dtype: DTypeLike, center: bool, scale: bool,
-                   gamma_init: Callable[..., jax.Array], beta_init: Callable[..., jax.Array]) -> Params:
+def _affine_params(
+    key: KeyLike,
+    size: int,
+    dtype: DTypeLike,
+    center: bool,
+    scale: bool,
+    gamma_init: Callable[..., jax.Array],
+    beta_init: Callable[..., jax.Array],
+) -> Params:
     gamma_key, beta_key = jax.random.split(as_key(key))
     params: dict[str, jax.Array] = {}
     if scale:
@@ -61,8 +69,11 @@ def _normalize(params: Params, x: jax.Array, mean: jax.Array, var: jax.Array, ep
     return y
 
 
-def _penalty(params: Params, gamma_regularizer: regularizers.Regularizer | None,
-             beta_regularizer: regularizers.Regularizer | None) -> jax.Array:
+def _penalty(
+    params: Params,
+    gamma_regularizer: regularizers.Regularizer | None,
+    beta_regularizer: regularizers.Regularizer | None,
+) -> jax.Array:
     total = jnp.asarray(0.0)
     if gamma_regularizer is not None and "gamma" in params:
         total = total + gamma_regularizer(params["gamma"])
@@ -94,8 +105,10 @@ def weighted_moments(x: jax.Array, axis: int, sample_weight: ArrayLike | None = 
         mean = jnp.mean(x, axis=reduce, keepdims=True)
         return mean, jnp.mean(jnp.square(x - mean), axis=reduce, keepdims=True)
     if jnp.shape(real_array("sample_weight", sample_weight)) != jnp.shape(x)[:1]:
-        raise ValueError(f"sample_weight must have shape {jnp.shape(x)[:1]} (one weight per row of x), "
-                         f"got {jnp.shape(sample_weight)}")
+        raise ValueError(
+            f"sample_weight must have shape {jnp.shape(x)[:1]} (one weight per row of x), "
+            f"got {jnp.shape(sample_weight)}"
+        )
     losses.check_sample_weight(sample_weight)
     w = jnp.reshape(jnp.asarray(sample_weight, x.dtype), (-1, *[1] * (ndim - 1)))
     w = jnp.broadcast_to(w, [1 if i == axis else s for i, s in enumerate(jnp.shape(x))])
@@ -106,11 +119,21 @@ def weighted_moments(x: jax.Array, axis: int, sample_weight: ArrayLike | None = 
     return mean, jnp.where(total > 0, var, 1)
 
 
-def BatchNormalization(axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
-                       scale: bool = True, beta_initializer: InitializerLike = "zeros",
-                       gamma_initializer: InitializerLike = "ones", moving_mean_initializer: InitializerLike = "zeros",
-                       moving_variance_initializer: InitializerLike = "ones", beta_regularizer: RegularizerLike = None,
-                       gamma_regularizer: RegularizerLike = None, *, name: str | None = None) -> Layer:
+def BatchNormalization(
+    axis: int = -1,
+    momentum: float = 0.99,
+    epsilon: float = 1e-3,
+    center: bool = True,
+    scale: bool = True,
+    beta_initializer: InitializerLike = "zeros",
+    gamma_initializer: InitializerLike = "ones",
+    moving_mean_initializer: InitializerLike = "zeros",
+    moving_variance_initializer: InitializerLike = "ones",
+    beta_regularizer: RegularizerLike = None,
+    gamma_regularizer: RegularizerLike = None,
+    *,
+    name: str | None = None,
+) -> Layer:
     """Batch normalization (Ioffe & Szegedy 2015), Keras's defaults and semantics.
 
     ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta`` per feature along
@@ -136,8 +159,11 @@ def BatchNormalization(axis: int = -1, momentum: float = 0.99, epsilon: float = 
     hyperparameter("BatchNormalization epsilon", epsilon, low=0, low_inclusive=False)
     center, scale = flag("center", center), flag("scale", scale)
     gamma_init, beta_init, mean_init, var_init = _initializers(
-        gamma_initializer=gamma_initializer, beta_initializer=beta_initializer,
-        moving_mean_initializer=moving_mean_initializer, moving_variance_initializer=moving_variance_initializer)
+        gamma_initializer=gamma_initializer,
+        beta_initializer=beta_initializer,
+        moving_mean_initializer=moving_mean_initializer,
+        moving_variance_initializer=moving_variance_initializer,
+    )
     gamma_regularizer = regularizers.check("gamma_regularizer", gamma_regularizer)
     beta_regularizer = regularizers.check("beta_regularizer", beta_regularizer)
     kind = "BatchNormalization"
@@ -184,21 +210,44 @@ def BatchNormalization(axis: int = -1, momentum: float = 0.99, epsilon: float = 
         _feature_axis(axis, shape, kind)
         return shape
 
-    arguments = {"axis": axis, "momentum": momentum, "epsilon": epsilon, "center": center, "scale": scale,
-                 "beta_initializer": initializers.serialize(beta_initializer),
-                 "gamma_initializer": initializers.serialize(gamma_initializer),
-                 "moving_mean_initializer": initializers.serialize(moving_mean_initializer),
-                 "moving_variance_initializer": initializers.serialize(moving_variance_initializer),
-                 "beta_regularizer": regularizers.serialize(beta_regularizer),
-                 "gamma_regularizer": regularizers.serialize(gamma_regularizer)}
-    return layer(kind, init, apply, lambda p: _penalty(p, gamma_regularizer, beta_regularizer), output_shape,
-                 name=name, arguments=arguments, train=train, non_trainable=("moving_mean", "moving_variance"))
+    arguments = {
+        "axis": axis,
+        "momentum": momentum,
+        "epsilon": epsilon,
+        "center": center,
+        "scale": scale,
+        "beta_initializer": initializers.serialize(beta_initializer),
+        "gamma_initializer": initializers.serialize(gamma_initializer),
+        "moving_mean_initializer": initializers.serialize(moving_mean_initializer),
+        "moving_variance_initializer": initializers.serialize(moving_variance_initializer),
+        "beta_regularizer": regularizers.serialize(beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(gamma_regularizer),
+    }
+    return layer(
+        kind,
+        init,
+        apply,
+        lambda p: _penalty(p, gamma_regularizer, beta_regularizer),
+        output_shape,
+        name=name,
+        arguments=arguments,
+        train=train,
+        non_trainable=("moving_mean", "moving_variance"),
+    )
 
 
-def LayerNormalization(axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
-                       beta_initializer: InitializerLike = "zeros", gamma_initializer: InitializerLike = "ones",
-                       beta_regularizer: RegularizerLike = None, gamma_regularizer: RegularizerLike = None, *,
-                       name: str | None = None) -> Layer:
+def LayerNormalization(
+    axis: int = -1,
+    epsilon: float = 1e-3,
+    center: bool = True,
+    scale: bool = True,
+    beta_initializer: InitializerLike = "zeros",
+    gamma_initializer: InitializerLike = "ones",
+    beta_regularizer: RegularizerLike = None,
+    gamma_regularizer: RegularizerLike = None,
+    *,
+    name: str | None = None,
+) -> Layer:
     """Layer normalization (Ba et al. 2016), Keras's defaults: each sample normalized over ``axis``.
 
     ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta`` with ``mean`` and
@@ -231,13 +280,25 @@ def LayerNormalization(axis: int = -1, epsilon: float = 1e-3, center: bool = Tru
         _feature_axis(axis, shape, kind)
         return shape
 
-    arguments = {"axis": axis, "epsilon": epsilon, "center": center, "scale": scale,
-                 "beta_initializer": initializers.serialize(beta_initializer),
-                 "gamma_initializer": initializers.serialize(gamma_initializer),
-                 "beta_regularizer": regularizers.serialize(beta_regularizer),
-                 "gamma_regularizer": regularizers.serialize(gamma_regularizer)}
-    return layer(kind, init, apply, lambda p: _penalty(p, gamma_regularizer, beta_regularizer), output_shape,
-                 name=name, arguments=arguments)
+    arguments = {
+        "axis": axis,
+        "epsilon": epsilon,
+        "center": center,
+        "scale": scale,
+        "beta_initializer": initializers.serialize(beta_initializer),
+        "gamma_initializer": initializers.serialize(gamma_initializer),
+        "beta_regularizer": regularizers.serialize(beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(gamma_regularizer),
+    }
+    return layer(
+        kind,
+        init,
+        apply,
+        lambda p: _penalty(p, gamma_regularizer, beta_regularizer),
+        output_shape,
+        name=name,
+        arguments=arguments,
+    )
 
 
 register("BatchNormalization", BatchNormalization)

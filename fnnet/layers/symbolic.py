@@ -27,8 +27,13 @@ class SymbolicTensor:
 
     __slots__ = ("shape", "node", "path", "input_layer")
 
-    def __init__(self, shape: tuple[int, ...], node: "Node | None" = None, path: tuple[Any, ...] = (),
-                 input_layer: Layer | None = None) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        node: "Node | None" = None,
+        path: tuple[Any, ...] = (),
+        input_layer: Layer | None = None,
+    ) -> None:
         self.shape, self.node, self.path, self.input_layer = shape, node, path, input_layer
 
     def __repr__(self) -> str:
@@ -40,9 +45,11 @@ class SymbolicTensor:
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         """A symbolic tensor holds no values: converting it to an array is a TypeError that says so."""
-        raise TypeError(f"{self!r} is symbolic (an fn.Input or a layer's output in a graph being built) and holds no "
-                        "values; build graphs with layer(tensor) and fn.Model(inputs, outputs), and give arrays "
-                        "to model.apply(params, x), fit, evaluate and predict")
+        raise TypeError(
+            f"{self!r} is symbolic (an fn.Input or a layer's output in a graph being built) and holds no "
+            "values; build graphs with layer(tensor) and fn.Model(inputs, outputs), and give arrays "
+            "to model.apply(params, x), fit, evaluate and predict"
+        )
 
 
 Tensors = SymbolicTensor | Sequence[SymbolicTensor] | Mapping[str, SymbolicTensor]
@@ -77,8 +84,10 @@ def check_arrays(x: Any, where: str) -> None:
     """A TypeError naming ``where`` when ``x`` (an array, or a list or dict of them) holds a symbolic tensor."""
     found = [t for t in leaves(x) if isinstance(t, SymbolicTensor)]
     if found:
-        raise TypeError(f"{where} takes arrays, got the symbolic tensor {found[0]!r}; fn.Input and layer outputs "
-                        "only build graphs: call the model on them, model(tensor), or give it arrays")
+        raise TypeError(
+            f"{where} takes arrays, got the symbolic tensor {found[0]!r}; fn.Input and layer outputs "
+            "only build graphs: call the model on them, model(tensor), or give it arrays"
+        )
 
 
 def is_shape(value: object) -> bool:
@@ -90,8 +99,10 @@ def call_layer(layer_value: Layer, inputs: Any) -> Any:
     """``layer(inputs)`` on symbolic tensors: the output tensor(s), after checking the shapes."""
     given = leaves(inputs)
     if not given or not all(isinstance(t, SymbolicTensor) for t in given):
-        raise TypeError(f"{layer_value.label} was called on {type(inputs).__name__}; call layers on fn.Input "
-                        "tensors (or lists of them) to build a Model, and use layer.apply(params, x) on arrays")
+        raise TypeError(
+            f"{layer_value.label} was called on {type(inputs).__name__}; call layers on fn.Input "
+            "tensors (or lists of them) to build a Model, and use layer.apply(params, x) on arrays"
+        )
     shapes = map_structure(lambda t: t.shape, inputs)
     if isinstance(shapes, list) and isinstance(inputs, tuple):
         shapes = list(shapes)

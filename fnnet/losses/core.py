@@ -36,8 +36,10 @@ def check_sample_weight(sample_weight: ArrayLike) -> None:
     if is_concrete(sample_weight):
         values = np.asarray(sample_weight)
         if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
-            raise ValueError(f"sample_weight must be finite and non-negative, got values from {np.nanmin(values):g} "
-                             f"to {np.nanmax(values):g}" + (" and NaN" if np.isnan(values).any() else ""))
+            raise ValueError(
+                f"sample_weight must be finite and non-negative, got values from {np.nanmin(values):g} "
+                f"to {np.nanmax(values):g}" + (" and NaN" if np.isnan(values).any() else "")
+            )
 
 
 def _weights(per_sample: jax.Array, sample_weight: ArrayLike) -> jax.Array:
@@ -45,8 +47,7 @@ def _weights(per_sample: jax.Array, sample_weight: ArrayLike) -> jax.Array:
     sample_weight = jnp.asarray(sample_weight, per_sample.dtype)
     if sample_weight.shape != per_sample.shape:
         raise ValueError(
-            f"sample_weight must have shape {per_sample.shape} (one weight per sample), "
-            f"got {sample_weight.shape}"
+            f"sample_weight must have shape {per_sample.shape} (one weight per sample), got {sample_weight.shape}"
         )
     return sample_weight
 
@@ -101,8 +102,10 @@ class PerSample(NamedTuple):
         return self.reduce(values, sample_weight)
 
 
-def weighted(fn: Callable[..., Any], reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = weighted_mean,
-             ) -> Callable[..., jax.Array]:
+def weighted(
+    fn: Callable[..., Any],
+    reduce: Callable[[jax.Array, ArrayLike | None], jax.Array] = weighted_mean,
+) -> Callable[..., jax.Array]:
     """``fn`` if it takes ``sample_weight`` (every fnnet loss and metric does), else ``PerSample(fn, reduce)``."""
     try:
         takes_weights = "sample_weight" in inspect.signature(fn).parameters
@@ -124,8 +127,7 @@ def as_float_pair(name: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.
         y_pred = y_pred[..., None]
     if y_true.shape != y_pred.shape:
         raise ValueError(
-            f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "
-            "they must match"
+            f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must match"
         )
     dtype = jnp.promote_types(y_pred.dtype, jnp.float32)
     return y_true.astype(dtype), y_pred.astype(dtype)
@@ -201,17 +203,23 @@ def check_samples(name: str, y_true: jax.Array, y_pred: jax.Array) -> None:
             f"{name} needs a leading batch axis, got y_true shape {y_true.shape} and y_pred shape {y_pred.shape}"
         )
     for label, array in (("y_true", y_true), ("y_pred", y_pred)):
-        if not (jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
-                or array.dtype == jnp.bool_):
+        if not (
+            jnp.issubdtype(array.dtype, jnp.integer)
+            or jnp.issubdtype(array.dtype, jnp.floating)
+            or array.dtype == jnp.bool_
+        ):
             raise TypeError(f"{name} takes real numbers, got {label} of dtype {array.dtype}")
     if y_true.shape[0] != y_pred.shape[0]:
-        raise ValueError(f"{name} needs one y_true per sample of y_pred, got y_true shape {y_true.shape} and y_pred "
-                         f"shape {y_pred.shape}")
+        raise ValueError(
+            f"{name} needs one y_true per sample of y_pred, got y_true shape {y_true.shape} and y_pred "
+            f"shape {y_pred.shape}"
+        )
     if not is_concrete(y_true, y_pred):
         return
     if y_pred.shape[0] == 0 or y_true.shape[0] == 0:
-        raise ValueError(f"{name} needs at least one sample, got y_true shape {y_true.shape} and y_pred shape "
-                         f"{y_pred.shape}")
+        raise ValueError(
+            f"{name} needs at least one sample, got y_true shape {y_true.shape} and y_pred shape {y_pred.shape}"
+        )
     for label, array in (("y_true", y_true), ("y_pred", y_pred)):
         if jnp.issubdtype(array.dtype, jnp.inexact) and not bool(jnp.all(jnp.isfinite(array))):
             raise ValueError(f"{name}: {label} holds NaN or inf")
@@ -231,9 +239,7 @@ def integer_labels(name: str, y_true: jax.Array, y_pred: jax.Array) -> jax.Array
     if y_true.shape == y_pred.shape[:-1] + (1,):
         y_true = y_true[..., 0]
     if y_true.shape != y_pred.shape[:-1]:
-        hint = (
-            " One-hot labels need categorical_crossentropy." if y_true.shape == y_pred.shape else ""
-        )
+        hint = " One-hot labels need categorical_crossentropy." if y_true.shape == y_pred.shape else ""
         raise ValueError(
             f"{name} expects integer labels of shape {y_pred.shape[:-1]} for y_pred of shape "
             f"{y_pred.shape}, got y_true of shape {y_true.shape}.{hint}"

@@ -43,8 +43,9 @@ def categorical_hinge(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Array
     y_true, y_pred = as_float_pair("categorical_hinge", y_true, y_pred)
     check_label_values(check_one_hot, "categorical_hinge", y_true)
     if y_pred.ndim < 2:
-        raise ValueError(f"categorical_hinge expects one-hot y_true and y_pred of shape (N, num_classes), "
-                         f"got {y_pred.shape}")
+        raise ValueError(
+            f"categorical_hinge expects one-hot y_true and y_pred of shape (N, num_classes), got {y_pred.shape}"
+        )
     pos = jnp.sum(y_true * y_pred, axis=-1)
     neg = jnp.max((1 - y_true) * y_pred, axis=-1)
     return sum_over_batch_size(flatten_samples(jnp.maximum(neg - pos + 1, 0)), sample_weight)

@@ -26,8 +26,9 @@ from fnnet.losses.core import (
 )
 
 
-def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
-                        sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
+def binary_crossentropy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, from_logits: bool = False
+) -> jax.Array:
     """Mean over samples of ``-mean_k [y log p + (1 - y) log(1 - p)]``.
 
     ``y_pred`` holds probabilities (clipped to ``[1e-7, 1 - 1e-7]``), or
@@ -43,8 +44,9 @@ def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
     return mean_over_features(elementwise, sample_weight)
 
 
-def categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
-                             sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
+def categorical_crossentropy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, from_logits: bool = False
+) -> jax.Array:
     """Mean over samples of ``-sum_k y_k log p_k`` for one-hot (or soft) ``y_true``.
 
     ``y_pred`` holds probabilities (renormalised to sum 1, then clipped to
@@ -71,8 +73,9 @@ def categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
     return sum_over_batch_size(flatten_samples(per_sample), sample_weight)
 
 
-def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
-                                    sample_weight: ArrayLike | None = None, *, from_logits: bool = False) -> jax.Array:
+def sparse_categorical_crossentropy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, from_logits: bool = False
+) -> jax.Array:
     """Mean over samples of ``-log p_{y}`` for integer labels ``y`` in ``[0, C)``.
 
     ``y_true`` has shape ``(N,)`` (or ``(N, 1)``) and ``y_pred`` ``(N, C)``;

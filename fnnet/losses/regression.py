@@ -40,8 +40,9 @@ def sum_squared_error(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Array
     return sum_over_batch_size(per_sample, sample_weight)
 
 
-def huber(y_true: ArrayLike, y_pred: ArrayLike,
-          sample_weight: ArrayLike | None = None, *, delta: float = 1.0) -> jax.Array:
+def huber(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, delta: float = 1.0
+) -> jax.Array:
     """Mean over samples of ``mean_k h(p_k - y_k)``, Keras's ``huber`` (default ``delta=1``).
 
     ``h(e) = e^2 / 2`` where ``|e| <= delta``, else ``delta |e| - delta^2 / 2``:
@@ -64,20 +65,21 @@ def log_cosh(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | No
     """
     y_true, y_pred = as_float_pair("log_cosh", y_true, y_pred)
     error = y_pred - y_true
-    return mean_over_features(error + jax.nn.softplus(-2.0 * error) - jnp.log(2.0).astype(error.dtype),
-                              sample_weight)
+    return mean_over_features(error + jax.nn.softplus(-2.0 * error) - jnp.log(2.0).astype(error.dtype), sample_weight)
 
 
-def mean_absolute_percentage_error(y_true: ArrayLike, y_pred: ArrayLike,
-                                   sample_weight: ArrayLike | None = None) -> jax.Array:
+def mean_absolute_percentage_error(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+) -> jax.Array:
     """Mean over samples of ``100 mean_k |y_k - p_k| / max(|y_k|, 1e-7)`` (Keras's ``"mape"``)."""
     y_true, y_pred = as_float_pair("mean_absolute_percentage_error", y_true, y_pred)
     elementwise = jnp.abs((y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON))
     return 100.0 * mean_over_features(elementwise, sample_weight)
 
 
-def mean_squared_logarithmic_error(y_true: ArrayLike, y_pred: ArrayLike,
-                                   sample_weight: ArrayLike | None = None) -> jax.Array:
+def mean_squared_logarithmic_error(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+) -> jax.Array:
     """Mean over samples of ``mean_k (log(max(p_k, 1e-7) + 1) - log(max(y_k, 1e-7) + 1))^2`` (``"msle"``)."""
     y_true, y_pred = as_float_pair("mean_squared_logarithmic_error", y_true, y_pred)
     check_label_values(check_non_negative, "mean_squared_logarithmic_error", y_true)

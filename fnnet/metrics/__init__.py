@@ -43,7 +43,7 @@ from fnnet.metrics.streaming import (
     F1Score,
     Precision,
     Recall,
-    StreamingMetric,
+    StreamingMetric as StreamingMetric,  # re-exported: fn.metrics.StreamingMetric
     auc,
     binary_confusion,
     confusion_curve,
@@ -55,8 +55,9 @@ from fnnet.metrics.streaming import (
 from fnnet.protocols import Metric, MetricLike  # Metric: the protocol every metric here satisfies
 
 
-def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                    threshold: float = 0.5) -> jax.Array:
+def binary_accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, threshold: float = 0.5
+) -> jax.Array:
     """Mean over samples of ``mean_k [(p_k > threshold) == y_k]``."""
     hyperparameter("threshold", threshold)
     y_true, y_pred = losses.as_float_pair("binary_accuracy", y_true, y_pred)
@@ -76,8 +77,9 @@ def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Ar
     return _fraction_equal(jnp.argmax(y_true, axis=-1), y_pred, sample_weight)
 
 
-def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike,
-                                sample_weight: ArrayLike | None = None) -> jax.Array:
+def sparse_categorical_accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+) -> jax.Array:
     """Fraction of samples with ``argmax p == y`` (integer ``y_true`` of shape ``(N,)``)."""
     y_true, y_pred = losses.as_arrays("sparse_categorical_accuracy", y_true, y_pred)
     labels = losses.integer_labels("sparse_categorical_accuracy", y_true, y_pred)
@@ -100,8 +102,9 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | No
     return sparse_categorical_accuracy(y_true, y_pred, sample_weight)
 
 
-def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                               k: int = 5) -> jax.Array:
+def top_k_categorical_accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, k: int = 5
+) -> jax.Array:
     """Fraction of samples whose true class (``argmax y``, one-hot ``y_true``) is among the ``k`` top scores.
 
     The true class is in when fewer than ``k`` classes score strictly higher
@@ -117,8 +120,9 @@ def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weig
     return _fraction_in_top_k(jnp.argmax(y_true, axis=-1), y_pred, k, sample_weight)
 
 
-def sparse_top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                                      k: int = 5) -> jax.Array:
+def sparse_top_k_categorical_accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, k: int = 5
+) -> jax.Array:
     """Fraction of samples whose integer label ``y`` is among the ``k`` top scores (ties count as in)."""
     hyperparameter("k", k, integer=True, low=1)
     y_true, y_pred = losses.as_arrays("sparse_top_k_categorical_accuracy", y_true, y_pred)

@@ -71,7 +71,8 @@ class StreamingMetric:
         for field in ("counts", "shapes", "finish"):
             function(field, getattr(self, field))
         if not isinstance(self.options, tuple) or not all(
-                isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.options):
+            isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in self.options
+        ):
             raise TypeError(f"options must be a tuple of (name, value) pairs, got {self.options!r}")
 
     @property
@@ -82,8 +83,9 @@ class StreamingMetric:
         """The statistics before any data: zeros."""
         return {key: jnp.zeros(shape, dtype) for key, shape in self.shapes(**dict(self.options)).items()}
 
-    def update(self, stats: dict[str, jax.Array], y_true: ArrayLike, y_pred: ArrayLike,
-               sample_weight: ArrayLike | None = None) -> dict[str, jax.Array]:
+    def update(
+        self, stats: dict[str, jax.Array], y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> dict[str, jax.Array]:
         """``stats`` plus this batch's weighted counts."""
         batch = self.counts(y_true, y_pred, sample_weight, **dict(self.options))
         return {key: stats[key] + batch[key].astype(stats[key].dtype) for key in stats}
@@ -102,8 +104,9 @@ class StreamingMetric:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _on_one_batch(metric: StreamingMetric, y_true: jax.Array, y_pred: jax.Array,
-                  sample_weight: jax.Array | None) -> jax.Array:
+def _on_one_batch(
+    metric: StreamingMetric, y_true: jax.Array, y_pred: jax.Array, sample_weight: jax.Array | None
+) -> jax.Array:
     return metric.result(metric.update(metric.init(_dtype(y_pred)), y_true, y_pred, sample_weight))
 
 
@@ -116,8 +119,9 @@ def _dtype(y_pred: ArrayLike) -> DTypeLike:
     return jnp.promote_types(jnp.asarray(y_pred).dtype, jnp.float32)
 
 
-def _decisions(name: str, y_true: ArrayLike, y_pred: ArrayLike,
-               sample_weight: ArrayLike | None) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _decisions(
+    name: str, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Flat ``(is positive label, prediction, weight)`` over every output element of every sample."""
     y_true, y_pred = losses.as_float_pair(name, y_true, y_pred)
     if sample_weight is None:
@@ -126,20 +130,25 @@ def _decisions(name: str, y_true: ArrayLike, y_pred: ArrayLike,
         losses.check_sample_weight(sample_weight)
         sample_weight = jnp.asarray(sample_weight, y_pred.dtype)
         if sample_weight.shape != y_pred.shape[:1]:
-            raise ValueError(f"sample_weight must have shape {y_pred.shape[:1]} (one weight per sample), "
-                             f"got {sample_weight.shape}")
+            raise ValueError(
+                f"sample_weight must have shape {y_pred.shape[:1]} (one weight per sample), got {sample_weight.shape}"
+            )
         weights = jnp.broadcast_to(sample_weight.reshape(-1, *(1,) * (y_pred.ndim - 1)), y_pred.shape)
     return (y_true != 0).ravel(), y_pred.ravel(), weights.ravel()
 
 
-def binary_confusion(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                     threshold: float = 0.5) -> dict[str, jax.Array]:
+def binary_confusion(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, threshold: float = 0.5
+) -> dict[str, jax.Array]:
     """Weighted counts ``{"tp", "fp", "fn"}`` of the decisions ``p > threshold`` against labels ``y != 0``."""
     hyperparameter("threshold", threshold, low=0, high=1)
     actual, y_pred, weights = _decisions("binary confusion counts", y_true, y_pred, sample_weight)
     predicted = y_pred > threshold
-    return {"tp": jnp.sum(weights * (actual & predicted)), "fp": jnp.sum(weights * (~actual & predicted)),
-            "fn": jnp.sum(weights * (actual & ~predicted))}
+    return {
+        "tp": jnp.sum(weights * (actual & predicted)),
+        "fp": jnp.sum(weights * (~actual & predicted)),
+        "fn": jnp.sum(weights * (actual & ~predicted)),
+    }
 
 
 def _scalar_counts(threshold: float) -> dict[str, tuple[int, ...]]:
@@ -186,8 +195,9 @@ def F1Score(threshold: float = 0.5) -> StreamingMetric:  # noqa: N802 - Keras's 
     return StreamingMetric("f1_score", binary_confusion, _scalar_counts, f1_of, _threshold(threshold))
 
 
-def confusion_curve(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *,
-                    num_thresholds: int = 200) -> dict[str, jax.Array]:
+def confusion_curve(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None, *, num_thresholds: int = 200
+) -> dict[str, jax.Array]:
     """Weighted ``{"tp", "fp", "tn", "fn"}`` of shape ``(num_thresholds,)`` at Keras's even thresholds.
 
     Threshold ``i`` is ``i / (T - 1)`` for ``0 < i < T - 1``, with ``-1e-7``
@@ -229,8 +239,9 @@ def _num_thresholds(num_thresholds: int) -> int:
 def AUC(num_thresholds: int = 200) -> StreamingMetric:  # noqa: N802 - Keras's class name
     """Area under the ROC curve from counts at ``num_thresholds`` even thresholds, as Keras's ``AUC``."""
     _num_thresholds(num_thresholds)
-    return StreamingMetric("auc", confusion_curve, _curve_counts, roc_auc_of,
-                           (("num_thresholds", int(num_thresholds)),))
+    return StreamingMetric(
+        "auc", confusion_curve, _curve_counts, roc_auc_of, (("num_thresholds", int(num_thresholds)),)
+    )
 
 
 precision = Precision()

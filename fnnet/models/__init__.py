@@ -18,5 +18,15 @@ from fnnet.models.functional import Input, Model, call_layer, input_names, outpu
 from fnnet.models.sequential import Sequential
 from fnnet.models.summary import count_params, summary
 
-__all__ = ["Input", "Model", "ModelLayer", "Sequential", "SymbolicTensor", "call_layer", "count_params",
-           "input_names", "output_names", "summary"]
+__all__ = [
+    "Input",
+    "Model",
+    "ModelLayer",
+    "Sequential",
+    "SymbolicTensor",
+    "call_layer",
+    "count_params",
+    "input_names",
+    "output_names",
+    "summary",
+]

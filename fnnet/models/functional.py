@@ -33,8 +33,16 @@ from fnnet.layers.symbolic import SymbolicTensor, Tensors, check_arrays, is_shap
 from fnnet.models import graph as graph_lib
 from fnnet.protocols import ShapeLike
 
-__all__ = ["Input", "InputLayer", "Model", "call_layer", "functional_from_config", "graph_arguments", "input_names",
-           "output_names"]
+__all__ = [
+    "Input",
+    "InputLayer",
+    "Model",
+    "call_layer",
+    "functional_from_config",
+    "graph_arguments",
+    "input_names",
+    "output_names",
+]
 
 
 def _label_of(model_name: str | None) -> str:
@@ -47,8 +55,12 @@ def Input(shape: ShapeLike, name: str | None = None, dtype: DTypeLike = "float32
     return SymbolicTensor(shape, input_layer=InputLayer(shape, name=name, dtype=dtype))
 
 
-def InputLayer(batch_shape: Sequence[Any] | None = None, name: str | None = None, dtype: DTypeLike = "float32",
-               shape: ShapeLike | None = None) -> Layer:
+def InputLayer(
+    batch_shape: Sequence[Any] | None = None,
+    name: str | None = None,
+    dtype: DTypeLike = "float32",
+    shape: ShapeLike | None = None,
+) -> Layer:
     """The layer behind an ``Input``: no params, ``y = x``; config ``{"batch_shape": [None, ...], "name"}``."""
     if shape is None:
         if not isinstance(batch_shape, (list, tuple)) or not batch_shape:
@@ -62,8 +74,15 @@ def InputLayer(batch_shape: Sequence[Any] | None = None, name: str | None = None
     def apply(params, x, *, key=None, training=False):
         return x
 
-    return layer("InputLayer", init, apply, lambda p: jnp.asarray(0.0), lambda s: shape, name=name,
-                 arguments={"batch_shape": [None, *shape], "dtype": str(check_dtype("dtype", dtype))})
+    return layer(
+        "InputLayer",
+        init,
+        apply,
+        lambda p: jnp.asarray(0.0),
+        lambda s: shape,
+        name=name,
+        arguments={"batch_shape": [None, *shape], "dtype": str(check_dtype("dtype", dtype))},
+    )
 
 
 def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLayer:
@@ -92,9 +111,11 @@ def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLa
         if input_shape is None:
             return
         if any(isinstance(t, SymbolicTensor) for t in leaves(input_shape)):
-            raise TypeError(f"{_label_of(name)}.{where} takes a key and, optionally, the input shape without the batch "
-                            f"axis, got the symbolic tensor {input_shape!r}; a Model's shapes come from its Inputs: "
-                            "model.init(key)")
+            raise TypeError(
+                f"{_label_of(name)}.{where} takes a key and, optionally, the input shape without the batch "
+                f"axis, got the symbolic tensor {input_shape!r}; a Model's shapes come from its Inputs: "
+                "model.init(key)"
+            )
         given = as_shape(input_shape) if is_shape(tuple(input_shape)) else map_structure(as_shape, input_shape)
         if map_structure(tuple, given) != map_structure(tuple, input_shapes):
             raise ValueError(f"this Model's Inputs have shape {input_shapes}, got input shape {input_shape}")
@@ -103,11 +124,13 @@ def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLa
         check_input_shape(input_shape)
         key = as_key(key)
         params, first = {}, {}
-        for node, layer_name, call in graph.nodes:
+        for node, layer_name, _call in graph.nodes:
             first.setdefault(layer_name, node)
         for index, (layer_name, child) in enumerate(graph.layers):
             with blame(layer_name):
-                child_params = child.init(jax.random.fold_in(key, index), graph_lib.shapes_of(first[layer_name].inbound), dtype)
+                child_params = child.init(
+                    jax.random.fold_in(key, index), graph_lib.shapes_of(first[layer_name].inbound), dtype
+                )
             if child_params:
                 params[layer_name] = child_params
         return params
@@ -130,9 +153,20 @@ def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLa
         return sum((child.penalty(params[n]) for n, child in graph.layers if n in params), jnp.asarray(0.0))
 
     stateless = all(child.train is None for _, child in graph.layers)
-    return ModelLayer(layer("Functional", init, apply, penalty, output_shape, name=name,
-                            arguments=graph_arguments(graph), layers=graph.layers,
-                            train=None if stateless else train, graph=graph))
+    return ModelLayer(
+        layer(
+            "Functional",
+            init,
+            apply,
+            penalty,
+            output_shape,
+            name=name,
+            arguments=graph_arguments(graph),
+            layers=graph.layers,
+            train=None if stateless else train,
+            graph=graph,
+        )
+    )
 
 
 def call_layer(layer_value: Layer, inputs: Any) -> Any:
@@ -147,8 +181,10 @@ def output_names(model: Layer) -> tuple[str, ...] | None:
         return None
     if isinstance(graph.outputs, dict):
         return tuple(graph.outputs)
-    return tuple(graph.names[id(t.node.layer)] if t.node is not None else graph.names[id(t.input_layer)]
-                 for t in leaves(graph.outputs))
+    return tuple(
+        graph.names[id(t.node.layer)] if t.node is not None else graph.names[id(t.input_layer)]
+        for t in leaves(graph.outputs)
+    )
 
 
 def input_names(model: Layer) -> tuple[str, ...] | None:
@@ -174,17 +210,27 @@ def graph_arguments(graph: graph_lib.Graph) -> dict[str, Any]:
     history = graph_lib.history(graph)
 
     def keras_tensor(tensor: SymbolicTensor) -> dict[str, Any]:
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": [None, *tensor.shape], "keras_history": history(tensor)}}
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": [None, *tensor.shape], "keras_history": history(tensor)},
+        }
 
-    entries = [{"class_name": "InputLayer", "name": name, "config": _Inner(layer), "inbound_nodes": []}
-               for name, layer in graph.input_layers]
-    for name, layer in graph.layers:
-        nodes = [{"args": [map_structure(keras_tensor, node.inbound)], "kwargs": {}}
-                 for node, node_name, _ in graph.nodes if node_name == name]
-        entries.append({"class_name": layer.kind, "name": name, "config": _Inner(layer), "inbound_nodes": nodes})
-    return {"layers": entries, "input_layers": map_structure(history, graph.inputs),
-            "output_layers": map_structure(history, graph.outputs)}
+    entries = [
+        {"class_name": "InputLayer", "name": name, "config": _Inner(child), "inbound_nodes": []}
+        for name, child in graph.input_layers
+    ]
+    for name, child in graph.layers:
+        nodes = [
+            {"args": [map_structure(keras_tensor, node.inbound)], "kwargs": {}}
+            for node, node_name, _ in graph.nodes
+            if node_name == name
+        ]
+        entries.append({"class_name": child.kind, "name": name, "config": _Inner(child), "inbound_nodes": nodes})
+    return {
+        "layers": entries,
+        "input_layers": map_structure(history, graph.inputs),
+        "output_layers": map_structure(history, graph.outputs),
+    }
 
 
 def _is_history(value: object) -> bool:
@@ -230,20 +276,26 @@ def _why_unordered(waiting, made, counts) -> str:
             if name not in counts:
                 return f"{_node_label(layer_name, index)} takes a tensor of the unknown layer {name!r}"
             if not (isinstance(node_index, int) and 0 <= node_index < counts[name]):
-                return (f"{_node_label(layer_name, index)} takes node {node_index!r} of layer {name!r}, which has "
-                        f"{counts[name]} node(s)")
+                return (
+                    f"{_node_label(layer_name, index)} takes node {node_index!r} of layer {name!r}, which has "
+                    f"{counts[name]} node(s)"
+                )
         waits[(layer_name, index)] = [pair for pair in needs if pair not in made]
     path, pair = [], next(iter(waits))
     while pair not in path:  # each waiting node waits on another waiting one: follow them until one repeats
         path.append(pair)
         pair = waits[pair][0]
-    cycle = [*path[path.index(pair):], pair]
-    return ("its nodes form a cycle, each taking the output of the next: "
-            + " <- ".join(_node_label(*pair) for pair in cycle) + "; a graph's layers cannot depend on themselves")
+    cycle = [*path[path.index(pair) :], pair]
+    return (
+        "its nodes form a cycle, each taking the output of the next: "
+        + " <- ".join(_node_label(*pair) for pair in cycle)
+        + "; a graph's layers cannot depend on themselves"
+    )
 
 
-def functional_from_config(layers: Sequence[Mapping[str, Any]], input_layers: Any, output_layers: Any,
-                           name: str | None = None) -> ModelLayer:
+def functional_from_config(
+    layers: Sequence[Mapping[str, Any]], input_layers: Any, output_layers: Any, name: str | None = None
+) -> ModelLayer:
     """Rebuild a functional ``Model`` from its config: layers from the registry, calls replayed in order.
 
     A config whose nodes cannot be ordered (a cycle, a reference to a layer or
@@ -267,8 +319,10 @@ def functional_from_config(layers: Sequence[Mapping[str, Any]], input_layers: An
             raise KeyError((layer_name, node_index))
         made = leaves(outputs[(layer_name, node_index)])
         if not (isinstance(tensor_index, int) and 0 <= tensor_index < len(made)):
-            raise ValueError(f"a Functional config takes output {tensor_index!r} of {_node_label(*history[:2])}, "
-                             f"which has {len(made)} output(s)")
+            raise ValueError(
+                f"a Functional config takes output {tensor_index!r} of {_node_label(*history[:2])}, "
+                f"which has {len(made)} output(s)"
+            )
         return made[tensor_index]
 
     while pending:
@@ -293,8 +347,10 @@ def functional_from_config(layers: Sequence[Mapping[str, Any]], input_layers: An
         layer_name, node_index = error.args[0]
         if layer_name not in counts:
             raise ValueError(f"a Functional config's inputs or outputs name the unknown layer {layer_name!r}") from None
-        raise ValueError(f"a Functional config's inputs or outputs take node {node_index!r} of layer {layer_name!r}, "
-                         f"which has {counts[layer_name]} node(s)") from None
+        raise ValueError(
+            f"a Functional config's inputs or outputs take node {node_index!r} of layer {layer_name!r}, "
+            f"which has {counts[layer_name]} node(s)"
+        ) from None
     return Model(inputs, model_outputs, name=name)
 
 

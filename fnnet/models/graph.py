@@ -18,8 +18,9 @@ import jax
 from jax.typing import ArrayLike
 
 from fnnet.keys import optional_key
-from fnnet.layers.base import Layer, automatic_names, blame, merge_updates
-from fnnet.layers.symbolic import Node, SymbolicTensor, is_shape, leaves, map_structure
+from fnnet.layers.base import Layer, automatic_names, blame
+from fnnet.layers.params import merge_updates
+from fnnet.layers.symbolic import Node, SymbolicTensor, leaves, map_structure
 from fnnet.protocols import KeyLike, Params
 
 __all__ = ["Graph", "build", "check_shared_params", "history", "input_arrays", "run", "shapes_of"]
@@ -41,8 +42,10 @@ def build(inputs: Any, outputs: Any) -> Graph:
     for what, tree in (("inputs", inputs), ("outputs", outputs)):
         found = leaves(tree)
         if not found or not all(isinstance(t, SymbolicTensor) for t in found):
-            raise TypeError(f"Model {what} must be symbolic tensors (fn.Input, or layers called on them), "
-                            f"a list or a dict of them, got {tree!r}")
+            raise TypeError(
+                f"Model {what} must be symbolic tensors (fn.Input, or layers called on them), "
+                f"a list or a dict of them, got {tree!r}"
+            )
     given_inputs = leaves(inputs)
     if any(t.node is not None for t in given_inputs):
         raise ValueError("Model inputs must be fn.Input tensors, not layer outputs")
@@ -51,8 +54,10 @@ def build(inputs: Any, outputs: Any) -> Graph:
     def check_input(tensor: SymbolicTensor, consumer: Layer | None) -> None:
         if all(tensor.input_layer is not t.input_layer for t in given_inputs):
             user = "an output of the Model is" if consumer is None else f"{consumer.label} takes"
-            raise ValueError(f"graph disconnected: {user} {tensor!r}, an Input that is not among the Model's inputs "
-                             f"{given_inputs}; give it in fn.Model(inputs=...)")
+            raise ValueError(
+                f"graph disconnected: {user} {tensor!r}, an Input that is not among the Model's inputs "
+                f"{given_inputs}; give it in fn.Model(inputs=...)"
+            )
 
     def visit(root: SymbolicTensor) -> None:
         """Append the nodes ``root`` depends on, inbound first (a depth-first post-order, without recursion)."""
@@ -94,8 +99,14 @@ def build(inputs: Any, outputs: Any) -> Graph:
         count = calls.get(id(node.layer), 0)
         calls[id(node.layer)] = count + 1
         nodes.append((node, by_id[id(node.layer)], count))
-    return Graph(inputs, outputs, tuple((by_id[id(x)], x) for x in input_layers),
-                 tuple((by_id[id(x)], x) for x in unique), tuple(nodes), by_id)
+    return Graph(
+        inputs,
+        outputs,
+        tuple((by_id[id(x)], x) for x in input_layers),
+        tuple((by_id[id(x)], x) for x in unique),
+        tuple(nodes),
+        by_id,
+    )
 
 
 def input_arrays(graph: Graph, x: Any) -> list[Any]:
@@ -107,8 +118,11 @@ def input_arrays(graph: Graph, x: Any) -> list[Any]:
         missing = [k for k in chosen if k not in x]
         extra = sorted(set(x) - set(chosen))
         if missing or extra:
-            raise ValueError(f"the model takes inputs {keys}" + (f" (or by Input name {names})" if keys != names else "")
-                             + f", got a dict with keys {sorted(x)}")
+            raise ValueError(
+                f"the model takes inputs {keys}"
+                + (f" (or by Input name {names})" if keys != names else "")
+                + f", got a dict with keys {sorted(x)}"
+            )
         return [x[k] for k in chosen]
     if isinstance(x, (list, tuple)):
         if len(x) != len(names):
@@ -119,8 +133,15 @@ def input_arrays(graph: Graph, x: Any) -> list[Any]:
     return [x]
 
 
-def run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: bool = False,
-         sample_weight: ArrayLike | None = None, train: bool = False) -> tuple[Any, Params]:
+def run(
+    graph: Graph,
+    params: Params,
+    x: Any,
+    key: KeyLike | None,
+    training: bool = False,
+    sample_weight: ArrayLike | None = None,
+    train: bool = False,
+) -> tuple[Any, Params]:
     """Run the graph's nodes in order; ``(outputs, updates)``."""
     indices = {name: i for i, (name, _) in enumerate(graph.layers)}
     values = {id(t): v for t, v in zip(leaves(graph.inputs), input_arrays(graph, x))}
@@ -133,8 +154,12 @@ def run(graph: Graph, params: Params, x: Any, key: KeyLike | None, training: boo
         args = map_structure(lambda t: values[id(t)], node.inbound)
         with blame(name):
             if train:  # a shared layer's next call starts from the statistics its previous call left, as in Keras
-                y, layer_updates = node.layer.apply_train(merge_updates(params.get(name, {}), updates.get(name, {})),
-                                                          args, key=layer_key, sample_weight=sample_weight)
+                y, layer_updates = node.layer.apply_train(
+                    merge_updates(params.get(name, {}), updates.get(name, {})),
+                    args,
+                    key=layer_key,
+                    sample_weight=sample_weight,
+                )
                 if layer_updates:
                     updates[name] = merge_updates(updates.get(name, {}), layer_updates)
             else:
@@ -156,7 +181,7 @@ def shapes_of(tree: Any) -> Any:
 def check_shared_params(graph: Graph) -> None:
     """A layer called more than once builds the same params for every call, else a ValueError naming it."""
     calls = {}
-    for node, name, call in graph.nodes:
+    for node, name, _call in graph.nodes:
         calls.setdefault(name, []).append(node)
     for name, nodes in calls.items():
         if len(nodes) < 2:

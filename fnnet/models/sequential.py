@@ -61,8 +61,10 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
 
     def shape_of(input_shape, where):
         if isinstance(input_shape, SymbolicTensor):
-            raise TypeError(f"{label}.{where} takes the input shape without the batch axis, e.g. (3,), got the "
-                            f"symbolic tensor {input_shape!r}; to use the model in a graph, call it: model(tensor)")
+            raise TypeError(
+                f"{label}.{where} takes the input shape without the batch axis, e.g. (3,), got the "
+                f"symbolic tensor {input_shape!r}; to use the model in a graph, call it: model(tensor)"
+            )
         return as_shape(input_shape)
 
     def output_shape(input_shape):
@@ -102,8 +104,9 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
         for index, (layer_name, child) in enumerate(named):
             layer_key = None if key is None else jax.random.fold_in(key, index)
             with blame(layer_name):
-                x, child_updates = child.apply_train(params.get(layer_name, {}), x, key=layer_key,
-                                                     sample_weight=sample_weight)
+                x, child_updates = child.apply_train(
+                    params.get(layer_name, {}), x, key=layer_key, sample_weight=sample_weight
+                )
             if child_updates:
                 updates[layer_name] = child_updates
         return x, updates
@@ -113,8 +116,19 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
         return sum((child.penalty(params[n]) for n, child in named if n in params), jnp.asarray(0.0))
 
     stateless = all(child.train is None for child in layers)
-    return ModelLayer(layer("Sequential", init, apply, penalty, output_shape, name=name, arguments={"layers": layers},
-                            layers=named, train=None if stateless else train))
+    return ModelLayer(
+        layer(
+            "Sequential",
+            init,
+            apply,
+            penalty,
+            output_shape,
+            name=name,
+            arguments={"layers": layers},
+            layers=named,
+            train=None if stateless else train,
+        )
+    )
 
 
 def _sequential_from_config(layers: Sequence[Any], name: str | None = None) -> ModelLayer:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 import jax
 
 from fnnet._checks import describe, function
-from fnnet.layers.base import Layer, as_shape, check_layer, set_summary_writer, snake_case, trainable_mask
+from fnnet.layers.base import Layer, as_shape, check_layer, set_summary_writer, snake_case
+from fnnet.layers.params import trainable_mask
 from fnnet.layers.symbolic import leaves, map_structure
 from fnnet.models import graph as graph_lib
 from fnnet.protocols import Params, ShapeLike
@@ -35,29 +36,44 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]], tot
     widths = [max(len(row[i]) for row in [*rows, header]) + 2 for i in range(len(header))]
     line = lambda cells: "".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()  # noqa: E731
     rule = "=" * sum(widths)
-    return "\n".join([
-        f'Model: "{title}"', line(header), rule, *(line(row) for row in rows), rule,
-        f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-        f"Non-trainable params: {total - trainable:,}",
-    ])
+    return "\n".join(
+        [
+            f'Model: "{title}"',
+            line(header),
+            rule,
+            *(line(row) for row in rows),
+            rule,
+            f"Total params: {total:,}",
+            f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
+        ]
+    )
 
 
 def _graph_summary(model: Layer, print_fn: Callable[[str], object]) -> str:
     graph = model.graph
     of = graph_lib.history(graph)
     params = jax.eval_shape(lambda: model.init(jax.random.key(0)))
-    rows = [(f"{name} ({layer.kind})", str((None, *layer.output_shape(None))), "0", "-")
-            for name, layer in graph.input_layers]
+    rows = [
+        (f"{name} ({layer.kind})", str((None, *layer.output_shape(None))), "0", "-")
+        for name, layer in graph.input_layers
+    ]
     for name, layer in graph.layers:
         nodes = [node for node, node_name, _ in graph.nodes if node_name == name]
         shape = map_structure(lambda t: (None, *t.shape), nodes[0].outputs)
         sources = [of(t) for node in nodes for t in leaves(node.inbound)]
         count, _ = count_params(layer, params.get(name, {}))
-        rows.append((f"{name} ({layer.kind})", str(shape), f"{count:,}",
-                     ", ".join(f"{s[0]}[{s[1]}][{s[2]}]" for s in sources)))
+        rows.append(
+            (f"{name} ({layer.kind})", str(shape), f"{count:,}", ", ".join(f"{s[0]}[{s[1]}][{s[2]}]" for s in sources))
+        )
     total, trainable = count_params(model, params)
-    text = _table(model.name or snake_case(model.kind), ("Layer (type)", "Output Shape", "Param #", "Connected to"),
-                  rows, total, trainable)
+    text = _table(
+        model.name or snake_case(model.kind),
+        ("Layer (type)", "Output Shape", "Param #", "Connected to"),
+        rows,
+        total,
+        trainable,
+    )
     print_fn(text)
     return text
 
@@ -85,8 +101,9 @@ def summary(model: Layer, input_shape: ShapeLike | None = None, print_fn: Callab
         shape = tuple(child.output_shape(shape))
         rows.append((f"{child_name} ({child.kind})", str((None, *shape)), f"{count:,}"))
         total, trainable = total + count, trainable + count_trainable
-    text = _table(model.name or snake_case(model.kind), ("Layer (type)", "Output Shape", "Param #"), rows,
-                  total, trainable)
+    text = _table(
+        model.name or snake_case(model.kind), ("Layer (type)", "Output Shape", "Param #"), rows, total, trainable
+    )
     print_fn(text)
     return text
 

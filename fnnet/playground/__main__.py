@@ -15,9 +15,9 @@ import webbrowser
 try:  # the optional extra: without it, main() says what to install
     import uvicorn
 
-    from fnnet.playground.server import LOOPBACK_HOSTS, create_app
+    from fnnet.playground import server as playground_server
 except ImportError:
-    uvicorn = None
+    uvicorn = playground_server = None
 
 
 def _is_loopback(host) -> bool:
@@ -34,27 +34,35 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000; 0 picks one)")
     parser.add_argument("--open", action="store_true", help="open the page in the default web browser")
     parser.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1, loopback)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a --host other than loopback (anyone who reaches it can use the server)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other than loopback (anyone who reaches it can use the server)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be in [0, 65535], got {args.port}")
     if not _is_loopback(args.host) and not args.allow_remote:
-        parser.error(f"--host {args.host} is not a loopback address; the Playground serves 127.0.0.1 only "
-                     "unless --allow-remote is given too")
+        parser.error(
+            f"--host {args.host} is not a loopback address; the Playground serves 127.0.0.1 only "
+            "unless --allow-remote is given too"
+        )
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if uvicorn is None:
+    if uvicorn is None or playground_server is None:
         sys.exit("the Playground needs Starlette and uvicorn: pip install 'fnnet[playground]'")
 
     remote = not _is_loopback(args.host)
     if remote:
-        print(f"WARNING: serving on {args.host}, not loopback: anyone who can reach this address can start "
-              "training runs on this machine; there is no login.", file=sys.stderr)
-    app = create_app(allowed_hosts=["*"] if remote else LOOPBACK_HOSTS)
+        print(
+            f"WARNING: serving on {args.host}, not loopback: anyone who can reach this address can start "
+            "training runs on this machine; there is no login.",
+            file=sys.stderr,
+        )
+    app = playground_server.create_app(allowed_hosts=["*"] if remote else playground_server.LOOPBACK_HOSTS)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
 

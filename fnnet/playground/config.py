@@ -31,8 +31,15 @@ REGULARIZATION_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 # fnnet optimizers by name; "momentum" and "nesterov" are SGD with momentum 0.9 (Keras's SGD(momentum=0.9)).
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "amsgrad")
 # input features in the Playground's order: (query name, label, formula used in the exported script)
-FEATURES = (("x", "X₁", "x1"), ("y", "X₂", "x2"), ("xSquared", "X₁²", "x1 ** 2"), ("ySquared", "X₂²", "x2 ** 2"),
-            ("xTimesY", "X₁X₂", "x1 * x2"), ("sinX", "sin(X₁)", "np.sin(x1)"), ("sinY", "sin(X₂)", "np.sin(x2)"))
+FEATURES = (
+    ("x", "X₁", "x1"),
+    ("y", "X₂", "x2"),
+    ("xSquared", "X₁²", "x1 ** 2"),
+    ("ySquared", "X₂²", "x2 ** 2"),
+    ("xTimesY", "X₁X₂", "x1 * x2"),
+    ("sinX", "sin(X₁)", "np.sin(x1)"),
+    ("sinY", "sin(X₂)", "np.sin(x2)"),
+)
 FEATURE_NAMES = tuple(name for name, _, _ in FEATURES)
 COMPARE = ("none", "learningRate", "regularizationRate", "seed")
 MAX_LAYERS, MAX_NEURONS, MAX_BATCH, MAX_VARIANTS = 6, 8, 30, 4
@@ -41,8 +48,14 @@ MAX_SEED = 2**31 - 1
 
 # fields of TensorFlow Playground links that fnnet's has not: the values accepted (and ignored)
 _ANY = ("any value",)
-PLAYGROUND_ONLY = {"cosX": ("false",), "cosY": ("false",), "initZero": ("false",), "collectStats": _ANY,
-                   "tutorial": _ANY, "hideText": _ANY}
+PLAYGROUND_ONLY = {
+    "cosX": ("false",),
+    "cosY": ("false",),
+    "initZero": ("false",),
+    "collectStats": _ANY,
+    "tutorial": _ANY,
+    "hideText": _ANY,
+}
 
 
 def _playground_seed(value):
@@ -210,8 +223,17 @@ class Config:
 
     def architecture(self) -> tuple:
         """What fixes the compiled program's shapes and structure (not the rates, seeds or display flags)."""
-        return (self.problem, self.features, self.networkShape, self.activation, self.regularization,
-                self.optimizer, self.batchSize, self.num_train, len(self.variants))
+        return (
+            self.problem,
+            self.features,
+            self.networkShape,
+            self.activation,
+            self.regularization,
+            self.optimizer,
+            self.batchSize,
+            self.num_train,
+            len(self.variants),
+        )
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -219,14 +241,26 @@ class Config:
     # ---- query strings ---------------------------------------------------------------------------------------
     def to_query(self) -> str:
         """The configuration as a query string (the page keeps it in the URL's hash)."""
-        items = [("problem", self.problem), ("dataset", self.dataset), ("regDataset", self.regDataset),
-                 ("noise", self.noise), ("percTrainData", self.percTrainData), ("batchSize", self.batchSize),
-                 ("networkShape", ",".join(map(str, self.networkShape))), ("activation", self.activation),
-                 ("learningRate", format_rate(self.learningRate)), ("regularization", self.regularization),
-                 ("regularizationRate", format_rate(self.regularizationRate))]
+        items = [
+            ("problem", self.problem),
+            ("dataset", self.dataset),
+            ("regDataset", self.regDataset),
+            ("noise", self.noise),
+            ("percTrainData", self.percTrainData),
+            ("batchSize", self.batchSize),
+            ("networkShape", ",".join(map(str, self.networkShape))),
+            ("activation", self.activation),
+            ("learningRate", format_rate(self.learningRate)),
+            ("regularization", self.regularization),
+            ("regularizationRate", format_rate(self.regularizationRate)),
+        ]
         items += [(name, str(name in self.features).lower()) for name in FEATURE_NAMES]
-        items += [("optimizer", self.optimizer), ("seed", self.seed),
-                  ("showTestData", str(self.showTestData).lower()), ("discretize", str(self.discretize).lower())]
+        items += [
+            ("optimizer", self.optimizer),
+            ("seed", self.seed),
+            ("showTestData", str(self.showTestData).lower()),
+            ("discretize", str(self.discretize).lower()),
+        ]
         if self.compare != "none":
             values = ",".join(str(v) if self.compare == "seed" else format_rate(v) for v in self.compareValues)
             items += [("compare", self.compare), ("compareValues", values)]
@@ -265,8 +299,9 @@ class Config:
                 if accepted is not _ANY and value not in accepted:
                     _fail(name, value, f"{' or '.join(accepted)} (fnnet's Playground has no other)")
             else:
-                raise ConfigError(f"unknown field {name!r}; valid fields: "
-                                  f"{', '.join(sorted(fields | set(FEATURE_NAMES)))}")
+                raise ConfigError(
+                    f"unknown field {name!r}; valid fields: {', '.join(sorted(fields | set(FEATURE_NAMES)))}"
+                )
         if features is not None:  # features not named keep their defaults
             named = {name for name, _ in pairs if name in FEATURE_NAMES}
             features += [name for name in cls.features if name not in named]

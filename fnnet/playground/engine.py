@@ -42,9 +42,15 @@ THUMB_STRIDE = 2  # neuron thumbnails at GRID / 2
 DOMAIN = 6.0
 MAX_EPOCHS = 100  # per compiled chunk
 HISTORY_COLUMNS = ("loss", "train", "test", "penalty")
-_FUNCTIONS = {"x": lambda x1, x2: x1, "y": lambda x1, x2: x2, "xSquared": lambda x1, x2: x1 ** 2,
-              "ySquared": lambda x1, x2: x2 ** 2, "xTimesY": lambda x1, x2: x1 * x2,
-              "sinX": lambda x1, x2: np.sin(x1), "sinY": lambda x1, x2: np.sin(x2)}
+_FUNCTIONS = {
+    "x": lambda x1, x2: x1,
+    "y": lambda x1, x2: x2,
+    "xSquared": lambda x1, x2: x1**2,
+    "ySquared": lambda x1, x2: x2**2,
+    "xTimesY": lambda x1, x2: x1 * x2,
+    "sinX": lambda x1, x2: np.sin(x1),
+    "sinY": lambda x1, x2: np.sin(x2),
+}
 assert set(_FUNCTIONS) == {name for name, _, _ in FEATURES}  # the formulas of config.FEATURES, as functions
 
 
@@ -81,20 +87,29 @@ def make_data(config: Config) -> dict:
     Classification labels become -1/1 (the Playground's, fitting the tanh output).
     """
     data_key, _, _ = data_keys(config.seed)
-    points, targets = fn.datasets.playground.make(config.data_name, config.num_samples,
-                                                  noise=config.noise / 100, key=data_key)
+    points, targets = fn.datasets.playground.make(
+        config.data_name, config.num_samples, noise=config.noise / 100, key=data_key
+    )
     if config.classification:
         targets = 2 * targets - 1
     n = config.num_train
-    return {"points": points, "targets": targets, "num_train": n,
-            "x_train": features(points[:n], config.features), "y_train": targets[:n, None],
-            "x_test": features(points[n:], config.features), "y_test": targets[n:, None]}
+    return {
+        "points": points,
+        "targets": targets,
+        "num_train": n,
+        "x_train": features(points[:n], config.features),
+        "y_train": targets[:n, None],
+        "x_test": features(points[n:], config.features),
+        "y_test": targets[n:, None],
+    }
 
 
 def build_layers(config: Config) -> list:
     """The Dense layers: the hidden ones (``hidden_1``, ...) and the ``output`` (tanh, or linear for regression)."""
-    hidden = [fn.layers.Dense(units, activation=config.activation, name=f"hidden_{i + 1}")
-              for i, units in enumerate(config.networkShape)]
+    hidden = [
+        fn.layers.Dense(units, activation=config.activation, name=f"hidden_{i + 1}")
+        for i, units in enumerate(config.networkShape)
+    ]
     output = fn.layers.Dense(1, activation="tanh" if config.classification else "linear", name="output")
     return [*hidden, output]
 
@@ -135,8 +150,15 @@ def chunk_program(architecture):
     ``(K, GRID * GRID, neurons)``, in layer order.
     """
     problem, feature_names, shape, activation, regularization, optimizer_name, batch_size, n_train, _ = architecture
-    config = Config(problem=problem, features=feature_names, networkShape=shape, activation=activation,
-                    regularization=regularization, optimizer=optimizer_name, batchSize=batch_size)
+    config = Config(
+        problem=problem,
+        features=feature_names,
+        networkShape=shape,
+        activation=activation,
+        regularization=regularization,
+        optimizer=optimizer_name,
+        batchSize=batch_size,
+    )
     dense = build_layers(config)
     names = layer_names(config)
     model = fn.Sequential(dense)
@@ -161,11 +183,13 @@ def chunk_program(architecture):
 
         def epoch(e, carry):
             state, history = carry
-            state, logs = fn.training.epoch.train_epoch(objective, optimizer, state, x_train, y_train,
-                                                        orders[e].reshape(-1), batch_size=batch_size)
+            state, logs = fn.training.epoch.train_epoch(
+                objective, optimizer, state, x_train, y_train, orders[e].reshape(-1), batch_size=batch_size
+            )
             pen = jnp.zeros((), jnp.float32) if penalty is None else rate * penalty(state.params)
-            row = jnp.stack([logs["loss"], data_loss(state.params, x_train, y_train),
-                             data_loss(state.params, x_test, y_test), pen])
+            row = jnp.stack(
+                [logs["loss"], data_loss(state.params, x_train, y_train), data_loss(state.params, x_test, y_test), pen]
+            )
             return state, history.at[e].set(row)
 
         history = jnp.full((MAX_EPOCHS, len(HISTORY_COLUMNS)), jnp.nan, jnp.float32)
@@ -242,24 +266,25 @@ class Run:
             raise ValueError(f"n_epochs must be in [0, {MAX_EPOCHS}], got {n_epochs}")
         if self.initial_history is None:
             self.initial_history = self._initial_losses()
-        states, history, nodes = self.program(self.states, self.rates, jnp.asarray(self._orders(n_epochs)),
-                                              n_epochs, *self.device_data, self.grid)
+        states, history, nodes = self.program(
+            self.states, self.rates, jnp.asarray(self._orders(n_epochs)), n_epochs, *self.device_data, self.grid
+        )
         self.states = states
         self.nodes = np.asarray(nodes)
         rows = np.asarray(history)[:, :n_epochs]
         end = self.epoch + n_epochs
         if end > self._history.shape[1]:  # grow by doubling: appending stays O(1) per epoch
             grown = np.zeros((self.k, 2 * end, len(HISTORY_COLUMNS)), np.float32)
-            grown[:, :self.epoch] = self._history[:, :self.epoch]
+            grown[:, : self.epoch] = self._history[:, : self.epoch]
             self._history = grown
-        self._history[:, self.epoch:end] = rows
+        self._history[:, self.epoch : end] = rows
         self.epoch = end
         return rows
 
     @property
     def history(self) -> np.ndarray:
         """``(K, epochs, 4)``: per variant and epoch, ``HISTORY_COLUMNS``."""
-        return self._history[:, :self.epoch]
+        return self._history[:, : self.epoch]
 
     def _initial_losses(self):
         """``(K, 2)`` training and test losses of the initial weights (the Playground shows them at epoch 0)."""
@@ -267,8 +292,12 @@ class Run:
         x_train, y_train, x_test, y_test = self.device_data
         out = []
         for params in unstack(self.states.params, self.k):
-            out.append([float(fn.losses.mean_squared_error(y_train, model.apply(params, x_train))),
-                        float(fn.losses.mean_squared_error(y_test, model.apply(params, x_test)))])
+            out.append(
+                [
+                    float(fn.losses.mean_squared_error(y_train, model.apply(params, x_train))),
+                    float(fn.losses.mean_squared_error(y_test, model.apply(params, x_test))),
+                ]
+            )
         return np.asarray(out, np.float32)
 
     def set_learning_rate(self, learning_rate: float):
@@ -292,8 +321,10 @@ class Run:
     def weights(self, variant=0) -> list:
         """The variant's ``[{"kernel": [[...]], "bias": [...]}]``, layer by layer, as floats."""
         params = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf[variant]), self.states.params)
-        return [{"kernel": params[name]["kernel"].round(4).tolist(), "bias": params[name]["bias"].round(4).tolist()}
-                for name in layer_names(self.config)]
+        return [
+            {"kernel": params[name]["kernel"].round(4).tolist(), "bias": params[name]["bias"].round(4).tolist()}
+            for name in layer_names(self.config)
+        ]
 
     def params(self, variant=0):
         """The variant's params tree (NumPy)."""

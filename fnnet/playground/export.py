@@ -111,8 +111,10 @@ def _variants(run) -> str:
     lines = []
     for values in run.variants:
         segments = run.segments if run.config.compare != "learningRate" else [(0, values["learningRate"])]
-        lines.append(f"    {{\"seed\": {values['seed']}, \"regularization_rate\": {values['regularizationRate']!r}, "
-                     f"\"segments\": {[(start, lr) for start, lr in segments]!r}}},")
+        lines.append(
+            f'    {{"seed": {values["seed"]}, "regularization_rate": {values["regularizationRate"]!r}, '
+            f'"segments": {[(start, lr) for start, lr in segments]!r}}},'
+        )
     return "[\n" + "\n".join(lines) + "\n]"
 
 
@@ -122,22 +124,40 @@ def script(run, filename="playground_run.py") -> str:
     name, extra = engine.optimizer_arguments(config.optimizer)
     extra_text = "".join(f", {key}={value!r}" for key, value in extra.items())
     output = "tanh" if config.classification else "linear"
-    layers = [f'        fn.layers.Dense({units}, activation={config.activation!r}, name="hidden_{i + 1}"),'
-              for i, units in enumerate(config.networkShape)]
+    layers = [
+        f'        fn.layers.Dense({units}, activation={config.activation!r}, name="hidden_{i + 1}"),'
+        for i, units in enumerate(config.networkShape)
+    ]
     layers.append(f'        fn.layers.Dense(1, activation={output!r}, name="output"),')
     regularizers = ""
     if config.regularization != "none":
         function = config.regularization.lower()
         regularizers = f', regularizers=[fn.regularizers.{function}(variant["regularization_rate"])]'
-    target_line = ("targets = 2 * targets - 1  # labels -1/1, as the Playground's, for the tanh output\n"
-                   if config.classification else "")
+    target_line = (
+        "targets = 2 * targets - 1  # labels -1/1, as the Playground's, for the tanh output\n"
+        if config.classification
+        else ""
+    )
     return _TEMPLATE.format(
-        query=config.to_query(), filename=filename, dataset=config.data_name, num_samples=config.num_samples,
-        noise=config.noise / 100, num_train=config.num_train, seed=config.seed, batch_size=config.batchSize,
-        variants=_variants(run), epochs=run.epoch, feature_names=", ".join(config.features),
-        feature_formulas=", ".join(_FORMULAS[f] for f in config.features), target_line=target_line,
-        layers="\n".join(layers), num_features=len(config.features), optimizer_name=name,
-        optimizer_extra=extra_text, regularizers=regularizers)
+        query=config.to_query(),
+        filename=filename,
+        dataset=config.data_name,
+        num_samples=config.num_samples,
+        noise=config.noise / 100,
+        num_train=config.num_train,
+        seed=config.seed,
+        batch_size=config.batchSize,
+        variants=_variants(run),
+        epochs=run.epoch,
+        feature_names=", ".join(config.features),
+        feature_formulas=", ".join(_FORMULAS[f] for f in config.features),
+        target_line=target_line,
+        layers="\n".join(layers),
+        num_features=len(config.features),
+        optimizer_name=name,
+        optimizer_extra=extra_text,
+        regularizers=regularizers,
+    )
 
 
 def history_csv(run) -> str:
@@ -149,8 +169,10 @@ def history_csv(run) -> str:
         learning_rates = _learning_rates(run, values)
         for epoch in range(run.epoch):
             loss, train, test, penalty = (float(v) for v in history[k, epoch])
-            out.write(f"{k},{values['seed']},{learning_rates[epoch]!r},{values['regularizationRate']!r},{epoch + 1},"
-                      f"{train:.7g},{test:.7g},{loss:.7g},{test + penalty:.7g}\n")
+            out.write(
+                f"{k},{values['seed']},{learning_rates[epoch]!r},{values['regularizationRate']!r},{epoch + 1},"
+                f"{train:.7g},{test:.7g},{loss:.7g},{test + penalty:.7g}\n"
+            )
     return out.getvalue()
 
 

@@ -37,9 +37,21 @@ from starlette.staticfiles import StaticFiles
 
 import fnnet as fn
 from fnnet.playground import engine, export, sessions as sessions_lib
-from fnnet.playground.config import (DATASETS, FEATURE_NAMES, LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, MAX_VARIANTS,
-                                     NUM_SAMPLES, OPTIMIZERS, REG_DATASETS, REGULARIZATION_RATES, Config, ConfigError,
-                                     format_rate)
+from fnnet.playground.config import (
+    DATASETS,
+    FEATURE_NAMES,
+    LEARNING_RATES,
+    MAX_LAYERS,
+    MAX_NEURONS,
+    MAX_VARIANTS,
+    NUM_SAMPLES,
+    OPTIMIZERS,
+    REG_DATASETS,
+    REGULARIZATION_RATES,
+    Config,
+    ConfigError,
+    format_rate,
+)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -99,8 +111,9 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
 
     async def create(request):
         session = await sessions.create(_config(await _body(request)))
-        return JSONResponse({"id": session.id, "config": session.config.to_query(), "meta": session.meta()},
-                            status_code=201)
+        return JSONResponse(
+            {"id": session.id, "config": session.config.to_query(), "meta": session.meta()}, status_code=201
+        )
 
     async def put_config(request):
         session = sessions.get(request.path_params["id"])
@@ -138,11 +151,18 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
         return JSONResponse(previews)
 
     async def options(request):
-        return JSONResponse({
-            "learningRates": [format_rate(r) for r in LEARNING_RATES],
-            "regularizationRates": [format_rate(r) for r in REGULARIZATION_RATES],
-            "optimizers": list(OPTIMIZERS), "speeds": list(sessions_lib.SPEEDS), "maxLayers": MAX_LAYERS,
-            "maxNeurons": MAX_NEURONS, "maxVariants": MAX_VARIANTS, "features": list(FEATURE_NAMES)})
+        return JSONResponse(
+            {
+                "learningRates": [format_rate(r) for r in LEARNING_RATES],
+                "regularizationRates": [format_rate(r) for r in REGULARIZATION_RATES],
+                "optimizers": list(OPTIMIZERS),
+                "speeds": list(sessions_lib.SPEEDS),
+                "maxLayers": MAX_LAYERS,
+                "maxNeurons": MAX_NEURONS,
+                "maxVariants": MAX_VARIANTS,
+                "features": list(FEATURE_NAMES),
+            }
+        )
 
     async def delete(request):
         await sessions.remove(request.path_params["id"])
@@ -153,8 +173,11 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
         limit = request.query_params.get("limit", "0")
         if not limit.isdigit() or int(limit) > 1_000_000:
             raise HTTPException(400, f"limit: got {limit!r}; expected an integer in [0, 1000000]")
-        return StreamingResponse(_stream(session, int(limit)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _stream(session, int(limit)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     async def export_script(request):
         session = sessions.get(request.path_params["id"])
@@ -218,8 +241,12 @@ def create_app(*, max_sessions=sessions_lib.MAX_SESSIONS, allowed_hosts=LOOPBACK
         Route("/api/sessions/{id}/export/model", export_model),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    handlers = {HTTPException: http_error, ConfigError: config_error, sessions_lib.SessionError: session_error,
-                Exception: server_error}
+    handlers = {
+        HTTPException: http_error,
+        ConfigError: config_error,
+        sessions_lib.SessionError: session_error,
+        Exception: server_error,
+    }
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     app.state.sessions = sessions
@@ -273,8 +300,11 @@ def _history_payload(run, start):
     if index and index[-1] != end - 1:
         index.append(end - 1)
     rows = history[:, index]
-    return {"epochs": [i + 1 for i in index], "train": rows[:, :, 1].round(6).tolist(),
-            "test": rows[:, :, 2].round(6).tolist()}, end
+    return {
+        "epochs": [i + 1 for i in index],
+        "train": rows[:, :, 1].round(6).tolist(),
+        "test": rows[:, :, 2].round(6).tolist(),
+    }, end
 
 
 async def _stream(session, limit):
@@ -285,8 +315,8 @@ async def _stream(session, limit):
         while not session.closed:
             async with session.changed:
                 try:
-                    await asyncio.wait_for(session.changed.wait_for(lambda: session.version != seen),
-                                           KEEPALIVE_SECONDS)
+                    changed = lambda: session.version != seen  # noqa: B023, E731 (awaited in this iteration)
+                    await asyncio.wait_for(session.changed.wait_for(changed), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield ": keepalive\n\n"
                     continue

@@ -188,10 +188,13 @@ class Session:
         assert run is not None  # start() made it
         focus = min(self.focus, run.k - 1)
         self.frame = {
-            "generation": self.generation, "epoch": run.epoch,
+            "generation": self.generation,
+            "epoch": run.epoch,
             "losses": run.latest_losses().round(6).tolist(),
-            "weights": run.weights(focus), "focus": focus,
-            "nodes": _b64(run.node_images(focus)), "outputs": _b64(run.output_images()),
+            "weights": run.weights(focus),
+            "focus": focus,
+            "nodes": _b64(run.node_images(focus)),
+            "outputs": _b64(run.output_images()),
         }
         await self._notify()
 
@@ -204,14 +207,24 @@ class Session:
         run, config = self.run, self.config
         assert run is not None and run.initial_history is not None  # start() made them
         data = run.data
-        points = [[round(float(p[0]), 3), round(float(p[1]), 3), round(float(t), 3)]
-                  for p, t in zip(data["points"], data["targets"])]
-        return {"points": points, "numTrain": data["num_train"], "features": list(config.features),
-                "layers": [len(config.features), *config.networkShape, 1], "grid": engine.GRID,
-                "thumb": engine.GRID // engine.THUMB_STRIDE, "featureImages": _feature_images(),
-                "variants": [dict(v) for v in run.variants], "compare": config.compare,
-                "classification": config.classification, "generation": self.generation,
-                "initial": run.initial_history.round(6).tolist()}
+        points = [
+            [round(float(p[0]), 3), round(float(p[1]), 3), round(float(t), 3)]
+            for p, t in zip(data["points"], data["targets"])
+        ]
+        return {
+            "points": points,
+            "numTrain": data["num_train"],
+            "features": list(config.features),
+            "layers": [len(config.features), *config.networkShape, 1],
+            "grid": engine.GRID,
+            "thumb": engine.GRID // engine.THUMB_STRIDE,
+            "featureImages": _feature_images(),
+            "variants": [dict(v) for v in run.variants],
+            "compare": config.compare,
+            "classification": config.classification,
+            "generation": self.generation,
+            "initial": run.initial_history.round(6).tolist(),
+        }
 
     async def close(self):
         self.closed = True

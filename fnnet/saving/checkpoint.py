@@ -70,10 +70,17 @@ def key_impl_name(key: jax.Array) -> str:
     return impl if isinstance(impl, str) else getattr(impl, "name", str(impl))
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: Layer, epoch: int,
-                    history: Mapping[str, Sequence[float]] | None = None,
-                    callbacks_state: Sequence[Mapping[str, Any]] | None = None,
-                    callbacks_params: Mapping[int, Params] | None = None, input_shape: ShapeLike | None = None) -> str:
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    state: TrainState,
+    *,
+    model: Layer,
+    epoch: int,
+    history: Mapping[str, Sequence[float]] | None = None,
+    callbacks_state: Sequence[Mapping[str, Any]] | None = None,
+    callbacks_params: Mapping[int, Params] | None = None,
+    input_shape: ShapeLike | None = None,
+) -> str:
     """Write the whole ``state`` of a run, with its model, epoch, history and callbacks, to ``path``.
 
     Args:
@@ -94,8 +101,9 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: L
     _check_records(history, callbacks_state, callbacks_params)
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative int (the epochs completed), got {epoch!r}")
-    tensors, metadata = model_io.model_entries(model, state.params, input_shape=input_shape,
-                                               format=model_io.CHECKPOINT_FORMAT)
+    tensors, metadata = model_io.model_entries(
+        model, state.params, input_shape=input_shape, format=model_io.CHECKPOINT_FORMAT
+    )
     tensors.update(trees.flatten(state.opt_state, "opt_state"))
     key = as_key(state.key)
     step, key_data = parallel.fetch((state.step, jax.random.key_data(key)))
@@ -103,24 +111,40 @@ def save_checkpoint(path: str | os.PathLike[str], state: TrainState, *, model: L
     for position, tree in (callbacks_params or {}).items():
         tensors.update(trees.flatten(tree, f"callbacks/{int(position)}/params"))
     states = None if callbacks_state is None else list(callbacks_state)
-    metadata.update(epoch=str(int(epoch)), history=_json("history", dict(history or {})),
-                    callbacks_state=_json("callbacks_state", states), key_impl=key_impl_name(key))
+    metadata.update(
+        epoch=str(int(epoch)),
+        history=_json("history", dict(history or {})),
+        callbacks_state=_json("callbacks_state", states),
+        key_impl=key_impl_name(key),
+    )
     return container.write(path, tensors, metadata)
 
 
 def _check_records(history, callbacks_state, callbacks_params):
     """``history`` ``{name: [numbers]}``, ``callbacks_state`` a list of dicts, ``callbacks_params`` ``{int: tree}``."""
-    if history is not None and (not isinstance(history, Mapping) or not all(
-            isinstance(name, str) and isinstance(values, Sequence) and not isinstance(values, str) and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-            for name, values in history.items())):
+    if history is not None and (
+        not isinstance(history, Mapping)
+        or not all(
+            isinstance(name, str)
+            and isinstance(values, Sequence)
+            and not isinstance(values, str)
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+            for name, values in history.items()
+        )
+    ):
         raise TypeError(f"history must be a dict {{name: [numbers]}} (History.history), got {history!r}")
-    if callbacks_state is not None and (isinstance(callbacks_state, (str, Mapping)) or not isinstance(
-            callbacks_state, Sequence) or not all(isinstance(s, Mapping) for s in callbacks_state)):
-        raise TypeError(f"callbacks_state must be a list of dicts (each callback's get_state()), "
-                        f"got {callbacks_state!r}")
-    if callbacks_params is not None and (not isinstance(callbacks_params, Mapping) or not all(
-            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in callbacks_params)):
+    if callbacks_state is not None and (
+        isinstance(callbacks_state, (str, Mapping))
+        or not isinstance(callbacks_state, Sequence)
+        or not all(isinstance(s, Mapping) for s in callbacks_state)
+    ):
+        raise TypeError(
+            f"callbacks_state must be a list of dicts (each callback's get_state()), got {callbacks_state!r}"
+        )
+    if callbacks_params is not None and (
+        not isinstance(callbacks_params, Mapping)
+        or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in callbacks_params)
+    ):
         raise TypeError(f"callbacks_params must be a dict {{callback position: params}}, got {callbacks_params!r}")
 
 
@@ -138,8 +162,9 @@ def _templates(like, params_template):
 
 def _restore_key(path, tensors, metadata, template):
     if "key" not in tensors or "key_impl" not in metadata:
-        raise ValueError(f"{path!r}: a checkpoint holds the tensor 'key' and the metadata 'key_impl'; this file "
-                         "lacks them")
+        raise ValueError(
+            f"{path!r}: a checkpoint holds the tensor 'key' and the metadata 'key_impl'; this file lacks them"
+        )
     name = metadata["key_impl"]
     if template is not None and key_impl_name(template) != name:
         raise ValueError(f"{path!r}: key: the state expects a {key_impl_name(template)} key, the file holds {name}")
@@ -150,15 +175,19 @@ def _restore_key(path, tensors, metadata, template):
     try:
         return jax.random.wrap_key_data(data, impl=name)
     except (ValueError, TypeError, KeyError) as error:
-        raise ValueError(f"{path!r}: key: cannot rebuild a {name!r} key from data of shape {np.shape(data)} and "
-                         f"dtype {np.dtype(data.dtype)}: {error}") from None
+        raise ValueError(
+            f"{path!r}: key: cannot rebuild a {name!r} key from data of shape {np.shape(data)} and "
+            f"dtype {np.dtype(data.dtype)}: {error}"
+        ) from None
 
 
 def _restore_step(path, tensors, template):
     step = tensors.get("step")
     if step is None or step.shape != () or not np.issubdtype(step.dtype, np.integer):
-        raise ValueError(f"{path!r}: step must be a 0-d integer tensor, the file holds "
-                         f"{'none' if step is None else f'shape {step.shape}, dtype {step.dtype}'}")
+        raise ValueError(
+            f"{path!r}: step must be a 0-d integer tensor, the file holds "
+            f"{'none' if step is None else f'shape {step.shape}, dtype {step.dtype}'}"
+        )
     if template is None:
         return jax.numpy.asarray(step)
     trees.check_leaf("step", step, template, "the state")
@@ -168,14 +197,18 @@ def _restore_step(path, tensors, template):
 def _check_names(path, tensors):
     for name in tensors:
         parts = name.split("/")
-        known = (name in ("step", "key") or parts[0] in ("params", "opt_state")
-                 or (len(parts) > 3 and parts[0] == "callbacks" and parts[1].isdigit() and parts[2] == "params"))
+        known = (
+            name in ("step", "key")
+            or parts[0] in ("params", "opt_state")
+            or (len(parts) > 3 and parts[0] == "callbacks" and parts[1].isdigit() and parts[2] == "params")
+        )
         if not known:
             raise ValueError(f"{path!r}: the tensor {name!r} is not part of an fnnet checkpoint")
 
 
-def load_checkpoint(path: str | os.PathLike[str], *,
-                    like: "TrainState | optax.GradientTransformation | Trainer | None" = None) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike[str], *, like: "TrainState | optax.GradientTransformation | Trainer | None" = None
+) -> Checkpoint:
     """A ``Checkpoint(state, model, epoch, history, callbacks_state, callbacks_params)`` from ``path``.
 
     Args:
@@ -202,8 +235,9 @@ def load_checkpoint(path: str | os.PathLike[str], *,
     """
     tensors, metadata = container.read(path)
     if metadata.get("format") == model_io.MODEL_FORMAT:
-        raise ValueError(f"{path!r} is a model file ({model_io.MODEL_FORMAT}), not a checkpoint: open it with "
-                         "fn.load_model")
+        raise ValueError(
+            f"{path!r} is a model file ({model_io.MODEL_FORMAT}), not a checkpoint: open it with fn.load_model"
+        )
     if metadata.get("format") != model_io.CHECKPOINT_FORMAT:
         raise ValueError(f"{path!r}: format {metadata.get('format')!r} is not {model_io.CHECKPOINT_FORMAT!r}")
     _check_names(path, tensors)
@@ -212,15 +246,21 @@ def load_checkpoint(path: str | os.PathLike[str], *,
     try:
         trees.check(tensors, "params", config_template, "the model's config")
         params = trees.restore(tensors, "params", params_template, "the given params")
-        opt_state = None if opt_template is None else trees.restore(tensors, "opt_state", opt_template,
-                                                                    "the optimizer state")
+        opt_state = (
+            None if opt_template is None else trees.restore(tensors, "opt_state", opt_template, "the optimizer state")
+        )
         positions = sorted({int(name.split("/")[1]) for name in tensors if name.startswith("callbacks/")})
-        callbacks_params = {i: trees.restore(tensors, f"callbacks/{i}/params", params_template, "the params")
-                            for i in positions}
+        callbacks_params = {
+            i: trees.restore(tensors, f"callbacks/{i}/params", params_template, "the params") for i in positions
+        }
     except ValueError as error:
         raise ValueError(f"{path!r}: {error}") from None
-    state = TrainState(params, opt_state, _restore_step(path, tensors, step_template),
-                       _restore_key(path, tensors, metadata, key_template))
+    state = TrainState(
+        params,
+        opt_state,
+        _restore_step(path, tensors, step_template),
+        _restore_key(path, tensors, metadata, key_template),
+    )
     epoch = model_io.metadata_field(path, metadata, "epoch")
     history = model_io.metadata_field(path, metadata, "history")
     callbacks_state = model_io.metadata_field(path, metadata, "callbacks_state")

@@ -44,11 +44,20 @@ MAX_HEADER_BYTES = 100_000_000  # the limit of the reference (Rust) reader
 METADATA = "__metadata__"
 
 DTYPES = {
-    "BOOL": np.dtype(np.bool_), "U8": np.dtype(np.uint8), "I8": np.dtype(np.int8),
-    "U16": np.dtype(np.uint16), "I16": np.dtype(np.int16), "U32": np.dtype(np.uint32),
-    "I32": np.dtype(np.int32), "U64": np.dtype(np.uint64), "I64": np.dtype(np.int64),
-    "F16": np.dtype(np.float16), "BF16": np.dtype(ml_dtypes.bfloat16), "F32": np.dtype(np.float32),
-    "F64": np.dtype(np.float64), "F8_E4M3": np.dtype(ml_dtypes.float8_e4m3fn),
+    "BOOL": np.dtype(np.bool_),
+    "U8": np.dtype(np.uint8),
+    "I8": np.dtype(np.int8),
+    "U16": np.dtype(np.uint16),
+    "I16": np.dtype(np.int16),
+    "U32": np.dtype(np.uint32),
+    "I32": np.dtype(np.int32),
+    "U64": np.dtype(np.uint64),
+    "I64": np.dtype(np.int64),
+    "F16": np.dtype(np.float16),
+    "BF16": np.dtype(ml_dtypes.bfloat16),
+    "F32": np.dtype(np.float32),
+    "F64": np.dtype(np.float64),
+    "F8_E4M3": np.dtype(ml_dtypes.float8_e4m3fn),
     "F8_E5M2": np.dtype(ml_dtypes.float8_e5m2),
 }
 """The safetensors dtype names and their NumPy dtypes (bfloat16 and float8 from ml_dtypes, as JAX's)."""
@@ -74,8 +83,11 @@ def encode(tensors, metadata) -> tuple:
             raise ValueError(f"a tensor name must be a non-empty string other than {METADATA!r}, got {name!r}")
         array = np.asarray(tensors[name])
         array = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
-        header[name] = {"dtype": dtype_name(array.dtype), "shape": list(array.shape),
-                        "data_offsets": [offset, offset + array.nbytes]}
+        header[name] = {
+            "dtype": dtype_name(array.dtype),
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
         offset += array.nbytes
         arrays.append(array)
     if metadata:
@@ -118,8 +130,14 @@ def temporary_files(path: str | os.PathLike[str]) -> list[str]:
         entries = os.listdir(folder)
     except FileNotFoundError:
         return []
-    return [os.path.join(folder, entry) for entry in entries if entry.startswith(prefix) and entry.endswith(".tmp")
-            and len(entry) == len(prefix) + 16 + 4 and _is_hex(entry[len(prefix):-4])]
+    return [
+        os.path.join(folder, entry)
+        for entry in entries
+        if entry.startswith(prefix)
+        and entry.endswith(".tmp")
+        and len(entry) == len(prefix) + 16 + 4
+        and _is_hex(entry[len(prefix) : -4])
+    ]
 
 
 def _is_hex(text):
@@ -217,11 +235,15 @@ def _read_parts(path, file, start: bytes, size: int) -> tuple:
         raise ValueError(f"{path!r} is not a safetensors file: {size} bytes, fewer than the 8 of the header length")
     (length,) = struct.unpack("<Q", start)
     if length > MAX_HEADER_BYTES:
-        raise ValueError(f"{path!r}: its header length {length:,} bytes is over the {MAX_HEADER_BYTES:,}-byte "
-                         "limit (not a safetensors file, or a tampered one)")
+        raise ValueError(
+            f"{path!r}: its header length {length:,} bytes is over the {MAX_HEADER_BYTES:,}-byte "
+            "limit (not a safetensors file, or a tampered one)"
+        )
     if 8 + length > size:
-        raise ValueError(f"{path!r}: its header length {length:,} bytes points past the end of the file "
-                         f"({size:,} bytes): the file is truncated or not a safetensors file")
+        raise ValueError(
+            f"{path!r}: its header length {length:,} bytes points past the end of the file "
+            f"({size:,} bytes): the file is truncated or not a safetensors file"
+        )
     header = parse_header(path, file.read(length))
     return header, file.read()
 
@@ -241,21 +263,29 @@ def parse_header(path, text: bytes) -> dict:
         if name == METADATA:
             continue
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise ValueError(f"{path!r}: tensor {name!r} has header entry {entry!r}; expected exactly dtype, shape "
-                             "and data_offsets")
+            raise ValueError(
+                f"{path!r}: tensor {name!r} has header entry {entry!r}; expected exactly dtype, shape and data_offsets"
+            )
         if entry["dtype"] not in DTYPES:
             raise ValueError(f"{path!r}: tensor {name!r} has dtype {entry['dtype']!r}, not one of {sorted(DTYPES)}")
         shape, offsets = entry["shape"], entry["data_offsets"]
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise ValueError(f"{path!r}: tensor {name!r} has shape {shape!r}; expected a list of non-negative ints")
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int and o >= 0 for o in offsets)
-                or offsets[0] > offsets[1]):
-            raise ValueError(f"{path!r}: tensor {name!r} has data_offsets {offsets!r}; expected [begin, end], "
-                             "0 <= begin <= end")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(type(o) is int and o >= 0 for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
+            raise ValueError(
+                f"{path!r}: tensor {name!r} has data_offsets {offsets!r}; expected [begin, end], 0 <= begin <= end"
+            )
         expected = math.prod(shape) * DTYPES[entry["dtype"]].itemsize
         if offsets[1] - offsets[0] != expected:
-            raise ValueError(f"{path!r}: tensor {name!r} of shape {tuple(shape)} and dtype {entry['dtype']} needs "
-                             f"{expected:,} bytes but its data_offsets {offsets} span {offsets[1] - offsets[0]:,}")
+            raise ValueError(
+                f"{path!r}: tensor {name!r} of shape {tuple(shape)} and dtype {entry['dtype']} needs "
+                f"{expected:,} bytes but its data_offsets {offsets} span {offsets[1] - offsets[0]:,}"
+            )
     return header
 
 
@@ -265,15 +295,19 @@ def decode(path, header, data: bytes) -> dict:
     position = 0
     for (begin, end), name in entries:
         if end > len(data):
-            raise ValueError(f"{path!r}: tensor {name!r} has data_offsets [{begin}, {end}], outside the file's "
-                             f"{len(data):,} data bytes: the file is truncated or its header tampered with")
+            raise ValueError(
+                f"{path!r}: tensor {name!r} has data_offsets [{begin}, {end}], outside the file's "
+                f"{len(data):,} data bytes: the file is truncated or its header tampered with"
+            )
         if begin != position:
             problem = "overlaps the previous tensor" if begin < position else f"leaves a gap at byte {position}"
             raise ValueError(f"{path!r}: tensor {name!r} at data_offsets [{begin}, {end}] {problem}")
         position = end
     if position != len(data):
-        raise ValueError(f"{path!r}: {len(data) - position:,} bytes after the last tensor belong to none "
-                         "(a tampered or badly written file)")
+        raise ValueError(
+            f"{path!r}: {len(data) - position:,} bytes after the last tensor belong to none "
+            "(a tampered or badly written file)"
+        )
     tensors = {}
     for (begin, _), name in entries:
         entry = header[name]

@@ -62,8 +62,10 @@ def params_dtype(params) -> np.dtype:
             dtypes.setdefault(np.dtype(leaf.dtype), jax.tree_util.keystr(path))
     if len(dtypes) > 1:
         found = ", ".join(f"{dtype} (e.g. {where})" for dtype, where in dtypes.items())
-        raise ValueError(f"the params mix floating dtypes, {found}; save params of one dtype, as model.init "
-                         "makes them (cast with jax.tree.map(lambda p: p.astype(dtype), params))")
+        raise ValueError(
+            f"the params mix floating dtypes, {found}; save params of one dtype, as model.init "
+            "makes them (cast with jax.tree.map(lambda p: p.astype(dtype), params))"
+        )
     return next(iter(dtypes), np.dtype(np.float32))
 
 
@@ -79,9 +81,10 @@ def _shape_candidates(params):
 
 def _fits(template, params):
     try:
-        return (jax.tree_util.tree_structure(template) == jax.tree_util.tree_structure(params)
-                and all(np.shape(a) == tuple(b.shape) for a, b in zip(jax.tree_util.tree_leaves(params),
-                                                                      jax.tree_util.tree_leaves(template))))
+        return jax.tree_util.tree_structure(template) == jax.tree_util.tree_structure(params) and all(
+            np.shape(a) == tuple(b.shape)
+            for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(template))
+        )
     except (TypeError, ValueError):
         return False
 
@@ -101,12 +104,15 @@ def resolve_input_shape(model, params, input_shape, dtype):
             continue
         if _fits(template, params):
             return list(candidate)
-    raise ValueError(f"cannot tell the input shape of this {model.kind} from its params; pass "
-                     "input_shape= (without the batch axis), the one given to model.init")
+    raise ValueError(
+        f"cannot tell the input shape of this {model.kind} from its params; pass "
+        "input_shape= (without the batch axis), the one given to model.init"
+    )
 
 
-def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike | None = None,
-                  format: str = MODEL_FORMAT) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: A002
+def model_entries(
+    model: layers.Layer, params: Params, *, input_shape: ShapeLike | None = None, format: str = MODEL_FORMAT
+) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: A002
     """``(tensors, metadata)`` of a model file; the params are checked against ``model.init``'s tree."""
     if not isinstance(model, layers.Layer):
         raise TypeError(f"model must be an fnnet model (a Layer), got {type(model).__name__}")
@@ -120,13 +126,19 @@ def model_entries(model: layers.Layer, params: Params, *, input_shape: ShapeLike
     template = params_template(model, input_shape, dtype)
     tensors = trees.flatten(params, "params")
     trees.check(tensors, "params", template, "the model")  # the check load_model makes, now
-    metadata = {"format": format, "fnnet_version": version("fnnet"), "config": json.dumps(config),
-                "input_shape": json.dumps(input_shape), "dtype": dtype.name}
+    metadata = {
+        "format": format,
+        "fnnet_version": version("fnnet"),
+        "config": json.dumps(config),
+        "input_shape": json.dumps(input_shape),
+        "dtype": dtype.name,
+    }
     return tensors, metadata
 
 
-def save_model(path: str | os.PathLike[str], model: layers.Layer, params: Params, *,
-               input_shape: ShapeLike | None = None) -> str:
+def save_model(
+    path: str | os.PathLike[str], model: layers.Layer, params: Params, *, input_shape: ShapeLike | None = None
+) -> str:
     """Write ``model`` and ``params`` to one safetensors file at ``path``, atomically.
 
     Args:
@@ -180,15 +192,16 @@ def rebuild(path: str | os.PathLike[str], metadata: dict[str, str]) -> tuple[lay
     if dtype not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(f"{path!r}: the params dtype {dtype!r} is not a floating dtype")
     if dtype == "float64" and not precision.x64_enabled():
-        raise ValueError(f"{path!r} holds float64 params: enable jax_enable_x64 "
-                         "(jax.config.update('jax_enable_x64', True)) before loading it")
+        raise ValueError(
+            f"{path!r} holds float64 params: enable jax_enable_x64 "
+            "(jax.config.update('jax_enable_x64', True)) before loading it"
+        )
     try:
         if not is_functional(model):
             input_shape = layers.base.as_shape(input_shape)
         template = params_template(model, input_shape, dtype)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"{path!r}: the model config does not build for input shape {input_shape}: "
-                         f"{error}") from None
+        raise ValueError(f"{path!r}: the model config does not build for input shape {input_shape}: {error}") from None
     return model, template
 
 

@@ -64,11 +64,14 @@ def _hint(found, expected):
 def check_leaf(name, value, expected, what="the model"):
     """ValueError naming ``name`` when ``value``'s shape or dtype differ from ``expected``'s."""
     if tuple(value.shape) != tuple(expected.shape):
-        raise ValueError(f"{name}: {what} expects shape {tuple(expected.shape)}, the file holds shape "
-                         f"{tuple(value.shape)}")
+        raise ValueError(
+            f"{name}: {what} expects shape {tuple(expected.shape)}, the file holds shape {tuple(value.shape)}"
+        )
     if np.dtype(value.dtype) != np.dtype(expected.dtype):
-        raise ValueError(f"{name}: {what} expects dtype {np.dtype(expected.dtype)}, the file holds "
-                         f"{np.dtype(value.dtype)}{_hint(value.dtype, expected.dtype)}")
+        raise ValueError(
+            f"{name}: {what} expects dtype {np.dtype(expected.dtype)}, the file holds "
+            f"{np.dtype(value.dtype)}{_hint(value.dtype, expected.dtype)}"
+        )
 
 
 def place_like(value, template):

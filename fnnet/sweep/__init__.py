@@ -8,5 +8,4 @@
 from fnnet.sweep.search import CrossValidation, SweepResult, cross_validate, fit
 from fnnet.sweep.variants import grid, random_search, seeds, variant_keys
 
-__all__ = ["CrossValidation", "SweepResult", "cross_validate", "fit", "grid", "random_search", "seeds",
-           "variant_keys"]
+__all__ = ["CrossValidation", "SweepResult", "cross_validate", "fit", "grid", "random_search", "seeds", "variant_keys"]

@@ -77,13 +77,30 @@ def _as_arrays(values):
     return {n: jnp.asarray(v, jnp.float32 if np.issubdtype(v.dtype, np.floating) else None) for n, v in values.items()}
 
 
-def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, variants: Mapping[str, Any], *,
-        loss: LossLike, optimizer: OptimizerLike = "adam", metrics: MetricsSpec = (),
-        regularizers: Sequence[Callable[[Params], jax.Array]] = (), epochs: int = 1, batch_size: int = 32,
-        validation_split: float = 0.0, validation_data: Sequence[Any] | None = None, shuffle: bool = True,
-        monitor: str | None = None, mode: Mode = "auto", early_stopping: callbacks_lib.EarlyStopping | None = None,
-        initial_params: Params | Sequence[Params] | None = None, mesh: Mesh | Literal["local"] | None = None,
-        key: KeyLike, verbose: int = 1, dtype_policy: DTypePolicyName = "float32") -> SweepResult:
+def fit(
+    model: layers.Layer | Callable[..., layers.Layer],
+    x: Any,
+    y: Any,
+    variants: Mapping[str, Any],
+    *,
+    loss: LossLike,
+    optimizer: OptimizerLike = "adam",
+    metrics: MetricsSpec = (),
+    regularizers: Sequence[Callable[[Params], jax.Array]] = (),
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    validation_data: Sequence[Any] | None = None,
+    shuffle: bool = True,
+    monitor: str | None = None,
+    mode: Mode = "auto",
+    early_stopping: callbacks_lib.EarlyStopping | None = None,
+    initial_params: Params | Sequence[Params] | None = None,
+    mesh: Mesh | Literal["local"] | None = None,
+    key: KeyLike,
+    verbose: int = 1,
+    dtype_policy: DTypePolicyName = "float32",
+) -> SweepResult:
     """Train every variant of ``model`` as one program.
 
     Args:
@@ -131,8 +148,10 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         if not isinstance(early_stopping, callbacks_lib.EarlyStopping):
             raise TypeError(f"early_stopping must be a fnnet.callbacks.EarlyStopping, got {early_stopping!r}")
         if monitor is not None and monitor != early_stopping.monitor:
-            raise ValueError(f"monitor={monitor!r} but early_stopping monitors {early_stopping.monitor!r}; "
-                             "give one monitor (the early stopping's chooses the best variant)")
+            raise ValueError(
+                f"monitor={monitor!r} but early_stopping monitors {early_stopping.monitor!r}; "
+                "give one monitor (the early stopping's chooses the best variant)"
+            )
         monitor = early_stopping.monitor
     model_values = {n: variants[n] for n in builder_names if n in variants}
     models = [build(**{n: v[i].item() for n, v in model_values.items()}) for i in range(k)]  # checks the values
@@ -142,8 +161,7 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
         params0 = inputs.abstract_params(models[0], tuple(np.shape(x)[1:]), spec.policy.param_dtype)
     x, y = inputs.check_data(first, params0, x, y)
     if validation_data is not None:
-        val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x",
-                                         "validation y")
+        val_x, val_y = inputs.check_data(first, params0, *inputs.pair(validation_data), "validation x", "validation y")
     else:
         train, val = inputs.split_validation(inputs.Samples(x, y), validation_split)
         x, y, val_x, val_y = train.x, train.y, *((None, None) if val is None else (val.x, val.y))
@@ -157,18 +175,28 @@ def fit(model: layers.Layer | Callable[..., layers.Layer], x: Any, y: Any, varia
     optimizer_values = {n: v for n, v in variants.items() if n not in model_values and n != "seed"}
     if initial_params is not None:
         initial_params = _check_initial_params(initial_params, params0, k)
-    states = stacked.init_states(key, jnp.asarray(seeds, jnp.int32), _as_arrays(model_values),
-                                 _as_arrays(optimizer_values), initial_params, spec=spec,
-                                 input_shape=tuple(x.shape[1:]), mesh=mesh)
+    states = stacked.init_states(
+        key,
+        jnp.asarray(seeds, jnp.int32),
+        _as_arrays(model_values),
+        _as_arrays(optimizer_values),
+        initial_params,
+        spec=spec,
+        input_shape=tuple(x.shape[1:]),
+        mesh=mesh,
+    )
     run = stacked.Run(spec, (x, y, val_x, val_y), None, batch_size, shuffle, "seed" not in variants, mesh)
-    history, states, best = stacked.train_stacked(run, states, _as_arrays(model_values), epochs, early_stopping,
-                                                  monitor, sign, verbose)
+    history, states, best = stacked.train_stacked(
+        run, states, _as_arrays(model_values), epochs, early_stopping, monitor, sign, verbose
+    )
     return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build)
 
 
 @functools.lru_cache(maxsize=64)
 def _optimizer_hyperparameters(optimizer):
-    return optimizers.hyperparameter_names(jax.eval_shape(optimizer.init, {"w": jax.ShapeDtypeStruct((1,), jnp.float32)}))
+    return optimizers.hyperparameter_names(
+        jax.eval_shape(optimizer.init, {"w": jax.ShapeDtypeStruct((1,), jnp.float32)})
+    )
 
 
 def _check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, regularizers):
@@ -183,8 +211,10 @@ def _check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, 
 
 def _check_divisible(k, mesh):
     if mesh is not None and k % mesh.shape[mesh.axis_names[0]]:
-        raise ValueError(f"a sweep of K = {k} variants cannot be split evenly over the "
-                         f"{mesh.shape[mesh.axis_names[0]]} devices of the mesh's {mesh.axis_names[0]!r} axis")
+        raise ValueError(
+            f"a sweep of K = {k} variants cannot be split evenly over the "
+            f"{mesh.shape[mesh.axis_names[0]]} devices of the mesh's {mesh.axis_names[0]!r} axis"
+        )
 
 
 def _check_initial_params(initial_params, params0, k):
@@ -192,12 +222,15 @@ def _check_initial_params(initial_params, params0, k):
     expected = jax.tree_util.tree_flatten_with_path(params0)[0]
     given, given_def = jax.tree_util.tree_flatten(initial_params)
     if given_def != jax.tree_util.tree_structure(params0):
-        raise ValueError(f"initial_params must have the model's params tree {jax.tree_util.tree_structure(params0)}, "
-                         f"got {given_def}")
+        raise ValueError(
+            f"initial_params must have the model's params tree {jax.tree_util.tree_structure(params0)}, got {given_def}"
+        )
     for (path, want), leaf in zip(expected, given):
         if tuple(np.shape(leaf)) != (k, *want.shape):
-            raise ValueError(f"initial_params{jax.tree_util.keystr(path)} must have shape {(k, *want.shape)} "
-                             f"(K = {k} variants first), got {np.shape(leaf)}")
+            raise ValueError(
+                f"initial_params{jax.tree_util.keystr(path)} must have shape {(k, *want.shape)} "
+                f"(K = {k} variants first), got {np.shape(leaf)}"
+            )
     return jax.tree_util.tree_map(lambda leaf, want: jnp.asarray(leaf, want.dtype), initial_params, params0)
 
 
@@ -218,11 +251,23 @@ class CrossValidation(NamedTuple):
         return {name: float(np.std(v)) for name, v in self.scores.items()}
 
 
-def cross_validate(model: layers.Layer, x: Any, y: Any, folds: int = 5, *, loss: LossLike,
-                   optimizer: OptimizerLike = "adam", metrics: MetricsSpec = (),
-                   regularizers: Sequence[Callable[[Params], jax.Array]] = (), epochs: int = 1, batch_size: int = 32,
-                   shuffle: bool = True, key: KeyLike, verbose: int = 0,
-                   dtype_policy: DTypePolicyName = "float32") -> CrossValidation:
+def cross_validate(
+    model: layers.Layer,
+    x: Any,
+    y: Any,
+    folds: int = 5,
+    *,
+    loss: LossLike,
+    optimizer: OptimizerLike = "adam",
+    metrics: MetricsSpec = (),
+    regularizers: Sequence[Callable[[Params], jax.Array]] = (),
+    epochs: int = 1,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    key: KeyLike,
+    verbose: int = 0,
+    dtype_policy: DTypePolicyName = "float32",
+) -> CrossValidation:
     """K-fold cross-validation of one configuration, the K trainings as one vmapped program.
 
     The samples are shuffled with ``permutation(fold_in(key, 1), n)`` and
@@ -237,8 +282,9 @@ def cross_validate(model: layers.Layer, x: Any, y: Any, folds: int = 5, *, loss:
     layers.base.check_layer("model", model)
     metrics, regularizers = _check_run(epochs, batch_size, 0.0, shuffle, verbose, metrics, regularizers)
     key = as_key(key)
-    spec = stacked.Spec(stacked.Fixed(model), loss, metrics, regularizers, optimizers.get(optimizer),
-                        precision.get(dtype_policy))
+    spec = stacked.Spec(
+        stacked.Fixed(model), loss, metrics, regularizers, optimizers.get(optimizer), precision.get(dtype_policy)
+    )
     init_key, fit_key = variants_lib.variant_keys(key, 0)
     with naming("x"):  # the params are built for x's samples
         params = model.init(init_key, np.shape(x)[1:], spec.policy.param_dtype)

@@ -72,8 +72,9 @@ class Spec(NamedTuple):
     policy: Any
 
     def objective(self, model_values):
-        return objective(self.build(**model_values), self.loss, *self.regularizers, metrics=self.metrics,
-                         dtype_policy=self.policy)
+        return objective(
+            self.build(**model_values), self.loss, *self.regularizers, metrics=self.metrics, dtype_policy=self.policy
+        )
 
 
 def _with_values(state, optimizer_values):
@@ -95,8 +96,9 @@ def init_states(key, seeds, model_values, optimizer_values, initial_params, *, s
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "batch_size", "order_axis", "data_axis", "mesh"))
-def sweep_epoch(states, model_values, active, x, y, order, val_x, val_y, *, spec, batch_size, order_axis,
-                data_axis, mesh):
+def sweep_epoch(
+    states, model_values, active, x, y, order, val_x, val_y, *, spec, batch_size, order_axis, data_axis, mesh
+):
     """One epoch of every variant; a stopped variant (``active`` False) keeps its state."""
     programs.TRACES["sweep_epoch"] += 1
 
@@ -111,7 +113,8 @@ def sweep_epoch(states, model_values, active, x, y, order, val_x, val_y, *, spec
     val_axis = data_axis if val_x is not None else None
     states, model_values, active = parallel.shard_batch((states, model_values, active), mesh)
     return jax.vmap(one, in_axes=(0, 0, 0, data_axis, data_axis, order_axis, val_axis, val_axis))(
-        states, model_values, active, x, y, order, val_x, val_y)
+        states, model_values, active, x, y, order, val_x, val_y
+    )
 
 
 @jax.jit
@@ -144,7 +147,9 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
     num_batches = -(-n // batch_size)
     k = len(states.step)
     rule = early_stopping.rule if early_stopping is not None else callbacks_lib.EarlyStoppingRule(sign, patience=epochs)
-    stopping = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (k,)), callbacks_lib.EarlyStoppingState.start(rule))
+    stopping = jax.tree_util.tree_map(
+        lambda leaf: jnp.broadcast_to(leaf, (k,)), callbacks_lib.EarlyStoppingState.start(rule)
+    )
     restore = early_stopping is not None and early_stopping.restore_best_weights
     best_params = states.params
     key_data = parallel.fetch(jax.random.key_data(states.key))
@@ -156,14 +161,28 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
         if run.shared_order:
             order = programs.batch_order(key_data[0], steps.max(), n, batch_size, run.shuffle)
         else:
-            order = np.stack([programs.batch_order(key_data[i], steps[i], n, batch_size, run.shuffle)
-                              for i in range(k)])
-        states, logs = sweep_epoch(states, model_values, parallel.place(active, run.mesh), x, y,
-                                   parallel.place(order, run.mesh), val_x, val_y, spec=run.spec,
-                                   batch_size=batch_size, order_axis=None if run.shared_order else 0,
-                                   data_axis=run.data_axis, mesh=run.mesh)
-        logs = {name: np.where(active, np.asarray(value, np.float64), np.nan)
-                for name, value in parallel.fetch(logs).items()}
+            order = np.stack(
+                [programs.batch_order(key_data[i], steps[i], n, batch_size, run.shuffle) for i in range(k)]
+            )
+        states, logs = sweep_epoch(
+            states,
+            model_values,
+            parallel.place(active, run.mesh),
+            x,
+            y,
+            parallel.place(order, run.mesh),
+            val_x,
+            val_y,
+            spec=run.spec,
+            batch_size=batch_size,
+            order_axis=None if run.shared_order else 0,
+            data_axis=run.data_axis,
+            mesh=run.mesh,
+        )
+        logs = {
+            name: np.where(active, np.asarray(value, np.float64), np.nan)
+            for name, value in parallel.fetch(logs).items()
+        }
         for name, value in logs.items():
             history.setdefault(name, []).append(value)
         stopping = update_stopping(stopping, jnp.asarray(logs[monitor]), epoch, jnp.asarray(active))
@@ -171,9 +190,12 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
             best_params = keep_best(stopping, epoch, states.params, best_params)
         steps += num_batches * active
         if verbose:
-            print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.2f}s - "
-                  f"{int(active.sum())}/{k} variants training - best {monitor} "
-                  f"{float(np.nanmax(sign * logs[monitor])) * sign:.4f}", flush=True)
+            print(
+                f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.2f}s - "
+                f"{int(active.sum())}/{k} variants training - best {monitor} "
+                f"{float(np.nanmax(sign * logs[monitor])) * sign:.4f}",
+                flush=True,
+            )
         active = active & ~np.asarray(parallel.fetch(stopping.stop))
         if not active.any():
             break
@@ -181,4 +203,3 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
         states = states._replace(params=best_params)
     history = {name: np.stack(values, axis=1) for name, values in history.items()}
     return history, states, np.asarray(parallel.fetch(stopping.best), np.float64)
-

@@ -64,8 +64,9 @@ def random_search(key: KeyLike, k: int, **distributions: tuple[str, float, float
 
 def _distribution(name: str, dist: Sequence[Any]) -> tuple[str, float, float]:
     if len(dist) != 3 or dist[0] not in DISTRIBUTIONS:
-        raise ValueError(f"distribution for {name!r} must be one of {list(DISTRIBUTIONS)} as (kind, low, high), "
-                         f"got {dist!r}")
+        raise ValueError(
+            f"distribution for {name!r} must be one of {list(DISTRIBUTIONS)} as (kind, low, high), got {dist!r}"
+        )
     kind, low, high = dist
     hyperparameter(f"{name} low", low)
     hyperparameter(f"{name} high", high)
@@ -103,8 +104,9 @@ def check(variants, builder_names, optimizer_names) -> tuple[dict, int]:
     argument without a default needs an axis.
     """
     if not isinstance(variants, dict) or not variants:
-        raise ValueError("variants must be a non-empty dict of name -> values; build one with grid, "
-                         "random_search or seeds")
+        raise ValueError(
+            "variants must be a non-empty dict of name -> values; build one with grid, random_search or seeds"
+        )
     variants = {name: np.atleast_1d(np.asarray(values)) for name, values in variants.items()}
     lengths = {name: len(values) for name, values in variants.items()}
     if len(set(lengths.values())) > 1:

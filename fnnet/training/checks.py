@@ -35,27 +35,46 @@ import jax.numpy as jnp
 from jax.experimental import checkify
 
 from fnnet import losses
+from fnnet.training.outputs import label_parts
 
 
 def check_batch(objective, step, x, y, y_pred):
     """Traced checks of one batch: finite inputs, finite labels the loss can take (inside ``checkify``)."""
-    finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(x)
-                                  if jnp.issubdtype(leaf.dtype, jnp.inexact)] or [True]))
+    finite = jnp.all(
+        jnp.asarray(
+            [
+                jnp.all(jnp.isfinite(leaf))
+                for leaf in jax.tree_util.tree_leaves(x)
+                if jnp.issubdtype(leaf.dtype, jnp.inexact)
+            ]
+            or [True]
+        )
+    )
     checkify.check(finite, "checks=True: x holds NaN or inf in the batch of step {step}", step=step)
-    for where, loss in _loss_parts(objective.loss):
+    for where, loss in label_parts(objective.loss):
         labels, outputs = (y, y_pred) if where is None else (y[where], y_pred[where])
         label = "y" if where is None else f"y[{where!r}]"
-        checkify.check(jnp.all(jnp.isfinite(labels)), f"checks=True: {label} holds NaN or inf in the batch of step "
-                       "{step}", step=step)
-        checkify.check(losses.labels_in_range(loss, labels, outputs),
-                       f"checks=True: {label} holds values {_name(loss)} cannot take in the batch of step {{step}} "
-                       f"({_rule(loss)})", step=step)
+        checkify.check(
+            jnp.all(jnp.isfinite(labels)),
+            f"checks=True: {label} holds NaN or inf in the batch of step {{step}}",
+            step=step,
+        )
+        checkify.check(
+            losses.labels_in_range(loss, labels, outputs),
+            f"checks=True: {label} holds values {_name(loss)} cannot take in the batch of step {{step}} "
+            f"({_rule(loss)})",
+            step=step,
+        )
 
 
 def check_loss(step, loss):
     """Traced check that the batch's loss is finite."""
-    checkify.check(jnp.isfinite(loss), "checks=True: the loss is {loss} at step {step} (a learning rate too high, "
-                   "or data out of range)", loss=loss, step=step)
+    checkify.check(
+        jnp.isfinite(loss),
+        "checks=True: the loss is {loss} at step {step} (a learning rate too high, or data out of range)",
+        loss=loss,
+        step=step,
+    )
 
 
 def raising(function):
@@ -69,14 +88,6 @@ def raising(function):
         return out
 
     return run
-
-
-def _loss_parts(loss):
-    """``((where, loss), ...)``: one part for a single output (``where`` None), one per output otherwise."""
-    parts = getattr(loss, "parts", None)
-    if parts is None:
-        return ((None, loss),)
-    return tuple((where, part) for where, part, _ in parts)
 
 
 def _name(loss):

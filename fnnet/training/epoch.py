@@ -70,8 +70,22 @@ def padding_weights(n, batch_size):
     return (np.arange(num_batches * batch_size) < n).astype(np.float32).reshape(num_batches, batch_size)
 
 
-def train_epoch(objective, optimizer, state, x, y, order, sample_weight=None, *, batch_size, augment=None,
-                mesh=None, report=None, report_every=0, checks=False):
+def train_epoch(
+    objective,
+    optimizer,
+    state,
+    x,
+    y,
+    order,
+    sample_weight=None,
+    *,
+    batch_size,
+    augment=None,
+    mesh=None,
+    report=None,
+    report_every=0,
+    checks=False,
+):
     """Traceable epoch over ``x[order]`` in batches; returns ``(state, logs)``, exact weighted means.
 
     ``sample_weight`` (``(N,)`` or None) weighs each sample in the loss, its
@@ -137,10 +151,12 @@ def _report(token):
     return lambda done, logs: jax.debug.callback(progress.report, token, done, logs)
 
 
-@functools.partial(jax.jit, static_argnames=("objective", "optimizer", "batch_size", "augment", "mesh",
-                                             "report_every", "checks"))
-def fit_epoch(state, train, order, val, token, *, objective, optimizer, batch_size, augment, mesh, report_every,
-              checks=False):
+@functools.partial(
+    jax.jit, static_argnames=("objective", "optimizer", "batch_size", "augment", "mesh", "report_every", "checks")
+)
+def fit_epoch(
+    state, train, order, val, token, *, objective, optimizer, batch_size, augment, mesh, report_every, checks=False
+):
     """The compiled epoch of ``Trainer.fit``: training on ``train`` (``Samples``), then validation on ``val``.
 
     ``order`` is ``batch_order``'s, ``val`` None skips validation, ``token``
@@ -150,12 +166,25 @@ def fit_epoch(state, train, order, val, token, *, objective, optimizer, batch_si
     TRACES["fit_epoch"] += 1
 
     def run(state):
-        state, logs = train_epoch(objective, optimizer, state, train.x, train.y, order, train.weight,
-                                  batch_size=batch_size, augment=augment, mesh=mesh, report=_report(token),
-                                  report_every=report_every, checks=checks)
+        state, logs = train_epoch(
+            objective,
+            optimizer,
+            state,
+            train.x,
+            train.y,
+            order,
+            train.weight,
+            batch_size=batch_size,
+            augment=augment,
+            mesh=mesh,
+            report=_report(token),
+            report_every=report_every,
+            checks=checks,
+        )
         if val is not None:
-            scores = evaluate_batches(objective, state.params, val.x, val.y, val.weight,
-                                      batch_size=min(batch_size, count(val.x)), mesh=mesh)
+            scores = evaluate_batches(
+                objective, state.params, val.x, val.y, val.weight, batch_size=min(batch_size, count(val.x)), mesh=mesh
+            )
             logs |= {f"val_{name}": value for name, value in scores.items()}
         return state, logs
 

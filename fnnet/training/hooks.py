@@ -13,16 +13,20 @@ implement them (``fnnet.callbacks``) build on training and saving.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from fnnet.progress import Progress
 from fnnet.protocols import CallbackLike, Logs
 from fnnet.state import TrainState
 
 if TYPE_CHECKING:  # the trainer calls the hooks: its type is for the checker only
     from fnnet.training.trainer import Trainer
 
-__all__ = ["Callback", "History", "Resume", "as_list", "resume", "run_hooks"]
+__all__ = ["Callback", "History", "Resume", "as_list", "resume", "run_epochs", "run_hooks"]
 
 
 class Resume(NamedTuple):
@@ -140,10 +144,56 @@ def resume(callbacks: Sequence[Callback], history: History, state: TrainState) -
         found = callback.resume(state)
         if found is not None:
             if len(found.callback_states) != len(callbacks):
-                raise ValueError(f"the checkpoint holds the states of {len(found.callback_states)} callbacks, but "
-                                 f"fit was given {len(callbacks)}; resume with the callbacks of the interrupted run")
+                raise ValueError(
+                    f"the checkpoint holds the states of {len(found.callback_states)} callbacks, but "
+                    f"fit was given {len(callbacks)}; resume with the callbacks of the interrupted run"
+                )
             for other, saved in zip(callbacks, found.callback_states):
                 other.set_state(saved)
             history.set_state({"history": found.history, "epoch": list(range(found.epoch))})
             return found.state, found.epoch
     return state, 0
+
+
+def run_epochs(
+    trainer: Trainer,
+    callbacks: Sequence[Callback],
+    state: TrainState,
+    epochs: int,
+    run_epoch: Callable[[TrainState, int], tuple[TrainState, dict[str, float]]],
+    progress: Progress,
+) -> tuple[TrainState, History]:
+    """``fit``'s loop: epochs of ``run_epoch(state, epoch) -> (state, logs)`` inside every hook.
+
+    A callback's ``stop_training`` stops after its epoch; so does a non-finite
+    loss, with a ``RuntimeWarning``. Returns the last state and the ``History``.
+    """
+    history = History()
+    all_callbacks = [*callbacks, history]
+    for callback in all_callbacks:
+        callback.set_training(trainer, all_callbacks)
+    state = run_hooks(all_callbacks, "on_train_begin", state)
+    state, first_epoch = resume(list(callbacks), history, state)
+    try:
+        for epoch in range(first_epoch, epochs):
+            state = run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
+            progress.begin_epoch(epoch)
+            start = time.perf_counter()
+            state, logs = run_epoch(state, epoch)
+            progress.end_epoch(logs, time.perf_counter() - start)
+            state = run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
+            if any(callback.stop_training for callback in all_callbacks):
+                break
+            if not math.isfinite(logs["loss"]):
+                warnings.warn(
+                    f"fit stopped: the loss of epoch {epoch + 1} is {logs['loss']} (a learning rate too "
+                    "high, labels the loss cannot take, or data out of range); callbacks.TerminateOnNaN "
+                    "returns the last finite state",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                break
+    finally:
+        progress.close()
+    state = run_hooks(all_callbacks, "on_train_end", state)
+    return state, history

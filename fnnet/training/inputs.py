@@ -25,11 +25,12 @@ import numpy as np
 from jax.sharding import Mesh
 
 from fnnet import data as data_lib, losses, metrics as metrics_lib, parallel, precision
-from fnnet._checks import hyperparameter, naming
-from fnnet.data import count, take
+from fnnet._checks import naming
+from fnnet.data import count, is_structured, take
 from fnnet.training import outputs
 from fnnet.training.epoch import Samples
 from fnnet.training.step import Objective
+from fnnet.training.weights import sample_weights
 
 _VERIFIED = {}  # id(array) -> (weakref(array), set of facts established about it)
 
@@ -70,11 +71,6 @@ def _abstract(signature):
     return jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves])
 
 
-def is_structured(data) -> bool:
-    """Whether ``data`` is several arrays (a list, tuple or dict: a model's several inputs or outputs)."""
-    return isinstance(data, (list, tuple, dict))
-
-
 def samples(data, name):
     """``as_samples`` of an array, or of every array of a list/tuple/dict (several inputs or outputs)."""
     if not is_structured(data):
@@ -82,10 +78,16 @@ def samples(data, name):
     if not data:
         raise ValueError(f"{name} must hold arrays, got an empty {type(data).__name__}")
     checked = jax.tree_util.tree_map_with_path(
-        lambda path, leaf: as_samples(leaf, f"{name}{jax.tree_util.keystr(path)}"), data,
-        is_leaf=lambda node: not is_structured(node))
-    data_lib.same_length({f"{name}{jax.tree_util.keystr(path)}": len(leaf)
-                          for path, leaf in jax.tree_util.tree_flatten_with_path(checked)[0]})
+        lambda path, leaf: as_samples(leaf, f"{name}{jax.tree_util.keystr(path)}"),
+        data,
+        is_leaf=lambda node: not is_structured(node),
+    )
+    data_lib.same_length(
+        {
+            f"{name}{jax.tree_util.keystr(path)}": len(leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(checked)[0]
+        }
+    )
     return checked
 
 
@@ -113,8 +115,17 @@ def _params_problem(model, params_signature, input_shape):
     """Where ``params`` differ from the tree ``model.init`` builds: a missing or extra leaf, or a shape."""
     expected = jax.tree_util.tree_flatten_with_path(abstract_params(model, input_shape))[0]
     treedef, leaves = params_signature
-    given = dict(zip((jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(
-        jax.tree_util.tree_unflatten(treedef, [0] * len(leaves)))[0]), (shape for shape, _ in leaves)))
+    given = dict(
+        zip(
+            (
+                jax.tree_util.keystr(path)
+                for path, _ in jax.tree_util.tree_flatten_with_path(
+                    jax.tree_util.tree_unflatten(treedef, [0] * len(leaves))
+                )[0]
+            ),
+            (shape for shape, _ in leaves),
+        )
+    )
     wanted = {jax.tree_util.keystr(path): tuple(leaf.shape) for path, leaf in expected}
     for name in sorted(set(wanted) | set(given)):
         if name not in given:
@@ -147,7 +158,7 @@ def _label_shape_problem(objective, y_signature, out_signature):
     weight = jax.ShapeDtypeStruct(jax.tree_util.tree_leaves(out)[0].shape[:1], jnp.float32)
     for name, fn in (("loss", objective.loss), *objective.metrics):
         try:
-            jax.eval_shape(lambda *args: fn(*args), y, out, weight)
+            jax.eval_shape(lambda *args, fn=fn: fn(*args), y, out, weight)  # a lambda: fn may not be weak-referenceable
         except ValueError as error:
             return f"under the {name}: {error}"
         except (TypeError, KeyError, IndexError) as error:  # y and the outputs are structured differently
@@ -170,13 +181,15 @@ def _is_shape(node):
 
 def check_labels(objective, y, out_shape, y_name):
     """``y`` against the model's outputs under the loss and every metric: shapes, then label values."""
-    out_signature = _signature(jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s, jnp.float32), out_shape,
-                                                      is_leaf=_is_shape))
+    out_signature = _signature(
+        jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s, jnp.float32), out_shape, is_leaf=_is_shape)
+    )
     problem = _label_shape_problem(objective, _signature(y), out_signature)
     if problem:
         batchless = jax.tree_util.tree_map(lambda shape: (None, *shape[1:]), out_shape, is_leaf=_is_shape)
-        raise ValueError(f"{y_name} of shape {_shapes(y)} does not fit the model's outputs of shape "
-                         f"{batchless} {problem}")
+        raise ValueError(
+            f"{y_name} of shape {_shapes(y)} does not fit the model's outputs of shape {batchless} {problem}"
+        )
     fact = ("labels", objective, out_signature)
     leaves = jax.tree_util.tree_leaves(y)
     if all(_known(leaf, fact) for leaf in leaves):
@@ -248,57 +261,6 @@ def validation(objective: Objective, params: Any, validation_data: Any) -> Sampl
     return Samples(val_x, val_y, sample_weights(val_weight, None, val_y, count(val_x), "validation sample_weight"))
 
 
-def _classes(y):
-    """Each sample's class: the label, the argmax of a one-hot row, or a 0/1 value."""
-    if is_structured(y):
-        raise ValueError("class_weight needs one output's labels; with several outputs pass sample_weight")
-    values = np.asarray(y)
-    if values.ndim >= 2 and values.shape[-1] > 1:
-        return np.argmax(values.reshape(len(values), -1), axis=-1)
-    return values.reshape(len(values))
-
-
-def sample_weights(sample_weight, class_weight, y, n, name="sample_weight"):
-    """The ``(n,)`` float32 weights of ``sample_weight`` times ``class_weight[class]``, or None for neither.
-
-    Raises ``ValueError``/``TypeError`` for a wrong shape, negative, NaN or
-    infinite weights, all-zero weights, or a ``class_weight`` that is not a
-    ``{int class: non-negative weight}`` dict.
-    """
-    if sample_weight is None and class_weight is None:
-        return None
-    weight = np.ones(n, np.float32)
-    if sample_weight is not None:
-        given = data_lib.numeric(name, np.asarray(sample_weight))
-        if given.shape not in ((n,), (n, 1)):
-            raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {given.shape}")
-        weight = given.reshape(n).astype(np.float32)
-    if class_weight is not None:
-        if not isinstance(class_weight, dict) or not class_weight:
-            raise TypeError(f"class_weight must be a non-empty dict {{class: weight}}, got {class_weight!r}")
-        for label, value in class_weight.items():
-            if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
-                raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {label!r}")
-            hyperparameter(f"class_weight[{label}]", value, low=0)
-        one_hot = np.ndim(y) >= 2 and np.shape(y)[-1] > 1 and not is_structured(y)
-        if one_hot and max(class_weight) >= np.shape(y)[-1]:
-            raise ValueError(f"class_weight names class {max(class_weight)}, but the one-hot y has "
-                             f"{np.shape(y)[-1]} classes")
-        classes = _classes(y)
-        if np.any(classes != np.round(classes)):
-            raise ValueError("class_weight needs class labels (integers, one-hot rows or 0/1), got non-integer y")
-        table = np.ones(int(max(max(class_weight), classes.max())) + 1, np.float32)
-        for label, value in class_weight.items():
-            table[int(label)] = value
-        weight = weight * table[classes.astype(np.int64)]
-    if not np.all(np.isfinite(weight)) or np.any(weight < 0):
-        raise ValueError(f"{name} must be finite and non-negative, got values from {np.nanmin(weight):g} "
-                         f"to {np.nanmax(weight):g}" + (" and NaN" if np.isnan(weight).any() else ""))
-    if not weight.any():
-        raise ValueError(f"{name} is zero for every sample: nothing would be trained or measured")
-    return weight
-
-
 def padded_batches(batches, objective, params, divisor=1):
     """Host batches as ``Samples``, checked as ``check_data`` checks, padded with weight-0 rows to the first's size.
 
@@ -306,8 +268,9 @@ def padded_batches(batches, objective, params, divisor=1):
     """
     size = None
     for number, batch in enumerate(batches):
-        xb, yb = check_data(objective, params, *pair(batch, f"batch {number}"), f"batch {number} x",
-                            f"batch {number} y")
+        xb, yb = check_data(
+            objective, params, *pair(batch, f"batch {number}"), f"batch {number} x", f"batch {number} y"
+        )
         if size is None:
             size = count(xb)
             if size % divisor:
@@ -316,8 +279,10 @@ def padded_batches(batches, objective, params, divisor=1):
             raise ValueError(f"batch {number} has {count(xb)} samples, more than the first batch's {size}")
         pad = size - count(xb)
         weight = np.concatenate([np.ones(count(xb), np.float32), np.zeros(pad, np.float32)])
-        xb, yb = jax.tree_util.tree_map(lambda part: np.concatenate([part, np.repeat(part[:1], pad, 0)]) if pad
-                                        else np.asarray(part), (xb, yb))
+        xb, yb = jax.tree_util.tree_map(
+            lambda part, pad=pad: np.concatenate([part, np.repeat(part[:1], pad, 0)]) if pad else np.asarray(part),
+            (xb, yb),
+        )
         yield Samples(xb, yb, weight)
 
 
@@ -383,9 +348,21 @@ class Data:
     mesh: Mesh | None = None
 
 
-def prepare(objective: Objective, params: Any, x: Any, y: Any = None, *, sample_weight: Any = None,
-            class_weight: Any = None, validation_split: float = 0.0, validation_data: Any = None,
-            batch_size: int = 32, epochs: int = 1, mesh: Mesh | None = None, batches: bool = True) -> Data:
+def prepare(
+    objective: Objective,
+    params: Any,
+    x: Any,
+    y: Any = None,
+    *,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    validation_split: float = 0.0,
+    validation_data: Any = None,
+    batch_size: int = 32,
+    epochs: int = 1,
+    mesh: Mesh | None = None,
+    batches: bool = True,
+) -> Data:
     """``fit``'s (and ``evaluate``'s) data, checked against ``objective`` and ``params`` and placed on ``mesh``.
 
     ``x`` and ``y`` arrays (or structures of arrays) become ``Data.samples``,
@@ -401,11 +378,17 @@ def prepare(objective: Objective, params: Any, x: Any, y: Any = None, *, sample_
         if not isinstance(x, Iterable) or isinstance(x, (np.ndarray, jax.Array)):
             raise TypeError(f"with y=None, x must be an iterable of (x, y) batches, got {type(x).__name__}")
         if iter(x) is x and epochs > 1:
-            raise ValueError("an iterator of batches can be consumed only once; for epochs > 1 pass a re-iterable "
-                             "(a list, or an object whose __iter__ starts a new pass)")
+            raise ValueError(
+                "an iterator of batches can be consumed only once; for epochs > 1 pass a re-iterable "
+                "(a list, or an object whose __iter__ starts a new pass)"
+            )
         val = None if validation_data is None else parallel.place(validation(objective, params, validation_data), mesh)
-        return Data(stream=Stream(x, objective, params, mesh, parallel.data_devices(mesh, local=True)), val=val,
-                    val_count=0 if val is None else count(val.x), mesh=mesh)
+        return Data(
+            stream=Stream(x, objective, params, mesh, parallel.data_devices(mesh, local=True)),
+            val=val,
+            val_count=0 if val is None else count(val.x),
+            mesh=mesh,
+        )
     x, y = check_data(objective, params, x, y)
     train = Samples(x, y, sample_weights(sample_weight, class_weight, y, count(x)))
     if validation_data is not None:
@@ -416,5 +399,12 @@ def prepare(objective: Objective, params: Any, x: Any, y: Any = None, *, sample_
     batch_size = min(batch_size, n)
     parallel.check_batch_size(batch_size, mesh)
     train, val = parallel.place((train, val), mesh)
-    return Data(samples=train, val=val, count=n, val_count=0 if val is None else count(val.x), batch_size=batch_size,
-                num_batches=-(-n // batch_size), mesh=mesh)
+    return Data(
+        samples=train,
+        val=val,
+        count=n,
+        val_count=0 if val is None else count(val.x),
+        batch_size=batch_size,
+        num_batches=-(-n // batch_size),
+        mesh=mesh,
+    )

@@ -102,19 +102,23 @@ def per_output(places, value, what):
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(places))
         if unknown:
-            raise ValueError(f"{what} names outputs {unknown} the model does not have; its outputs are "
-                             f"{list(places)}")
+            raise ValueError(f"{what} names outputs {unknown} the model does not have; its outputs are {list(places)}")
         return value
     if isinstance(value, (list, tuple)) and not isinstance(value, str):
         if len(value) != len(places):
-            raise ValueError(f"{what} as a list needs one entry per output ({len(places)}: {list(places)}), "
-                             f"got {len(value)}")
+            raise ValueError(
+                f"{what} as a list needs one entry per output ({len(places)}: {list(places)}), got {len(value)}"
+            )
         return dict(zip(places, value))
     return {name: value for name in places}
 
 
-def objective_parts(model: Any, loss: Any, loss_weights: Any, metrics: Any,
-                    ) -> tuple[Callable[..., Any], tuple[tuple[str, Any], ...]]:
+def objective_parts(
+    model: Any,
+    loss: Any,
+    loss_weights: Any,
+    metrics: Any,
+) -> tuple[Callable[..., Any], tuple[tuple[str, Any], ...]]:
     """``(loss, named metrics)`` for ``Objective``: plain for one output, per output for several.
 
     Each loss and metric takes sample weights (``losses.weighted``) and is
@@ -125,13 +129,17 @@ def objective_parts(model: Any, loss: Any, loss_weights: Any, metrics: Any,
     places = output_places(model)
     if places is None:
         if isinstance(loss, (dict, list, tuple)) or loss_weights is not None:
-            raise ValueError("a loss per output and loss_weights need a model with several outputs; "
-                             f"this model has one, got loss={loss!r}, loss_weights={loss_weights!r}")
+            raise ValueError(
+                "a loss per output and loss_weights need a model with several outputs; "
+                f"this model has one, got loss={loss!r}, loss_weights={loss_weights!r}"
+            )
         if isinstance(metrics, dict):
             raise ValueError("metrics per output need a model with several outputs; pass a list of metrics")
         metrics = as_tuple(metrics, "metrics")
-        return (losses.weighted(losses.get(loss), losses.sum_over_batch_size),
-                tuple((metrics_lib.metric_name(m), losses.weighted(metrics_lib.get(m))) for m in metrics))
+        return (
+            losses.weighted(losses.get(loss), losses.sum_over_batch_size),
+            tuple((metrics_lib.metric_name(m), losses.weighted(metrics_lib.get(m))) for m in metrics),
+        )
     given = per_output(places, loss, "loss")
     missing = [name for name in places if name not in given]
     if missing:
@@ -142,14 +150,19 @@ def objective_parts(model: Any, loss: Any, loss_weights: Any, metrics: Any,
         fn = losses.weighted(losses.get(given[name]), losses.sum_over_batch_size)
         parts.append((where, fn, float(factors.get(name, 1.0))))
         named.append((f"{name}_loss", OutputMetric(where, fn, is_loss=True)))
-    if isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
-                                     and all(isinstance(m, (list, tuple)) for m in metrics)):
+    if isinstance(metrics, dict) or (
+        isinstance(metrics, (list, tuple)) and metrics and all(isinstance(m, (list, tuple)) for m in metrics)
+    ):
         by_output = per_output(places, metrics, "metrics")
     else:
         by_output = {name: metrics for name in places}  # the same metrics for every output, as Keras
     for name, where in places.items():
         chosen = by_output.get(name, ())
         for metric in [chosen] if isinstance(chosen, str) else chosen:
-            named.append((f"{name}_{metrics_lib.metric_name(metric)}",
-                          OutputMetric(where, losses.weighted(metrics_lib.get(metric)))))
+            named.append(
+                (
+                    f"{name}_{metrics_lib.metric_name(metric)}",
+                    OutputMetric(where, losses.weighted(metrics_lib.get(metric))),
+                )
+            )
     return OutputLoss(tuple(parts)), tuple(named)

@@ -15,11 +15,21 @@ import optax
 from jax.typing import ArrayLike
 
 from fnnet._checks import as_tuple, describe, flag, function
-from fnnet.layers.base import check_layer, merge_updates
+from fnnet.layers.base import check_layer
+from fnnet.layers.params import merge_updates
 from fnnet import augment as augment_lib
 from fnnet import layers, losses, metrics as metrics_lib, optimizers, precision, regularizers as regularizers_lib
-from fnnet.protocols import (Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MetricsSpec, OptimizerLike,
-                             Params, WeightedLoss)
+from fnnet.protocols import (
+    Augment,
+    DTypePolicyName,
+    KeyLike,
+    LossSpec,
+    LossWeights,
+    MetricsSpec,
+    OptimizerLike,
+    Params,
+    WeightedLoss,
+)
 from fnnet.training import checks as checks_lib, outputs
 from fnnet.state import TrainState, step_key
 
@@ -47,13 +57,22 @@ class Objective(NamedTuple):
     policy: precision.Policy = precision.POLICIES["float32"]
     weighted_loss: str = "sum_over_batch_size"
 
-    def __call__(self, params: Params, x: Any, y: Any, *, key: KeyLike | None = None, training: bool = False,
-                 sample_weight: ArrayLike | None = None) -> jax.Array:
+    def __call__(
+        self,
+        params: Params,
+        x: Any,
+        y: Any,
+        *,
+        key: KeyLike | None = None,
+        training: bool = False,
+        sample_weight: ArrayLike | None = None,
+    ) -> jax.Array:
         y_pred = self.apply(params, x, key=key, training=training)
         return self.batch_loss(y, y_pred, sample_weight) + self.penalty(params)
 
-    def batch_loss(self, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None,
-                   mask: ArrayLike | None = None) -> jax.Array:
+    def batch_loss(
+        self, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None, mask: ArrayLike | None = None
+    ) -> jax.Array:
         """The loss of one batch (without the penalty), reduced as ``weighted_loss`` says.
 
         ``mask`` marks the real rows of a padded batch with 1 (None: every
@@ -74,8 +93,9 @@ class Objective(NamedTuple):
         divisor = jnp.sum(counted)
         return jnp.shape(sample_weight)[0] / jnp.where(divisor == 0, 1, divisor)
 
-    def loss_weight(self, rows: int, sample_weight: ArrayLike | None = None,
-                    mask: ArrayLike | None = None) -> jax.Array:
+    def loss_weight(
+        self, rows: int, sample_weight: ArrayLike | None = None, mask: ArrayLike | None = None
+    ) -> jax.Array:
         """What one batch's loss weighs in the epoch's mean: its real rows (Keras), or its total weight (``"mean"``)."""
         if self.weighted_loss == "mean" and sample_weight is not None:
             return jnp.sum(sample_weight)
@@ -87,12 +107,14 @@ class Objective(NamedTuple):
         y = self.model.apply(policy.cast_params(params), policy.cast_inputs(x), key=key, training=training)
         return policy.cast_output(y)
 
-    def apply_train(self, params: Params, x: Any, *, key: KeyLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> tuple[Any, Params]:
+    def apply_train(
+        self, params: Params, x: Any, *, key: KeyLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> tuple[Any, Params]:
         """``(outputs, updates)`` of the model's training pass under the policy; see ``Layer.apply_train``."""
         policy = self.policy
-        y, updates = self.model.apply_train(policy.cast_params(params), policy.cast_inputs(x), key=key,
-                                            sample_weight=sample_weight)
+        y, updates = self.model.apply_train(
+            policy.cast_params(params), policy.cast_inputs(x), key=key, sample_weight=sample_weight
+        )
         return policy.cast_output(y), policy.cast_updates(updates)
 
     def penalty(self, params: Params) -> jax.Array:
@@ -104,14 +126,23 @@ class Objective(NamedTuple):
         """The logged names in Keras's order: ``loss``, then the metrics as given."""
         return ("loss", *(name for name, _ in self.metrics))
 
-    def scores(self, params: Params, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None,
-               loss: jax.Array | None = None, mask: ArrayLike | None = None) -> dict[str, jax.Array]:
+    def scores(
+        self,
+        params: Params,
+        y: Any,
+        y_pred: Any,
+        sample_weight: ArrayLike | None = None,
+        loss: jax.Array | None = None,
+        mask: ArrayLike | None = None,
+    ) -> dict[str, jax.Array]:
         """The loss (with penalty; computed unless given) and every metric on one batch."""
         if loss is None:
             loss = self.batch_loss(y, y_pred, sample_weight, mask) + self.penalty(params)
         factor = self.loss_factor(sample_weight, mask)
-        return {"loss": loss, **{name: m(y, y_pred, sample_weight) * (factor if _is_loss_part(m) else 1)
-                                 for name, m in self.metrics}}
+        return {
+            "loss": loss,
+            **{name: m(y, y_pred, sample_weight) * (factor if _is_loss_part(m) else 1) for name, m in self.metrics},
+        }
 
     def init_logs(self) -> dict[str, Any]:
         """Running statistics of the logs before the first batch (float32, float64 under ``float64``).
@@ -126,8 +157,15 @@ class Objective(NamedTuple):
             stats[name] = metric.init(zero.dtype) if _is_streaming(metric) else (zero, zero)
         return stats
 
-    def update_logs(self, stats: dict[str, Any], y: Any, y_pred: Any, loss: jax.Array,
-                    sample_weight: ArrayLike | None = None, mask: ArrayLike | None = None) -> dict[str, Any]:
+    def update_logs(
+        self,
+        stats: dict[str, Any],
+        y: Any,
+        y_pred: Any,
+        loss: jax.Array,
+        sample_weight: ArrayLike | None = None,
+        mask: ArrayLike | None = None,
+    ) -> dict[str, Any]:
         """``stats`` after one batch whose loss (with penalty) is ``loss``; traceable.
 
         The loss and each output's loss weigh ``loss_weight`` (Keras: the
@@ -135,8 +173,7 @@ class Objective(NamedTuple):
         rows when unweighted).
         """
         rows = jax.tree_util.tree_leaves(y_pred)[0].shape[0]
-        weight = (jnp.asarray(rows, loss.dtype) if sample_weight is None
-                  else jnp.sum(sample_weight).astype(loss.dtype))
+        weight = jnp.asarray(rows, loss.dtype) if sample_weight is None else jnp.sum(sample_weight).astype(loss.dtype)
 
         def add(pair, value, weight):
             total, count = pair
@@ -176,10 +213,15 @@ def _is_streaming(metric: object) -> bool:
     return metrics_lib.is_streaming(metric)
 
 
-def objective(model: layers.Layer, loss: LossSpec, *regularizers: regularizers_lib.Regularizer,
-              metrics: MetricsSpec = (), loss_weights: LossWeights | None = None,
-              dtype_policy: DTypePolicyName | precision.Policy = "float32",
-              weighted_loss: WeightedLoss = "sum_over_batch_size") -> Objective:
+def objective(
+    model: layers.Layer,
+    loss: LossSpec,
+    *regularizers: regularizers_lib.Regularizer,
+    metrics: MetricsSpec = (),
+    loss_weights: LossWeights | None = None,
+    dtype_policy: DTypePolicyName | precision.Policy = "float32",
+    weighted_loss: WeightedLoss = "sum_over_batch_size",
+) -> Objective:
     """The ``Objective`` of ``model`` under ``loss`` (a name or callable) plus ``regularizers``.
 
     For a model with several outputs, ``loss``, ``loss_weights`` and
@@ -203,8 +245,10 @@ def objective(model: layers.Layer, loss: LossSpec, *regularizers: regularizers_l
     if weighted_loss == "mean_with_sample_weight":  # Keras's name for the same reduction
         weighted_loss = "mean"
     if weighted_loss not in losses.WEIGHTED_LOSS_REDUCTIONS:
-        raise ValueError(f"weighted_loss must be one of {list(losses.WEIGHTED_LOSS_REDUCTIONS)} "
-                         f"(Keras's sum_i w_i l_i / n, or sum_i w_i l_i / sum_i w_i), got {weighted_loss!r}")
+        raise ValueError(
+            f"weighted_loss must be one of {list(losses.WEIGHTED_LOSS_REDUCTIONS)} "
+            f"(Keras's sum_i w_i l_i / n, or sum_i w_i l_i / sum_i w_i), got {weighted_loss!r}"
+        )
     loss, named = outputs.objective_parts(model, loss, loss_weights, metrics)
     names = [name for name, _ in named]
     duplicates = sorted({n for n in names if names.count(n) > 1} | ({"loss"} & set(names)))
@@ -217,8 +261,9 @@ def check_objective(value: object) -> "Objective":
     """A ``Trainer``'s ``objective``: an ``Objective`` (``fn.objective(model, loss, ...)``'s), not the factory."""
     if not isinstance(value, Objective):
         function("objective", value, factories=(objective,))
-        raise TypeError(f"objective must be an Objective, as fn.objective(model, loss, ...) returns, "
-                        f"got {describe(value)}")
+        raise TypeError(
+            f"objective must be an Objective, as fn.objective(model, loss, ...) returns, got {describe(value)}"
+        )
     return value
 
 
@@ -226,12 +271,16 @@ def augmentation(augment: Any) -> Augment | None:
     """``augment`` of ``fit`` and ``train_step``: None or a callable ``(key, x_batch) -> x_batch``, not a factory."""
     if augment is None:
         return None
-    return function("augment", augment, factories=(augment_lib.random_flip, augment_lib.random_rotation,
-                                                   augment_lib.random_translation))
+    return function(
+        "augment",
+        augment,
+        factories=(augment_lib.random_flip, augment_lib.random_rotation, augment_lib.random_translation),
+    )
 
 
-def make_update(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
-                checks: bool = False) -> Callable[..., tuple[TrainState, jax.Array, Any]]:
+def make_update(
+    objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None, checks: bool = False
+) -> Callable[..., tuple[TrainState, jax.Array, Any]]:
     """``(state, x, y, sample_weight=None, mask=None) -> (state, loss, y_pred)``: one step of ``objective``.
 
     ``mask`` marks a padded batch's real rows (see ``Objective.batch_loss``).
@@ -264,15 +313,18 @@ def make_update(objective: Objective, optimizer: optax.GradientTransformation, a
         params = merge_updates(optax.apply_updates(state.params, updates), moving)
         if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(state.params):
             extra = sorted(set(_paths(params)) - set(_paths(state.params)))
-            raise ValueError(f"the model's apply_train returned updates for leaves its params do not have: {extra}; "
-                             "a layer's updates may only give new values of its own (non-trainable) params")
+            raise ValueError(
+                f"the model's apply_train returned updates for leaves its params do not have: {extra}; "
+                "a layer's updates may only give new values of its own (non-trainable) params"
+            )
         return TrainState(params, opt_state, state.step + 1, state.key), loss, y_pred
 
     return update
 
 
-def make_step(objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None,
-              checks: bool = False) -> Step:
+def make_step(
+    objective: Objective, optimizer: optax.GradientTransformation, augment: Augment | None = None, checks: bool = False
+) -> Step:
     """The train step of ``objective`` under an optax ``optimizer``; see ``train_step``."""
     update = make_update(objective, optimizer, augment, checks)
 
@@ -283,10 +335,17 @@ def make_step(objective: Objective, optimizer: optax.GradientTransformation, aug
     return step
 
 
-def train_step(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),
-               regularizers: Sequence[regularizers_lib.Regularizer] = (), augment: Augment | None = None,
-               dtype_policy: DTypePolicyName | precision.Policy = "float32",
-               weighted_loss: WeightedLoss = "sum_over_batch_size", checks: bool = False) -> Step:
+def train_step(
+    model: layers.Layer,
+    loss: LossSpec,
+    optimizer: OptimizerLike,
+    metrics: MetricsSpec = (),
+    regularizers: Sequence[regularizers_lib.Regularizer] = (),
+    augment: Augment | None = None,
+    dtype_policy: DTypePolicyName | precision.Policy = "float32",
+    weighted_loss: WeightedLoss = "sum_over_batch_size",
+    checks: bool = False,
+) -> Step:
     """The pure train step ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``.
 
     One ``jax.value_and_grad`` of ``J = loss(y, model(x)) + penalties`` and
@@ -325,8 +384,14 @@ def train_step(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, me
         >>> int(state.step), sorted(logs)
         (1, ['loss'])
     """
-    obj = objective(model, loss, *as_tuple(regularizers, "regularizers"), metrics=metrics, dtype_policy=dtype_policy,
-                    weighted_loss=weighted_loss)
+    obj = objective(
+        model,
+        loss,
+        *as_tuple(regularizers, "regularizers"),
+        metrics=metrics,
+        dtype_policy=dtype_policy,
+        weighted_loss=weighted_loss,
+    )
     augment = augmentation(augment)
     if flag("checks", checks):
         return checks_lib.raising(make_step(obj, optimizers.get(optimizer), augment, checks=True))

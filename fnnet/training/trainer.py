@@ -11,9 +11,6 @@ sharded over the mesh's first axis and the parameters are replicated;
 regularization penalty, as in Keras; metrics do not.
 """
 
-import math
-import time
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NoReturn, overload
 
@@ -22,11 +19,23 @@ import numpy as np
 
 from fnnet import layers, optimizers, parallel, precision, progress as progress_lib
 from fnnet._checks import as_tuple, flag, hyperparameter
-from fnnet.protocols import (ArrayLike, Augment, DTypePolicyName, KeyLike, LossSpec, LossWeights, MeshLike,
-                             MetricsSpec, OptimizerLike, Params, Regularizer, WeightedLoss)
-from fnnet.training import checks as checks_lib, epoch as programs, hooks, inputs
+from fnnet.protocols import (
+    ArrayLike,
+    Augment,
+    DTypePolicyName,
+    KeyLike,
+    LossSpec,
+    LossWeights,
+    MeshLike,
+    MetricsSpec,
+    OptimizerLike,
+    Params,
+    Regularizer,
+    WeightedLoss,
+)
+from fnnet.training import epoch as programs, hooks, inputs, runs
 from fnnet.keys import as_key
-from fnnet.state import ParamsOrState, TrainState, init_state, key_data_of, params_of
+from fnnet.state import ParamsOrState, TrainState, init_state, params_of
 from fnnet.training.step import Objective, augmentation, check_objective, objective as make_objective
 
 
@@ -63,12 +72,26 @@ class Trainer:
         """A fresh ``TrainState`` for ``params`` with this trainer's optimizer."""
         return init_state(params, self.optimizer, key)
 
-    def fit(self, params_or_state: ParamsOrState, x: Any, y: Any = None, *, epochs: int = 1, batch_size: int = 32,
-            validation_split: float = 0.0, validation_data: Sequence[Any] | None = None, shuffle: bool = True,
-            callbacks: hooks.Callback | Iterable[hooks.Callback] | None = (),
-            key: KeyLike | None = None, verbose: int = 1, augment: Augment | None = None, mesh: MeshLike = None,
-            sample_weight: ArrayLike | None = None, class_weight: Mapping[Any, float] | None = None,
-            checks: bool = False) -> tuple[TrainState, hooks.History]:
+    def fit(
+        self,
+        params_or_state: ParamsOrState,
+        x: Any,
+        y: Any = None,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_split: float = 0.0,
+        validation_data: Sequence[Any] | None = None,
+        shuffle: bool = True,
+        callbacks: hooks.Callback | Iterable[hooks.Callback] | None = (),
+        key: KeyLike | None = None,
+        verbose: int = 1,
+        augment: Augment | None = None,
+        mesh: MeshLike = None,
+        sample_weight: ArrayLike | None = None,
+        class_weight: Mapping[Any, float] | None = None,
+        checks: bool = False,
+    ) -> tuple[TrainState, hooks.History]:
         """Train for ``epochs`` epochs; returns ``(state, history)``.
 
         Args:
@@ -130,29 +153,42 @@ class Trainer:
         checks = flag("checks", checks)
         mesh = parallel.resolve_mesh(mesh)
         state = self._start_state(params_or_state, key)
-        data = inputs.prepare(self.objective, state.params, x, y, sample_weight=sample_weight,
-                              class_weight=class_weight, validation_split=validation_split,
-                              validation_data=validation_data, batch_size=batch_size, epochs=epochs, mesh=mesh)
+        data = inputs.prepare(
+            self.objective,
+            state.params,
+            x,
+            y,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            batch_size=batch_size,
+            epochs=epochs,
+            mesh=mesh,
+        )
         state = parallel.place(state, mesh)
         if data.stream is not None:
-            run_epoch = self._stream_epoch(data, augment, checks)
-            return self._loop(state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose), callbacks)
+            run_epoch = runs.streamed(self.objective, self.optimizer, data, augment=augment, checks=checks)
+            return hooks.run_epochs(
+                self, callbacks, state, epochs, run_epoch, progress_lib.Progress(epochs, None, verbose)
+            )
         report_every = max(1, data.num_batches // 20) if verbose == 1 and mesh is None else 0
         progress = progress_lib.Progress(epochs, data.num_batches, verbose)
         token = progress_lib.register(progress)
-        key, key_data, first_step = state.key, key_data_of(state.key), int(state.step)
-
-        def run_epoch(state, epoch):
-            order = programs.batch_order(key_data, first_step + epoch * data.num_batches, data.count,
-                                         data.batch_size, shuffle)
-            state, logs = checks_lib.thrown(checks, programs.fit_epoch(
-                state, data.samples, order if mesh is None else parallel.place(order, mesh), data.val,
-                np.int32(token), objective=self.objective, optimizer=self.optimizer, batch_size=data.batch_size,
-                augment=augment, mesh=mesh, report_every=report_every, checks=checks))
-            return state._replace(key=key), logs  # the same key object: its data stay cached
+        run_epoch = runs.in_memory(
+            self.objective,
+            self.optimizer,
+            data,
+            state,
+            shuffle=shuffle,
+            augment=augment,
+            checks=checks,
+            token=token,
+            report_every=report_every,
+        )
 
         try:
-            return self._loop(state, epochs, run_epoch, progress, callbacks)
+            return hooks.run_epochs(self, callbacks, state, epochs, run_epoch, progress)
         finally:
             progress_lib.unregister(token)
 
@@ -160,11 +196,13 @@ class Trainer:
         if isinstance(params_or_state, layers.Layer):
             raise TypeError(
                 "fit's first argument is the model's params or a TrainState, not the model (compile already has "
-                "it): params = model.init(key, x.shape[1:]); state, history = trainer.fit(params, x, y, ...)")
+                "it): params = model.init(key, x.shape[1:]); state, history = trainer.fit(params, x, y, ...)"
+            )
         if isinstance(params_or_state, (np.ndarray, jax.Array)):
             raise TypeError(
                 "fit's first argument is the model's params (model.init(key, input_shape)) or a TrainState, "
-                f"then x and y: fit(params, x, y, ...); got an array of shape {np.shape(params_or_state)}")
+                f"then x and y: fit(params, x, y, ...); got an array of shape {np.shape(params_or_state)}"
+            )
         if isinstance(params_or_state, TrainState):
             self.objective.policy.check_state_params(params_or_state.params)
             return params_or_state if key is None else params_or_state._replace(key=as_key(key))
@@ -172,77 +210,44 @@ class Trainer:
             raise ValueError("fit from params needs key=jax.random.key(seed) for shuffling and dropout")
         return self.init_state(self.objective.policy.params(params_of(params_or_state)), key)
 
-    def _loop(self, state, epochs, run_epoch, progress, callbacks):
-        """The epochs and the callbacks' hooks; ``run_epoch(state, epoch) -> (state, device logs)``."""
-        history = hooks.History()
-        all_callbacks = [*callbacks, history]
-        for callback in all_callbacks:
-            callback.set_training(self, all_callbacks)
-        state = hooks.run_hooks(all_callbacks, "on_train_begin", state)
-        state, first_epoch = hooks.resume(list(callbacks), history, state)
-        try:
-            for epoch in range(first_epoch, epochs):
-                state = hooks.run_hooks(all_callbacks, "on_epoch_begin", state, epoch)
-                progress.begin_epoch(epoch)
-                start = time.perf_counter()
-                state, logs = run_epoch(state, epoch)
-                logs = self._ordered_floats(logs)
-                progress.end_epoch(logs, time.perf_counter() - start)
-                state = hooks.run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
-                if any(callback.stop_training for callback in all_callbacks):
-                    break
-                if not math.isfinite(logs["loss"]):
-                    warnings.warn(f"fit stopped: the loss of epoch {epoch + 1} is {logs['loss']} (a learning rate too "
-                                  "high, labels the loss cannot take, or data out of range); callbacks.TerminateOnNaN "
-                                  "returns the last finite state", RuntimeWarning, stacklevel=3)
-                    break
-        finally:
-            progress.close()
-        state = hooks.run_hooks(all_callbacks, "on_train_end", state)
-        return state, history
-
-    def _ordered_floats(self, logs):
-        """Logs as floats in Keras's order: loss, the metrics, then their ``val_`` forms."""
-        names = list(self.objective.names)
-        names += [f"val_{name}" for name in names]
-        values = parallel.fetch(logs)  # a dict pytree comes back in sorted order
-        return {name: float(values[name]) for name in names if name in values}
-
-    def _stream_epoch(self, data, augment, checks):
-        """``run_epoch(state, epoch)`` over ``data.stream``: one compiled scan per chunk of batches, then validation."""
-        sequential = jax.default_backend() == "cpu"
-
-        def run_epoch(state, epoch):
-            stats, batch_size = None, 0
-            for chunk in data.stream:
-                batch_size = chunk.weight.shape[1]
-                state, stats = checks_lib.thrown(checks, programs.fit_chunk(
-                    state, stats, chunk, objective=self.objective, optimizer=self.optimizer, augment=augment,
-                    mesh=data.mesh, checks=checks))
-                if sequential:  # host and device share the CPU's cores: preparing the next chunk
-                    jax.block_until_ready(stats)  # meanwhile would slow both down
-            if stats is None:
-                raise ValueError("the iterable of batches yielded no samples")
-            logs = self.objective.logs(stats)
-            if data.val is not None:
-                val_logs = programs.evaluate(state.params, data.val, objective=self.objective,
-                                             batch_size=min(batch_size, data.val_count), mesh=data.mesh)
-                logs |= {f"val_{name}": value for name, value in val_logs.items()}
-            return state, logs
-
-        return run_epoch
-
     @overload
-    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = ..., mesh: MeshLike = ...,
-                 sample_weight: ArrayLike | None = ..., return_dict: Literal[False] = ..., verbose: int | str = ...,
-                 ) -> Any: ...  # a float or [loss, *metrics]: Any, so that `loss, acc = evaluate(...)` checks
+    def evaluate(
+        self,
+        params_or_state: ParamsOrState,
+        x: Any,
+        y: Any,
+        *,
+        batch_size: int = ...,
+        mesh: MeshLike = ...,
+        sample_weight: ArrayLike | None = ...,
+        return_dict: Literal[False] = ...,
+        verbose: int | str = ...,
+    ) -> Any: ...  # a float or [loss, *metrics]: Any, so that `loss, acc = evaluate(...)` checks
     @overload
-    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = ..., mesh: MeshLike = ...,
-                 sample_weight: ArrayLike | None = ..., return_dict: Literal[True], verbose: int | str = ...,
-                 ) -> dict[str, float]: ...
-    def evaluate(self, params_or_state: ParamsOrState, x: Any, y: Any, *, batch_size: int = 32, mesh: MeshLike = None,
-                 sample_weight: ArrayLike | None = None, return_dict: bool = False, verbose: int | str = 0,
-                 ) -> float | list[float] | dict[str, float]:
+    def evaluate(
+        self,
+        params_or_state: ParamsOrState,
+        x: Any,
+        y: Any,
+        *,
+        batch_size: int = ...,
+        mesh: MeshLike = ...,
+        sample_weight: ArrayLike | None = ...,
+        return_dict: Literal[True],
+        verbose: int | str = ...,
+    ) -> dict[str, float]: ...
+    def evaluate(
+        self,
+        params_or_state: ParamsOrState,
+        x: Any,
+        y: Any,
+        *,
+        batch_size: int = 32,
+        mesh: MeshLike = None,
+        sample_weight: ArrayLike | None = None,
+        return_dict: bool = False,
+        verbose: int | str = 0,
+    ) -> float | list[float] | dict[str, float]:
         """Loss (with penalty) and metrics over ``(x, y)``, exact over partial batches; what Keras's returns.
 
         Args:
@@ -279,10 +284,19 @@ class Trainer:
         params = params_of(params_or_state)
         mesh = parallel.resolve_mesh(mesh)
         params = self.objective.policy.params(params)
-        data = inputs.prepare(self.objective, params, x, y, sample_weight=sample_weight, batch_size=batch_size,
-                              mesh=mesh, batches=False)
-        logs = self._ordered_floats(programs.evaluate(parallel.place(params, mesh), data.samples,
-                                                      objective=self.objective, batch_size=data.batch_size, mesh=mesh))
+        data = inputs.prepare(
+            self.objective, params, x, y, sample_weight=sample_weight, batch_size=batch_size, mesh=mesh, batches=False
+        )
+        logs = runs.ordered_floats(
+            self.objective,
+            programs.evaluate(
+                parallel.place(params, mesh),
+                data.samples,
+                objective=self.objective,
+                batch_size=data.batch_size,
+                mesh=mesh,
+            ),
+        )
         if return_dict:
             return logs
         values = list(logs.values())
@@ -317,30 +331,44 @@ class Trainer:
             inputs.check_params(self.model, params, x)
         except ValueError as error:
             if not inputs.is_structured(x) and x.ndim == 1:
-                raise ValueError(f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
-                                 "pass x[None] (or x[[i]] to keep the batch axis of a row of a matrix)") from error
-            raise error if "x" in str(error).split() else ValueError(f"x: {error}")
+                raise ValueError(
+                    f"predict takes a batch of samples, got x of shape {x.shape}; for one sample "
+                    "pass x[None] (or x[[i]] to keep the batch axis of a row of a matrix)"
+                ) from error
+            if "x" in str(error).split():
+                raise
+            raise ValueError(f"x: {error}") from error
         batch_size = min(batch_size, inputs.count(x))
         parallel.check_batch_size(batch_size, mesh)
         params, x = parallel.place((params, x), mesh)
         return parallel.fetch(programs.predict(params, x, objective=self.objective, batch_size=batch_size, mesh=mesh))
 
-    def predict_classes(self, params_or_state: ParamsOrState, x: Any, *, batch_size: int = 32,
-                        mesh: MeshLike = None) -> np.ndarray:
+    def predict_classes(
+        self, params_or_state: ParamsOrState, x: Any, *, batch_size: int = 32, mesh: MeshLike = None
+    ) -> np.ndarray:
         """Integer class labels: a single output column thresholded at 0.5, otherwise the argmax."""
         outputs = self.predict(params_or_state, x, batch_size=batch_size, mesh=mesh)
         if inputs.is_structured(outputs):
-            raise ValueError("predict_classes needs a model with one output; this one has several: "
-                             "threshold or argmax the outputs of predict yourself")
+            raise ValueError(
+                "predict_classes needs a model with one output; this one has several: "
+                "threshold or argmax the outputs of predict yourself"
+            )
         if outputs.ndim == 1 or outputs.shape[-1] == 1:
             return (outputs.reshape(len(outputs)) > 0.5).astype(np.int32)
         return np.argmax(outputs, axis=-1).astype(np.int32)
 
 
-def compile(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, metrics: MetricsSpec = (),  # noqa: A001
-            regularizers: Regularizer | Sequence[Regularizer] = (), *, loss_weights: LossWeights | None = None,
-            dtype_policy: DTypePolicyName | precision.Policy = "float32",
-            weighted_loss: WeightedLoss = "sum_over_batch_size") -> Trainer:
+def compile(
+    model: layers.Layer,
+    loss: LossSpec,
+    optimizer: OptimizerLike,
+    metrics: MetricsSpec = (),  # noqa: A001
+    regularizers: Regularizer | Sequence[Regularizer] = (),
+    *,
+    loss_weights: LossWeights | None = None,
+    dtype_policy: DTypePolicyName | precision.Policy = "float32",
+    weighted_loss: WeightedLoss = "sum_over_batch_size",
+) -> Trainer:
     """A ``Trainer`` for ``model`` minimising ``loss`` plus regularizers.
 
     Args:
@@ -377,5 +405,15 @@ def compile(model: layers.Layer, loss: LossSpec, optimizer: OptimizerLike, metri
         ...     fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"])
         True
     """
-    return Trainer(make_objective(model, loss, *as_tuple(regularizers, "regularizers"), metrics=metrics, loss_weights=loss_weights,
-                                  dtype_policy=dtype_policy, weighted_loss=weighted_loss), optimizer)
+    return Trainer(
+        make_objective(
+            model,
+            loss,
+            *as_tuple(regularizers, "regularizers"),
+            metrics=metrics,
+            loss_weights=loss_weights,
+            dtype_policy=dtype_policy,
+            weighted_loss=weighted_loss,
+        ),
+        optimizer,
+    )
