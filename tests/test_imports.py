@@ -108,7 +108,10 @@ def test_the_local_import_check_finds_what_it_should():
     ]
 
 
-@pytest.mark.parametrize("old, new", [("fnnet.functional", "fnnet.models"), ("fnnet.training.state", "fnnet.state")])
+@pytest.mark.parametrize(
+    "old, new",
+    [("fnnet.functional", "fnnet.models"), ("fnnet.training.state", "fnnet.state"), ("fnnet.train", "fnnet.training")],
+)
 def test_moved_modules_still_import_with_a_deprecation_warning(old, new):
     code = (
         f"import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
@@ -135,6 +138,8 @@ def test_the_old_paths_still_give_the_same_objects():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         import fnnet.functional
+        import fnnet.train
         import fnnet.training.state
+    assert fnnet.train.Trainer is fnnet.Trainer and fnnet.train.init_state is fnnet.state.init_state
     assert fnnet.functional.Model is fnnet.Model and fnnet.functional.Input is fnnet.Input
     assert fnnet.training.state.TrainState is fnnet.TrainState is fnnet.state.TrainState
