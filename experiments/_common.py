@@ -56,7 +56,9 @@ def parse_args(doc, **options):
             parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=text)
         else:
             parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
-    return parser.parse_args()
+    arguments = parser.parse_args()
+    fn.enable_compilation_cache()  # a second run loads the programs this one compiles (FNNET_COMPILATION_CACHE=0: off)
+    return arguments
 
 
 def jsonable(value):

@@ -25,6 +25,7 @@ parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
 parser.add_argument("--dtype-policy", default="float32", choices=sorted(fn.precision.POLICIES))
 parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs (early stopping ends sooner)")
 arguments = parser.parse_args()
+fn.enable_compilation_cache()  # a second run loads the programs this one compiles
 policy = arguments.dtype_policy
 if policy == "float64":
     jax.config.update("jax_enable_x64", True)

@@ -16,6 +16,7 @@ from fnnet import (
     activations,
     augment,
     callbacks,
+    compilation,
     data,
     datasets,
     initializers,
@@ -33,6 +34,7 @@ from fnnet import (
     testing,
     training,
 )
+from fnnet.compilation import enable_compilation_cache
 from fnnet.models import Input, Model, Sequential
 from fnnet.training import Objective, Trainer, TrainState, compile, objective, train_step
 from fnnet.saving import load_checkpoint, load_model, save_checkpoint, save_model
@@ -49,8 +51,10 @@ __all__ = [
     "activations",
     "augment",
     "callbacks",
+    "compilation",
     "compile",
     "data",
+    "enable_compilation_cache",
     "datasets",
     "initializers",
     "layers",

@@ -6,6 +6,10 @@ import os
 # it an error in every test, doctest and test subprocess (the demo, the 8-device
 # run), which inherit the environment variable. Set before fnnet is imported.
 os.environ["JAX_NUMPY_RANK_PROMOTION"] = "raise"
+# The demo, the experiments and the Playground turn on the persistent compilation cache; in the tests (and
+# their subprocesses) it stays off, so that no test reads programs another run left or fills the user's cache.
+# tests/test_compilation_cache.py turns it on explicitly.
+os.environ["FNNET_COMPILATION_CACHE"] = "0"
 
 import jax  # noqa: E402
 from hypothesis import settings  # noqa: E402

@@ -12,6 +12,8 @@ import sys
 import threading
 import webbrowser
 
+from fnnet.compilation import enable_compilation_cache
+
 try:  # the optional extra: without it, main() says what to install
     import uvicorn
 
@@ -54,6 +56,7 @@ def main(argv=None):
     args = parse_args(argv)
     if uvicorn is None or playground_server is None:
         sys.exit("the Playground needs Starlette and uvicorn: pip install 'fnnet[playground]'")
+    enable_compilation_cache()  # the next start loads the programs this one compiles
 
     remote = not _is_loopback(args.host)
     if remote:
