@@ -21,6 +21,9 @@ W1, W2: one epoch per call (``workloads.py``: W1 784-512-512-10 Adam batch 128 o
         timed: checks, the state, the epoch (the last partial batch masked, not dropped),
         the history. Both sides start from params made before timing.
 W3: a sweep of W2 over 32 learning rates (``np.geomspace(1e-3, 0.3, 32)``), one epoch, one sweep per call.
+W4-1024, W4-4096 (``--workloads W4-1024 W4-4096``, not in the default run): W3 with 1,024 and 4,096 learning
+    rates (``np.geomspace(1e-3, 0.3, K)``), one program; the row's line also reports the peak memory
+    (the device's ``peak_bytes_in_use`` where it has one, else the process's peak resident set).
     limit: one jitted ``vmap`` init of the 32 (params, ``optax.inject_hyperparams(optax.sgd)``
         state with the variant's rate), a host permutation shared by the 32, one jitted
         ``vmap`` over the 32 of the same scan epoch. The jits are built in the first call.
@@ -45,6 +48,7 @@ one ``fit`` (DESIGN.md: it should compile nothing).
 """
 
 import argparse
+import resource
 import gc
 import platform
 import statistics
@@ -68,13 +72,23 @@ try:
 except ImportError as error:  # the engine is being rewritten: the limit side still runs
     fn, FNNET_ERROR = None, error
 
-ROWS = {"W1": W1, "W2": W2, "W3": W2, "S1": W1, "W1-wide": W1_WIDE}  # the workload each row trains
-CALLS = {"W1": 5, "W2": 30, "W3": 15, "S1": 5, "W1-wide": 5}
-QUICK_SAMPLES = {"W1": 1024, "W2": 500, "W3": 500, "S1": 1024, "W1-wide": 4096}
+ROWS = {"W1": W1, "W2": W2, "W3": W2, "W4-1024": W2, "W4-4096": W2, "S1": W1, "W1-wide": W1_WIDE}  # what each trains
+CALLS = {"W1": 5, "W2": 30, "W3": 15, "W4-1024": 5, "W4-4096": 5, "S1": 5, "W1-wide": 5}
+QUICK_SAMPLES = {"W1": 1024, "W2": 500, "W3": 500, "W4-1024": 500, "W4-4096": 500, "S1": 1024, "W1-wide": 4096}
 QUICK_CALLS = 3
-SWEEP_RATES = np.geomspace(1e-3, 0.3, 32).astype(np.float32)
+SWEEP_RATES = {
+    row: np.geomspace(1e-3, 0.3, k).astype(np.float32) for row, k in (("W3", 32), ("W4-1024", 1024), ("W4-4096", 4096))
+}
 # (steady, first) targets of issue 8; None: no target
-TARGETS = {"W1": (1.15, 1.5), "W2": (1.15, 1.5), "W3": (1.3, None), "S1": (1.3, None), "W1-wide": (None, None)}
+TARGETS = {
+    "W1": (1.15, 1.5),
+    "W2": (1.15, 1.5),
+    "W3": (1.3, None),
+    "W4-1024": (1.15, None),
+    "W4-4096": (1.15, None),
+    "S1": (1.3, None),
+    "W1-wide": (None, None),
+}
 BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
 
 
@@ -205,7 +219,7 @@ def limit_sweep(case):
         if i == 0:
             carry["init"] = jax.jit(jax.vmap(init))
             carry["epoch"] = jax.jit(jax.vmap(limit.epoch_fn(loss, opt), in_axes=(0, 0, None, None, None)))
-        params, opt_state = carry["init"](SWEEP_RATES)
+        params, opt_state = carry["init"](SWEEP_RATES[case.row])
         order = limit.host_order(n, workload.batch_size, 0)  # each sweep call is a first epoch
         return carry["epoch"](params, opt_state, case.x, case.y, order)[0]
 
@@ -213,7 +227,7 @@ def limit_sweep(case):
 
 
 def fnnet_sweep(case):
-    """``fn.sweep.fit`` over the 32 learning rates, one whole sweep per call."""
+    """``fn.sweep.fit`` over the row's learning rates (32, 1,024 or 4,096), one whole sweep per call."""
     workload = case.workload
     model = fnnet_model(workload)
 
@@ -222,7 +236,7 @@ def fnnet_sweep(case):
             model,
             case.x,
             case.y,
-            fn.sweep.grid(learning_rate=SWEEP_RATES),
+            fn.sweep.grid(learning_rate=SWEEP_RATES[case.row]),
             loss=workload.loss,
             optimizer=workload.optimizer,
             epochs=1,
@@ -240,6 +254,8 @@ CONTENDERS = {
     "W1": ("limit", limit_epochs, "fnnet", fnnet_epochs),
     "W2": ("limit", limit_epochs, "fnnet", fnnet_epochs),
     "W3": ("limit", limit_sweep, "fnnet", fnnet_sweep),
+    "W4-1024": ("limit", limit_sweep, "fnnet", fnnet_sweep),
+    "W4-4096": ("limit", limit_sweep, "fnnet", fnnet_sweep),
     "S1": ("in-memory", fnnet_epochs, "streaming", fnnet_streaming),
     "W1-wide": ("limit", limit_epochs, "fnnet", fnnet_epochs),
 }
@@ -372,21 +388,29 @@ def throughput(result, samples, matmul_size):
 # --- reporting -----------------------------------------------------------------------------------
 
 
+def peak_memory(device):
+    """The device's peak bytes in use where it reports them, else the process's peak resident set (both sides)."""
+    stats = device.memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        return f"{stats['peak_bytes_in_use'] / 2**20:,.0f} MiB on the device (limit and fnnet together)"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB resident (the process, both sides)"
+
+
 def _describe(row, workload, calls):
     w = workload
     arch = "-".join(map(str, w.sizes))
     what = {
-        "W3": f"sweep of {len(SWEEP_RATES)} learning rates, 1 epoch per call",
+        **{r: f"sweep of {len(rates):,} learning rates, 1 epoch per call" for r, rates in SWEEP_RATES.items()},
         "S1": "streamed host batches vs fnnet in memory",
     }.get(row, "1 epoch per call")
-    lr = "" if row == "W3" else f" {w.learning_rate:g}"
+    lr = "" if row in SWEEP_RATES else f" {w.learning_rate:g}"
     return f"{row}: {arch} {w.optimizer}{lr}, batch {w.batch_size}, {w.samples:,} samples, {what}, {calls} calls"
 
 
 def _target(row, first_ratio, steady_ratio):
     steady_target, first_target = TARGETS[row]
     parts = []
-    label = {"W3": "call", "S1": "steady (of in-memory)"}.get(row, "steady")
+    label = {"S1": "steady (of in-memory)", **dict.fromkeys(SWEEP_RATES, "call")}.get(row, "steady")
     for name, target, ratio in ((label, steady_target, steady_ratio), ("first", first_target, first_ratio)):
         if target is not None:
             verdict = "" if ratio is None else (" met" if ratio <= target else " MISSED")
@@ -520,6 +544,8 @@ def main():
         print(_describe(row, workload, calls[row]), flush=True)
         result = measure(Case(row, workload, x, y, x_host, y_host), calls[row], repeats)
         results.append(result)
+        if row.startswith("W4"):
+            extras.append(f"- {row}: peak memory after the row {peak_memory(device)}")
         if row == "W1-wide":
             extras.append(throughput(result, workload.samples, 1024 if args.quick else 8192))
     if not results:

@@ -49,6 +49,12 @@ SCRIPT = textwrap.dedent("""
         sweeps[name] = {"history": {k: v.tolist() for k, v in result.history.items()},
                         "kernel": np.asarray(result.states.params["dense"]["kernel"]).tolist(),
                         "sharding": str(result.states.params["dense"]["kernel"].sharding)}
+    twice = {name: np.tile(value, 2) for name, value in fn.sweep.grid(learning_rate=[1e-3, 3e-3, 1e-2, 3e-2],
+                                                                      seed=[0, 1]).items()}
+    chunked = fn.sweep.fit(model, x, y, twice, loss="categorical_crossentropy", metrics=["accuracy"], epochs=3,
+                           batch_size=16, validation_split=0.2, key=jax.random.key(2), verbose=0, mesh="local",
+                           max_variants_per_program=8)  # two chunks of 8, each sharded over the 8 devices
+    sweeps["mesh_chunks"] = {"history": {k: v.tolist() for k, v in chunked.history.items()}}
     results["sweep"] = sweeps
     try:
         fn.sweep.fit(model, x, y, fn.sweep.seeds(3), loss="categorical_crossentropy", key=jax.random.key(2),
@@ -101,6 +107,15 @@ def test_a_sweep_over_8_devices_equals_its_single_device_run(results):
         np.testing.assert_allclose(mesh["history"][name], single["history"][name], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(mesh["kernel"], single["kernel"], rtol=1e-5, atol=1e-6)
     assert "K = 3 variants cannot be split evenly over the 8 devices" in results["sweep_error"]
+
+
+@pytest.mark.slow
+def test_a_sweep_in_chunks_over_8_devices_equals_one_program(results):
+    single, chunks = results["sweep"]["single"], results["sweep"]["mesh_chunks"]
+    for name in single["history"]:
+        both = np.asarray(chunks["history"][name])
+        for half in (both[:8], both[8:]):  # the same 8 variants twice: each chunk equals the single-device sweep
+            np.testing.assert_allclose(half, single["history"][name], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow

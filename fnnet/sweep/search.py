@@ -100,8 +100,9 @@ def fit(
     key: KeyLike,
     verbose: int = 1,
     dtype_policy: DTypePolicyName = "float32",
+    max_variants_per_program: int | None = None,
 ) -> SweepResult:
-    """Train every variant of ``model`` as one program.
+    """Train every variant of ``model`` as one program (or one program per chunk of variants).
 
     Args:
         model: a ``Layer``, or ``build(**hyperparameters) -> Layer``.
@@ -121,6 +122,11 @@ def fit(
         key: ``jax.random.key(seed)``; variant ``k`` uses ``variant_keys(key, seed_k)``.
         verbose: 1 prints a line per epoch.
         dtype_policy: as in ``fn.compile``; params are initialized in its param dtype.
+        max_variants_per_program: train the variants in chunks of at most this
+            many, one compiled program each (the chunks of this size share it; a
+            smaller last chunk compiles once more), so that thousands of variants
+            fit in the device's memory. Each variant trains exactly as in one
+            program (its own keys, the shared shuffle order); None: one program.
 
     Returns:
         A ``SweepResult``.
@@ -143,7 +149,13 @@ def fit(
     key = as_key(key)
     mesh = parallel.resolve_mesh(mesh)
     variants, k = variants_lib.check(variants, builder_names, _optimizer_hyperparameters(opt))
-    _check_divisible(k, mesh)
+    chunk = (
+        k
+        if max_variants_per_program is None
+        else int(hyperparameter("max_variants_per_program", max_variants_per_program, integer=True, low=1))
+    )
+    for start in range(0, k, chunk):
+        _check_divisible(min(chunk, k - start), mesh)
     if early_stopping is not None:
         if not isinstance(early_stopping, callbacks_lib.EarlyStopping):
             raise TypeError(f"early_stopping must be a fnnet.callbacks.EarlyStopping, got {early_stopping!r}")
@@ -186,8 +198,22 @@ def fit(
         mesh=mesh,
     )
     run = stacked.Run(spec, (x, y, val_x, val_y), None, batch_size, shuffle, "seed" not in variants, mesh)
-    history, states, best = stacked.train_stacked(
-        run, states, _as_arrays(model_values), epochs, early_stopping, monitor, sign, verbose
+    chunks = [slice(start, min(start + chunk, k)) for start in range(0, k, chunk)]
+    model_arrays = _as_arrays(model_values)
+    history, states, best = _joined(
+        [
+            stacked.train_stacked(
+                run,
+                jax.tree_util.tree_map(lambda leaf, part=part: leaf[part], states),
+                {name: value[part] for name, value in model_arrays.items()},
+                epochs,
+                early_stopping,
+                monitor,
+                sign,
+                verbose,
+            )
+            for part in chunks
+        ]
     )
     return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build)
 
@@ -207,6 +233,22 @@ def _check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, 
     flag("shuffle", shuffle)
     hyperparameter("verbose", verbose, integer=True, low=0, high=2)
     return as_tuple(metrics, "metrics"), as_tuple(regularizers, "regularizers")
+
+
+def _joined(pieces):
+    """The ``(history, states, best)`` of consecutive chunks of variants as one sweep's: histories NaN-padded to the
+    longest (a chunk whose variants all stopped early ran fewer epochs), states and bests concatenated."""
+    if len(pieces) == 1:
+        return pieces[0]
+    epochs = max((values.shape[1] for history, _, _ in pieces for values in history.values()), default=0)
+    history = {
+        name: np.concatenate(
+            [np.pad(h[name], ((0, 0), (0, epochs - h[name].shape[1])), constant_values=np.nan) for h, _, _ in pieces]
+        )
+        for name in pieces[0][0]
+    }
+    states = jax.tree_util.tree_map(lambda *leaves: jnp.concatenate(leaves), *(states for _, states, _ in pieces))
+    return history, states, np.concatenate([best for _, _, best in pieces])
 
 
 def _check_divisible(k, mesh):
