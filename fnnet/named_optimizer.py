@@ -29,11 +29,14 @@ import jax
 import numpy as np
 import optax
 
+from fnnet.protocols import PyTree
 
-__all__ = ["INIT_READS", "Injected", "Named", "injected_values", "named"]
+__all__ = ["INIT_READS", "Injected", "Named", "injected_values", "named", "scheduled_learning_rate"]
 
 INIT_READS = ("initial_accumulator_value", "initial_scale")
 """Numeric hyperparameters the optimizer's first state is filled with: part of the program, by value."""
+
+_INJECTED_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
 
 
 class Injected(NamedTuple):
@@ -131,3 +134,18 @@ def injected_values(optimizer: optax.GradientTransformation) -> dict[str, Any]:
         return {}
     roles = dict(optimizer.program[1])
     return {name: value for name, value in optimizer.hyperparameters.items() if isinstance(roles[name], Injected)}
+
+
+def scheduled_learning_rate(optimizer: optax.GradientTransformation, opt_state: PyTree) -> float | None:
+    """The rate a ``Named`` optimizer's schedule gives its next step (Keras's ``optimizer.learning_rate``).
+
+    The schedule is evaluated at the optimizer's step count in ``opt_state``.
+    None for a constant rate, a transformation not by name, or a state
+    without an injected count.
+    """
+    rate = optimizer.hyperparameters.get("learning_rate") if isinstance(optimizer, Named) else None
+    if not callable(rate):
+        return None
+    found = jax.tree_util.tree_leaves(opt_state, is_leaf=lambda node: isinstance(node, _INJECTED_STATES))
+    counts = [node.count for node in found if isinstance(node, _INJECTED_STATES)]
+    return float(np.asarray(rate(counts[0]))) if counts else None

@@ -152,3 +152,17 @@ def test_a_sweep_with_an_equal_optimizer_compiles_nothing_and_uses_its_own_numbe
         trainer = fn.compile(MODEL, "mse", fn.optimizers.get("sgd", learning_rate=rate, momentum=0.5 + index / 4))
         _, alone = trainer.fit(MODEL.init(init_key, (3,)), x, y, epochs=2, batch_size=16, key=fit_key, verbose=0)
         np.testing.assert_allclose(result.history["loss"][1], alone.history["loss"], rtol=1e-5)
+
+
+def test_a_schedule_logs_the_learning_rate_of_the_next_step_as_keras_does():
+    state, history = train(fn.optimizers.get("sgd", learning_rate=SCHEDULE), epochs=3)
+    assert list(history.history) == ["loss", "learning_rate"]
+    steps_per_epoch = 64 // 16
+    expected = [float(SCHEDULE(steps_per_epoch * (epoch + 1))) for epoch in range(3)]
+    assert history.history["learning_rate"] == expected
+    assert named_optimizer.scheduled_learning_rate(fn.optimizers.get("sgd"), state.opt_state) is None
+
+
+def test_a_constant_rate_is_not_logged_as_in_keras():
+    _, history = train(fn.optimizers.get("sgd", learning_rate=0.1))
+    assert list(history.history) == ["loss"]  # Keras 3 logs the rate only from the callbacks that change it
