@@ -4,8 +4,9 @@ fnnet re-implements no optimizer: ``get("adam")`` is ``optax.adam`` with
 Keras's default learning rate, wrapped in ``optax.inject_hyperparams`` so
 its hyperparameters live in the optimizer state (``opt_state.hyperparams``,
 under optax's names) and can be changed between steps — by a schedule or a
-callback — without recompiling. Hyperparameters other than the learning rate
-keep optax's defaults:
+callback — without recompiling. Optimizers differing only in those numbers
+compare equal and share compiled programs (``fnnet.named_optimizer``).
+Hyperparameters other than the learning rate keep optax's defaults:
 
 ============  ========  ====================================================
 name          Keras lr  optax transformation and its other defaults
@@ -80,10 +81,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.typing import ArrayLike
 
 from fnnet._checks import describe, flag, function, hyperparameter
+from fnnet.named_optimizer import named
 from fnnet.protocols import OptimizerLike, PyTree
 
 _FACTORIES = {
@@ -139,8 +142,9 @@ def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.
     """An optax transformation: one given as is, or the Keras-named one with ``hyperparameters``.
 
     The learning rate defaults to Keras's and may be an optax schedule.
-    Equal requests return the same object (so compiled programs keyed by it
-    are shared), whichever names they use.
+    Equal requests return the same object, whichever names they use; requests
+    that differ only in numbers held in the state (learning rate, momentum,
+    ...) compare equal and share compiled programs (``fnnet.named_optimizer``).
 
     Args:
         name_or_transformation: an optax ``GradientTransformation``, or one
@@ -167,6 +171,8 @@ def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.
         >>> get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True) is opt
         True
         >>> get("adam", beta_1=0.8, epsilon=1e-7) is get("adam", b1=0.8, eps=1e-7)
+        True
+        >>> get("adam", learning_rate=0.1) == get("adam", learning_rate=0.2) != get("adam", amsgrad=True)
         True
     """
     if isinstance(name_or_transformation, optax.GradientTransformation):
@@ -207,6 +213,8 @@ def _optax_arguments(name, hyperparameters, label=None):
             raise TypeError(
                 f"{label} got both {given}= and {other}=, Keras's and optax's names of one argument; give one"
             )
+        if isinstance(value, (np.integer, np.floating)):  # optax would keep a NumPy scalar out of the state
+            value = value.item()
         if not (value is None and target in _EXTRAS):  # Keras's default None: not set
             arguments[target] = value
     clips = [c for c in _CLIPS if c in arguments]
@@ -269,8 +277,9 @@ def _named(name, items):
     extras = [e for e in _EXTRAS if e in hyperparameters and not (e == "weight_decay" and factory is optax.adamw)]
     if extras:
         factory = _with_extras(factory, extras)
-    static = [p for p in _STATIC if p in inspect.signature(factory).parameters]
-    return float32_state(optax.inject_hyperparams(factory, static_args=static)(**hyperparameters))
+    static = tuple(p for p in _STATIC if p in inspect.signature(factory).parameters)
+    transformation = float32_state(optax.inject_hyperparams(factory, static_args=static)(**hyperparameters))
+    return named(transformation, name, factory, hyperparameters, static)
 
 
 def _with_extras(factory, extras):

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from fnnet import callbacks as callbacks_lib, layers, optimizers, parallel, precision, saving
+from fnnet import callbacks as callbacks_lib, layers, named_optimizer, optimizers, parallel, precision, saving
 from fnnet._checks import as_tuple, flag, hyperparameter, naming
 from fnnet.callbacks.base import check_monitor
 from fnnet.sweep import stacked, variants as variants_lib
@@ -75,6 +75,17 @@ def _model_values(variants, build):
 def _as_arrays(values):
     """Swept values as device arrays; floats in float32, as the optimizer state and the model hold them."""
     return {n: jnp.asarray(v, jnp.float32 if np.issubdtype(v.dtype, np.floating) else None) for n, v in values.items()}
+
+
+def _optimizer_values(optimizer, swept, k):
+    """Every variant's numbers in the optimizer state: the swept ones, and the optimizer's own for the others.
+
+    The stacked init is compiled once per equal optimizer (equal whatever
+    its learning rate, ...), so its own numbers enter as arguments too, in
+    the dtype optax would give them.
+    """
+    own = named_optimizer.injected_values(optimizer)
+    return {**{n: jnp.asarray(np.full(k, v)) for n, v in own.items() if n not in swept}, **_as_arrays(swept)}
 
 
 def fit(
@@ -191,7 +202,7 @@ def fit(
         key,
         jnp.asarray(seeds, jnp.int32),
         _as_arrays(model_values),
-        _as_arrays(optimizer_values),
+        _optimizer_values(opt, optimizer_values, k),
         initial_params,
         spec=spec,
         input_shape=tuple(x.shape[1:]),

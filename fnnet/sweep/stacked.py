@@ -83,7 +83,12 @@ def _with_values(state, optimizer_values):
 
 @functools.partial(jax.jit, static_argnames=("spec", "input_shape", "mesh"))
 def init_states(key, seeds, model_values, optimizer_values, initial_params, *, spec, input_shape, mesh):
-    """Each variant's initial ``TrainState``, stacked (from ``initial_params`` when given)."""
+    """Each variant's initial ``TrainState``, stacked (from ``initial_params`` when given).
+
+    ``optimizer_values`` hold every number the optimizer keeps in its state
+    (``named_optimizer.injected_values``, then the swept ones): the program
+    is shared by equal optimizers, whose ``init`` differs in those numbers.
+    """
     programs.TRACES["sweep_init"] += 1
 
     def one(seed, model_kw, optimizer_kw, params):

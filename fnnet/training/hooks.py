@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from fnnet.named_optimizer import scheduled_learning_rate
 from fnnet.progress import Progress
 from fnnet.protocols import CallbackLike, Logs
 from fnnet.state import TrainState
@@ -166,7 +167,10 @@ def run_epochs(
     """``fit``'s loop: epochs of ``run_epoch(state, epoch) -> (state, logs)`` inside every hook.
 
     A callback's ``stop_training`` stops after its epoch; so does a non-finite
-    loss, with a ``RuntimeWarning``. Returns the last state and the ``History``.
+    loss, with a ``RuntimeWarning``. With a learning-rate schedule the logs
+    get ``learning_rate``, the rate of the next step (Keras's
+    ``optimizer.learning_rate`` at the epoch's end). Returns the last state
+    and the ``History``.
     """
     history = History()
     all_callbacks = [*callbacks, history]
@@ -181,6 +185,9 @@ def run_epochs(
             start = time.perf_counter()
             state, logs = run_epoch(state, epoch)
             progress.end_epoch(logs, time.perf_counter() - start)
+            rate = scheduled_learning_rate(trainer.optimizer, state.opt_state)
+            if rate is not None:  # a schedule's rate, logged as Keras's callbacks log a changed one
+                logs["learning_rate"] = rate
             state = run_hooks(all_callbacks, "on_epoch_end", state, epoch, logs)
             if any(callback.stop_training for callback in all_callbacks):
                 break

@@ -42,8 +42,8 @@ from fnnet.training.step import Objective, augmentation, check_objective, object
 class Trainer:
     """What ``compile`` returns: an ``Objective`` and an optimizer, ready to train. Immutable.
 
-    Attributes: ``model``, ``objective`` (loss, metrics, regularizers) and
-    ``optimizer`` (an optax transformation).
+    Attributes: ``model``, ``objective`` (loss, metrics, regularizers), ``optimizer``
+    (optax's; equal trainers share programs, whatever its learning rate).
     """
 
     __slots__ = ("objective", "optimizer")
