@@ -52,7 +52,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> str 
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"path must be a folder for the compilation cache, got the file {folder!r}")
     os.makedirs(folder, exist_ok=True)
-    if jax.config.jax_compilation_cache_dir not in (None, folder):
+    if jax.config.values["jax_compilation_cache_dir"] not in (None, folder):
         compilation_cache.reset_cache()  # the cache opened its first folder: open the new one
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

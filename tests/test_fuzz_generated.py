@@ -2312,6 +2312,9 @@ PUBLIC_MODULES = (
 )
 
 NOT_FUZZED = {
+    # changes the process's JAX configuration (every later compile would go to the cache): its bad paths are
+    # tested in tests/test_compilation_cache.py, which turns the cache on only in subprocesses
+    "enable_compilation_cache": "changes the process's JAX configuration; tests/test_compilation_cache.py",
     # no arguments
     "datasets.digits.load_data": "no arguments",
     "datasets.mnist1d.load_data": "no arguments",
