@@ -2113,6 +2113,7 @@ def sweep_cases():
         "mode": MODE,
         "early_stopping": Callable_(optional=True, uncalled=(callbacks.EarlyStopping,)),
         "initial_params": Sequence_(optional=True, items=(X,)),
+        "schedule": Sequence_(optional=True),  # only fn.sweep.halving(...) values
         "dtype_policy": POLICY,
         "key": Key(),
         "variants": Sequence_(),
@@ -2137,6 +2138,12 @@ def sweep_cases():
     return [
         Case("sweep.fit", sweep.fit, base, kinds=kinds, extra=extra, skip=no_multi, labels=labels, slow=True),
         Case("sweep.cross_validate", sweep.cross_validate, cv_base, kinds=kinds, extra=extra, labels=labels, slow=True),
+        Case(
+            "sweep.halving",
+            sweep.halving,
+            {},
+            kinds={"eta": Int(low=2, huge=True), "min_epochs": Int(low=1, huge=True)},
+        ),
     ]
 
 
@@ -2312,6 +2319,7 @@ PUBLIC_MODULES = (
 )
 
 NOT_FUZZED = {
+    "sweep.Halving": "the NamedTuple sweep.halving builds after checking its arguments",
     # changes the process's JAX configuration (every later compile would go to the cache): its bad paths are
     # tested in tests/test_compilation_cache.py, which turns the cache on only in subprocesses
     "enable_compilation_cache": "changes the process's JAX configuration; tests/test_compilation_cache.py",

@@ -14,6 +14,7 @@ from fnnet import callbacks as callbacks_lib, layers, named_optimizer, optimizer
 from fnnet._checks import as_tuple, flag, hyperparameter, naming
 from fnnet.callbacks.base import check_monitor
 from fnnet.sweep import stacked, variants as variants_lib
+from fnnet.sweep.halving import Halving, train_halving
 from fnnet.training import inputs
 from fnnet.protocols import DTypePolicyName, KeyLike, LossLike, MetricsSpec, Mode, OptimizerLike, Params
 from fnnet.keys import as_key
@@ -112,6 +113,7 @@ def fit(
     verbose: int = 1,
     dtype_policy: DTypePolicyName = "float32",
     max_variants_per_program: int | None = None,
+    schedule: Halving | None = None,
 ) -> SweepResult:
     """Train every variant of ``model`` as one program (or one program per chunk of variants).
 
@@ -138,6 +140,10 @@ def fit(
             smaller last chunk compiles once more), so that thousands of variants
             fit in the device's memory. Each variant trains exactly as in one
             program (its own keys, the shared shuffle order); None: one program.
+        schedule: ``fn.sweep.halving(eta, min_epochs)``: successive halving
+            (after each rung the best ``1 / eta`` by ``monitor`` go on; the
+            others' histories are NaN after their last rung). Not yet with
+            ``mesh`` or ``max_variants_per_program``.
 
     Returns:
         A ``SweepResult``.
@@ -167,6 +173,11 @@ def fit(
     )
     for start in range(0, k, chunk):
         _check_divisible(min(chunk, k - start), mesh)
+    if schedule is not None:
+        if not isinstance(schedule, Halving):
+            raise TypeError(f"schedule must be fn.sweep.halving(eta, min_epochs), got {schedule!r}")
+        if mesh is not None or max_variants_per_program is not None:
+            raise ValueError("schedule=halving(...) does not work with mesh= or max_variants_per_program= yet")
     if early_stopping is not None:
         if not isinstance(early_stopping, callbacks_lib.EarlyStopping):
             raise TypeError(f"early_stopping must be a fnnet.callbacks.EarlyStopping, got {early_stopping!r}")
@@ -211,6 +222,11 @@ def fit(
     run = stacked.Run(spec, (x, y, val_x, val_y), None, batch_size, shuffle, "seed" not in variants, mesh)
     chunks = [slice(start, min(start + chunk, k)) for start in range(0, k, chunk)]
     model_arrays = _as_arrays(model_values)
+    if schedule is not None:
+        history, states, best = train_halving(
+            run, states, model_arrays, epochs, early_stopping, monitor, sign, verbose, schedule
+        )
+        return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build)
     history, states, best = _joined(
         [
             stacked.train_stacked(

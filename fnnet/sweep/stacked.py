@@ -144,25 +144,66 @@ class Run(NamedTuple):
     mesh: Any
 
 
-def train_stacked(run: Run, states, model_values, epochs, early_stopping, monitor, sign, verbose):
-    """Run the stacked epochs; returns the ``(K, epochs)`` history, the final states and each variant's best."""
-    x, y, val_x, val_y = parallel.place(run.data, run.mesh)
-    n = x.shape[1] if run.data_axis == 0 else x.shape[0]
-    batch_size = min(run.batch_size, n)
-    num_batches = -(-n // batch_size)
+class Carry(NamedTuple):
+    """What the epochs carry besides the states: early stopping, the best params so far, who still trains."""
+
+    stopping: Any  # every variant's EarlyStoppingState, stacked
+    best_params: Any  # with restore_best_weights: each variant's params at its best epoch so far
+    active: np.ndarray  # (K,) bool: not stopped early
+
+
+def start(states, early_stopping, sign, epochs) -> Carry:
+    """The carry of K fresh variants (an ``EarlyStopping`` or, without one, a rule that never stops)."""
     k = len(states.step)
     rule = early_stopping.rule if early_stopping is not None else callbacks_lib.EarlyStoppingRule(sign, patience=epochs)
     stopping = jax.tree_util.tree_map(
         lambda leaf: jnp.broadcast_to(leaf, (k,)), callbacks_lib.EarlyStoppingState.start(rule)
     )
+    return Carry(stopping, states.params, np.ones(k, bool))
+
+
+def finish(states, carry: Carry, early_stopping):
+    """``(states, best)``: the final states (each variant's best params with ``restore_best_weights``) and bests."""
+    if early_stopping is not None and early_stopping.restore_best_weights:
+        states = states._replace(params=carry.best_params)
+    return states, np.asarray(parallel.fetch(carry.stopping.best), np.float64)
+
+
+def train_stacked(run: Run, states, model_values, epochs, early_stopping, monitor, sign, verbose):
+    """Run the stacked epochs; returns the ``(K, epochs)`` history, the final states and each variant's best."""
+    history, states, carry = train_epochs(
+        run,
+        states,
+        model_values,
+        range(epochs),
+        early_stopping,
+        monitor,
+        sign,
+        verbose,
+        start(states, early_stopping, sign, epochs),
+    )
+    return (history, *finish(states, carry, early_stopping))
+
+
+def train_epochs(run: Run, states, model_values, epochs: range, early_stopping, monitor, sign, verbose, carry: Carry):
+    """The stacked epochs ``epochs`` (absolute indices) from ``carry``; ``(history, states, carry)``.
+
+    ``history[name]`` is ``(K, epochs run)``: fewer than ``len(epochs)`` when every variant stopped early.
+    """
+    x, y, val_x, val_y = parallel.place(run.data, run.mesh)
+    n = x.shape[1] if run.data_axis == 0 else x.shape[0]
+    batch_size = min(run.batch_size, n)
+    num_batches = -(-n // batch_size)
+    k = len(states.step)
     restore = early_stopping is not None and early_stopping.restore_best_weights
-    best_params = states.params
+    stopping, best_params, active = carry.stopping, carry.best_params, carry.active.copy()
     key_data = parallel.fetch(jax.random.key_data(states.key))
     steps = np.asarray(parallel.fetch(states.step)).astype(np.int64)
-    active = np.ones(k, bool)
     history = {}
-    for epoch in range(epochs):
-        start = time.perf_counter()
+    for epoch in epochs:
+        if not active.any():
+            break
+        began = time.perf_counter()
         if run.shared_order:
             order = programs.batch_order(key_data[0], steps.max(), n, batch_size, run.shuffle)
         else:
@@ -196,15 +237,11 @@ def train_stacked(run: Run, states, model_values, epochs, early_stopping, monito
         steps += num_batches * active
         if verbose:
             print(
-                f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - start:.2f}s - "
+                f"Epoch {epoch + 1}/{epochs.stop} - {time.perf_counter() - began:.2f}s - "
                 f"{int(active.sum())}/{k} variants training - best {monitor} "
                 f"{float(np.nanmax(sign * logs[monitor])) * sign:.4f}",
                 flush=True,
             )
         active = active & ~np.asarray(parallel.fetch(stopping.stop))
-        if not active.any():
-            break
-    if restore:
-        states = states._replace(params=best_params)
     history = {name: np.stack(values, axis=1) for name, values in history.items()}
-    return history, states, np.asarray(parallel.fetch(stopping.best), np.float64)
+    return history, states, Carry(stopping, best_params, active)
