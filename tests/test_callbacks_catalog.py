@@ -77,7 +77,8 @@ def test_reduce_lr_on_plateau_follows_keras(kwargs, values):
 
 
 @given(
-    values=st.lists(st.floats(0, 2, width=32) | st.just(float("nan")), min_size=1, max_size=12),
+    # no subnormal floats: XLA on CPU flushes them to zero (1.4e-45 compares equal to 0.0), NumPy in Keras does not
+    values=st.lists(st.floats(0, 2, width=32, allow_subnormal=False) | st.just(float("nan")), min_size=1, max_size=12),
     patience=st.integers(0, 3),
     cooldown=st.integers(0, 2),
     factor=st.sampled_from([0.1, 0.5]),
