@@ -99,9 +99,7 @@ def main():
                 lw=1,
                 marker="o" if rung == 1 else None,
                 ms=3,
-                label=f"trained {rung} epoch{'s' * (rung > 1)} ({len(members)} variants)"
-                if k == members[0]
-                else None,
+                label=f"trained {rung} epoch{'s' * (rung > 1)} ({len(members)} variants)" if k == members[0] else None,
             )
     for rung in rungs[:-1]:
         axis.axvline(rung, color="grey", lw=0.8, ls=":")
