@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 import jax
 
@@ -33,9 +33,8 @@ from fnnet.callbacks.base import (
 )
 from fnnet.callbacks.early_stopping import monitor_sign
 from fnnet.protocols import Logs, Mode, Params, ShapeLike
-
-if TYPE_CHECKING:
-    from fnnet.training import Trainer, TrainState
+from fnnet.state import TrainState
+from fnnet.training.hooks import Training
 
 
 def _check_save_freq(save_freq: str) -> None:
@@ -326,7 +325,7 @@ class BackupAndRestore(Callback):
     def path(self) -> str:
         return os.path.join(self.backup_dir, self.FILENAME)
 
-    def set_training(self, trainer: Trainer, callbacks: Sequence[Callback]) -> None:
+    def set_training(self, trainer: Training, callbacks: Sequence[Callback]) -> None:
         super().set_training(trainer, callbacks)
         before = list(callbacks)[: list(callbacks).index(self)] if self in callbacks else []
         changing = [type(c).__name__ for c in before if type(c).on_epoch_begin is not Callback.on_epoch_begin]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fnnet.callbacks.base import Callback
 from fnnet.protocols import Logs
+from fnnet.state import TrainState
 
-if TYPE_CHECKING:
-    from fnnet.training import TrainState
 
 # Keras's arguments per hook; fnnet's hooks also get the TrainState.
 _KERAS_ARGUMENTS = {

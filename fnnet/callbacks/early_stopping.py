@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import functools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,9 +25,8 @@ from fnnet.callbacks.base import (
     monitored_value,
 )
 from fnnet.protocols import Logs, Mode, Params
+from fnnet.state import TrainState
 
-if TYPE_CHECKING:
-    from fnnet.training import TrainState
 
 MAXIMISED = ("precision", "recall", "auc", "f1_score")
 """Metric names (besides any with ``acc``) that improve upwards; losses and errors improve downwards."""

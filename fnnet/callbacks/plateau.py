@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,9 +25,7 @@ from fnnet.callbacks.base import (
 )
 from fnnet.callbacks.early_stopping import monitor_sign
 from fnnet.protocols import Logs, Mode, PyTree
-
-if TYPE_CHECKING:
-    from fnnet.training import TrainState
+from fnnet.state import TrainState
 
 
 class ReduceLROnPlateauRule(NamedTuple):

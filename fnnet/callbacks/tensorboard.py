@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fnnet._checks import path_like
 from fnnet.callbacks.base import Callback
 from fnnet.protocols import Logs
-
-if TYPE_CHECKING:
-    from fnnet.training import TrainState
+from fnnet.state import TrainState
 
 
 def _summary_writer_class() -> Any:

@@ -7,7 +7,7 @@ import inspect
 import math
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -18,9 +18,7 @@ from fnnet import optimizers
 from fnnet._checks import flag, function, hyperparameter, path_like
 from fnnet.callbacks.base import Callback, check_verbose
 from fnnet.protocols import Logs
-
-if TYPE_CHECKING:
-    from fnnet.training import TrainState
+from fnnet.state import TrainState
 
 
 class TerminateOnNaN(Callback):

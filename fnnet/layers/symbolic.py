@@ -10,12 +10,35 @@ recorded calls into a ``Model``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-if TYPE_CHECKING:  # Layer.__call__ calls call_layer: the layer type is for the checker only
-    from fnnet.layers.base import Layer
+__all__ = [
+    "Node",
+    "Recordable",
+    "SymbolicTensor",
+    "Tensors",
+    "call_layer",
+    "check_arrays",
+    "is_shape",
+    "leaves",
+    "map_structure",
+]
 
-__all__ = ["Node", "SymbolicTensor", "Tensors", "call_layer", "check_arrays", "is_shape", "leaves", "map_structure"]
+
+class Recordable(Protocol):
+    """What recording a call needs of a layer (``fnnet.layers.Layer``, which sits above, has it)."""
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def output_shape(self) -> Callable[..., Any]: ...
 
 
 class SymbolicTensor:
@@ -32,7 +55,7 @@ class SymbolicTensor:
         shape: tuple[int, ...],
         node: "Node | None" = None,
         path: tuple[Any, ...] = (),
-        input_layer: Layer | None = None,
+        input_layer: Recordable | None = None,
     ) -> None:
         self.shape, self.node, self.path, self.input_layer = shape, node, path, input_layer
 
@@ -95,7 +118,7 @@ def is_shape(value: object) -> bool:
     return isinstance(value, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in value)
 
 
-def call_layer(layer_value: Layer, inputs: Any) -> Any:
+def call_layer(layer_value: Recordable, inputs: Any) -> Any:
     """``layer(inputs)`` on symbolic tensors: the output tensor(s), after checking the shapes."""
     given = leaves(inputs)
     if not given or not all(isinstance(t, SymbolicTensor) for t in given):

@@ -22,7 +22,7 @@ import json
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -34,9 +34,7 @@ from fnnet.layers import Layer
 from fnnet.protocols import Params, ShapeLike
 from fnnet.keys import as_key
 from fnnet.state import TrainState
-
-if TYPE_CHECKING:
-    from fnnet.training import Trainer
+from fnnet.training import Trainer
 
 
 class Checkpoint(NamedTuple):

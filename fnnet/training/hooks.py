@@ -17,17 +17,27 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
+import optax
+
+from fnnet.layers import Layer
 from fnnet.named_optimizer import scheduled_learning_rate
 from fnnet.progress import Progress
 from fnnet.protocols import CallbackLike, Logs
 from fnnet.state import TrainState
 
-if TYPE_CHECKING:  # the trainer calls the hooks: its type is for the checker only
-    from fnnet.training.trainer import Trainer
+__all__ = ["Callback", "History", "Resume", "Training", "as_list", "resume", "run_epochs", "run_hooks"]
 
-__all__ = ["Callback", "History", "Resume", "as_list", "resume", "run_epochs", "run_hooks"]
+
+class Training(Protocol):
+    """What the hooks see of the ``Trainer`` that runs them (``fnnet.training.Trainer``): its model and optimizer."""
+
+    @property
+    def model(self) -> Layer: ...
+
+    @property
+    def optimizer(self) -> optax.GradientTransformation: ...
 
 
 class Resume(NamedTuple):
@@ -57,10 +67,10 @@ class Callback:
     """
 
     stop_training: bool = False
-    trainer: Trainer | None = None
+    trainer: Training | None = None
     callbacks: Sequence[Callback] = ()
 
-    def set_training(self, trainer: Trainer, callbacks: Sequence[Callback]) -> None:
+    def set_training(self, trainer: Training, callbacks: Sequence[Callback]) -> None:
         """Called by ``fit`` first: the ``Trainer`` and the user's callbacks, in order (``History`` last)."""
         self.trainer, self.callbacks = trainer, callbacks
 
@@ -157,7 +167,7 @@ def resume(callbacks: Sequence[Callback], history: History, state: TrainState) -
 
 
 def run_epochs(
-    trainer: Trainer,
+    trainer: Training,
     callbacks: Sequence[Callback],
     state: TrainState,
     epochs: int,
