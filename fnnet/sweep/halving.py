@@ -80,14 +80,14 @@ def train_halving(
     """``(history, states, best)`` of the sweep under ``schedule``, as ``stacked.train_stacked`` returns them."""
     k = len(states.step)
     carry = stacked.start(states, early_stopping, sign, epochs)
-    alive, first = np.arange(k), 0
+    alive, first, ran_epochs = np.arange(k), 0, 0
     history: dict[str, np.ndarray] = {}
     for last in schedule.rungs(epochs):
         alive = alive[carry.active[alive]]  # a variant stopped early does not go on
         if not len(alive) or first >= last:
             break
 
-        part = stacked.Carry(_take(carry.stopping, alive), _take(carry.best_params, alive), carry.active[alive])
+        part = _take(carry, alive)  # the Carry's trees and its active flags, for the variants going on
         ran, part_states, part = stacked.train_epochs(
             run,
             _take(states, alive),
@@ -107,11 +107,9 @@ def train_halving(
         )
         for name, values in ran.items():
             history.setdefault(name, np.full((k, epochs), np.nan))[alive, first : first + values.shape[1]] = values
+        ran_epochs = first + max((values.shape[1] for values in ran.values()), default=0)
         if last < epochs:
             alive = schedule.survivors(alive, np.asarray(carry.stopping.best, np.float64), sign)
         first = last
-    ran_epochs = max(
-        (int(np.max(np.nonzero(~np.isnan(v).all(axis=0))[0], initial=-1)) + 1 for v in history.values()), default=0
-    )
     history = {name: values[:, :ran_epochs] for name, values in history.items()}
     return (history, *stacked.finish(states, carry, early_stopping))
