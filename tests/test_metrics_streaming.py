@@ -77,7 +77,9 @@ def test_streaming_equals_scikit_learn_on_random_data(name, seed, n, batch_size)
     if name == "auc" and len(set(y.tolist())) < 2:
         assert value == 0.0  # no positive (or no negative): TPR (or FPR) is 0 everywhere
         return
-    assert value == pytest.approx(reference(name, y, p), abs=1e-2 if name == "auc" else 1e-6)
+    if name != "auc" or n >= 100:  # AUC: binning into 200 thresholds ties close predictions, which moves a small
+        # sample's AUC by more than 1e-2 (n=34: 0.748 against 0.760); the binned comparison below is exact for any n
+        assert value == pytest.approx(reference(name, y, p), abs=1e-2 if name == "auc" else 1e-6)
     if name == "auc":  # exactly scikit-learn's AUC of the predictions binned as Keras bins them
         binned = np.maximum(np.ceil(p.astype(np.float64) * 199), 1) / 199
         assert value == pytest.approx(reference(name, y, binned), abs=1e-5)
