@@ -55,6 +55,19 @@ SCRIPT = textwrap.dedent("""
                            batch_size=16, validation_split=0.2, key=jax.random.key(2), verbose=0, mesh="local",
                            max_variants_per_program=8)  # two chunks of 8, each sharded over the 8 devices
     sweeps["mesh_chunks"] = {"history": {k: v.tolist() for k, v in chunked.history.items()}}
+    def build(units, depth):
+        return fn.Sequential([layers.Dense(units, "tanh") for _ in range(depth)] + [layers.Dense(2, "softmax")])
+
+    for name, mesh in (("single", None), ("mesh", "local")):
+        halved = fn.sweep.fit(model, x, y, fn.sweep.grid(learning_rate=np.geomspace(1e-3, 1.0, 9)),
+                              loss="categorical_crossentropy", epochs=9, batch_size=16, validation_split=0.2,
+                              key=jax.random.key(2), verbose=0, mesh=mesh, schedule=fn.sweep.halving(eta=3))
+        shaped = fn.sweep.fit(build, x, y, fn.sweep.grid(units=[2, 8], depth=[1, 2], seed=[0, 1]),
+                              loss="categorical_crossentropy", epochs=2, batch_size=16, optimizer="sgd",
+                              key=jax.random.key(2), verbose=0, mesh=mesh)
+        sweeps["halving_" + name] = {k: np.nan_to_num(v, nan=-1.0).tolist() for k, v in halved.history.items()}
+        sweeps["shapes_" + name] = {"loss": shaped.history["loss"].tolist(),
+                                    "kernel": np.asarray(shaped.params(6)["dense_1"]["kernel"]).tolist()}
     results["sweep"] = sweeps
     try:
         fn.sweep.fit(model, x, y, fn.sweep.seeds(3), loss="categorical_crossentropy", key=jax.random.key(2),
@@ -116,6 +129,16 @@ def test_a_sweep_in_chunks_over_8_devices_equals_one_program(results):
         both = np.asarray(chunks["history"][name])
         for half in (both[:8], both[8:]):  # the same 8 variants twice: each chunk equals the single-device sweep
             np.testing.assert_allclose(half, single["history"][name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_halving_and_shape_axes_over_8_devices_equal_their_single_device_runs(results):
+    sweeps = results["sweep"]
+    for name, single in sweeps["halving_single"].items():  # 9, then 3 survivors: filled up to 8 per program
+        np.testing.assert_allclose(sweeps["halving_mesh"][name], single, rtol=1e-5, atol=1e-6)
+    for name, single in sweeps["shapes_single"].items():
+        np.testing.assert_allclose(sweeps["shapes_mesh"][name], single, rtol=1e-5, atol=1e-6)
+    assert np.shape(sweeps["shapes_single"]["kernel"]) == (8, 8)  # variant 6: units 8, depth 2
 
 
 @pytest.mark.slow

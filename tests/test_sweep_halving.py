@@ -79,8 +79,20 @@ def test_a_bad_schedule_is_named(bad, error):
         fn.sweep.halving(**bad)
 
 
-def test_schedule_must_be_a_halving_and_not_with_chunks():
+def test_schedule_must_be_a_halving():
     with pytest.raises(TypeError, match="schedule must be fn.sweep.halving"):
         sweep(fn.sweep.grid(learning_rate=RATES), schedule=3)
-    with pytest.raises(ValueError, match="max_variants_per_program"):
-        sweep(fn.sweep.grid(learning_rate=RATES), schedule=fn.sweep.halving(), max_variants_per_program=3)
+
+
+def test_halving_in_chunks_equals_halving_in_one_program():
+    variants = fn.sweep.grid(learning_rate=RATES)
+    one = sweep(variants, schedule=fn.sweep.halving(eta=3))
+    chunked = sweep(variants, schedule=fn.sweep.halving(eta=3), max_variants_per_program=2)
+    for name, values in one.history.items():
+        np.testing.assert_allclose(chunked.history[name], values, rtol=1e-6)
+    assert chunked.best_index == one.best_index
+    for a, b in zip(
+        jax.tree_util.tree_leaves((chunked.states.params, chunked.states.step)),
+        jax.tree_util.tree_leaves((one.states.params, one.states.step)),
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -3,11 +3,15 @@
 - ``variants``: ``grid``, ``random_search``, ``seeds``, ``variant_keys`` and their checks;
 - ``stacked``: the vmapped programs over stacked ``TrainState``s;
 - ``halving``: successive halving (``halving``), rungs inside one sweep;
-- ``search``: ``fit`` (a ``SweepResult``) and ``cross_validate``.
+- ``shapes``, ``padding``: axes that change the network's shape, padded and masked;
+- ``search``: ``fit``, returning a ``result.SweepResult``; ``initial``: its ``initial_params``;
+- ``cross_validation``: ``cross_validate``.
 """
 
 from fnnet.sweep.halving import Halving, halving
-from fnnet.sweep.search import CrossValidation, SweepResult, cross_validate, fit
+from fnnet.sweep.cross_validation import CrossValidation, cross_validate
+from fnnet.sweep.result import SweepResult
+from fnnet.sweep.search import fit
 from fnnet.sweep.variants import grid, random_search, seeds, variant_keys
 
 __all__ = [

@@ -58,10 +58,6 @@ def halving(eta: int = 3, min_epochs: int = 1) -> Halving:
     )
 
 
-def _take(tree: Any, alive: np.ndarray) -> Any:
-    return jax.tree_util.tree_map(lambda leaf: leaf[alive], tree)
-
-
 def _put(full: Any, part: Any, alive: np.ndarray) -> Any:
     return jax.tree_util.tree_map(lambda whole, some: whole.at[alive].set(some), full, part)
 
@@ -76,8 +72,12 @@ def train_halving(
     sign: float,
     verbose: int,
     schedule: Halving,
+    chunk: int | None = None,
 ) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
-    """``(history, states, best)`` of the sweep under ``schedule``, as ``stacked.train_stacked`` returns them."""
+    """``(history, states, best)`` of the sweep under ``schedule``, as ``stacked.train_stacked`` returns them.
+
+    ``chunk``: at most this many variants per program (``stacked.train_chunks``).
+    """
     k = len(states.step)
     carry = stacked.start(states, early_stopping, sign, epochs)
     alive, first, ran_epochs = np.arange(k), 0, 0
@@ -87,17 +87,18 @@ def train_halving(
         if not len(alive) or first >= last:
             break
 
-        part = _take(carry, alive)  # the Carry's trees and its active flags, for the variants going on
-        ran, part_states, part = stacked.train_epochs(
+        part = stacked.take(carry, alive)  # the Carry's trees and its active flags, for the variants going on
+        ran, part_states, part = stacked.train_chunks(
             run,
-            _take(states, alive),
-            {n: v[alive] for n, v in model_values.items()},
+            stacked.take(states, alive),
+            stacked.take(model_values, alive),
             range(first, last),
             early_stopping,
             monitor,
             sign,
             verbose,
             part,
+            chunk,
         )
         states = _put(states, part_states, alive)
         active = carry.active.copy()

@@ -30,6 +30,7 @@ import numpy as np
 import optax
 
 from fnnet import callbacks as callbacks_lib, layers, parallel
+from fnnet._checks import as_tuple, flag, hyperparameter
 from fnnet.training import epoch as programs
 from fnnet.state import init_state
 from fnnet.training.step import objective
@@ -59,6 +60,21 @@ def builder_parameters(build: Callable[..., layers.Layer]) -> dict[str, bool]:
     if isinstance(build, Fixed):
         return {}
     return {name: p.default is not inspect.Parameter.empty for name, p in inspect.signature(build).parameters.items()}
+
+
+def check_run(epochs, batch_size, validation_split, shuffle, verbose, metrics, regularizers):
+    """The arguments a sweep shares with ``Trainer.fit``, checked as it checks them; ``(metrics, regularizers)``."""
+    hyperparameter("epochs", epochs, integer=True, low=0, high=np.iinfo(np.int32).max)
+    hyperparameter("batch_size", batch_size, integer=True, low=1)
+    hyperparameter("validation_split", validation_split, low=0, high=1, high_inclusive=False)
+    flag("shuffle", shuffle)
+    hyperparameter("verbose", verbose, integer=True, low=0, high=2)
+    return as_tuple(metrics, "metrics"), as_tuple(regularizers, "regularizers")
+
+
+def as_arrays(values: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    """Swept values as device arrays; floats in float32, as the optimizer state and the model hold them."""
+    return {n: jnp.asarray(v, jnp.float32 if np.issubdtype(v.dtype, np.floating) else None) for n, v in values.items()}
 
 
 class Spec(NamedTuple):
@@ -169,20 +185,70 @@ def finish(states, carry: Carry, early_stopping):
     return states, np.asarray(parallel.fetch(carry.stopping.best), np.float64)
 
 
-def train_stacked(run: Run, states, model_values, epochs, early_stopping, monitor, sign, verbose):
-    """Run the stacked epochs; returns the ``(K, epochs)`` history, the final states and each variant's best."""
-    history, states, carry = train_epochs(
-        run,
-        states,
-        model_values,
-        range(epochs),
-        early_stopping,
-        monitor,
-        sign,
-        verbose,
-        start(states, early_stopping, sign, epochs),
+def train_stacked(run: Run, states, model_values, epochs, early_stopping, monitor, sign, verbose, chunk=None):
+    """Run the stacked epochs; returns the ``(K, epochs)`` history, the final states and each variant's best.
+
+    ``chunk``: train at most this many variants per program (see ``train_chunks``).
+    """
+    carry = start(states, early_stopping, sign, epochs)
+    history, states, carry = train_chunks(
+        run, states, model_values, range(epochs), early_stopping, monitor, sign, verbose, carry, chunk
     )
     return (history, *finish(states, carry, early_stopping))
+
+
+def take(tree, index):
+    """Every leaf's rows ``index`` (the variants ``index`` of a stacked tree)."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+
+
+def train_chunks(run: Run, states, model_values, epochs: range, early_stopping, monitor, sign, verbose, carry, chunk):
+    """``train_epochs`` over consecutive chunks of at most ``chunk`` variants (None: one), joined as one sweep's.
+
+    With a mesh a chunk that does not divide over its devices is filled up
+    with stopped copies of its first variant (computed, then dropped).
+    Histories are NaN-padded to the longest chunk's (a chunk whose variants
+    all stopped early ran fewer epochs).
+    """
+    k = len(states.step)
+    chunk = k if chunk is None else chunk
+    devices = 1 if run.mesh is None else run.mesh.shape[run.mesh.axis_names[0]]
+    pieces = []
+    for first in range(0, k, chunk):
+        part = np.arange(first, min(first + chunk, k))
+        index = np.concatenate([part, np.full(-len(part) % devices, part[0])])
+        if len(index) == k:  # the whole sweep in one program, as it is
+            return train_epochs(run, states, model_values, epochs, early_stopping, monitor, sign, verbose, carry)
+        part_carry = take(carry, index)
+        part_carry.active[len(part) :] = False
+        history, part_states, part_carry = train_epochs(
+            run,
+            take(states, index),
+            take(model_values, index),
+            epochs,
+            early_stopping,
+            monitor,
+            sign,
+            verbose,
+            part_carry,
+        )
+        kept = slice(0, len(part))
+        pieces.append(({n: v[kept] for n, v in history.items()}, take(part_states, kept), take(part_carry, kept)))
+    if len(pieces) == 1:
+        return pieces[0]
+    ran = max((values.shape[1] for history, _, _ in pieces for values in history.values()), default=0)
+    history = {
+        name: np.concatenate(
+            [np.pad(h[name], ((0, 0), (0, ran - h[name].shape[1])), constant_values=np.nan) for h, _, _ in pieces]
+        )
+        for name in pieces[0][0]
+    }
+    states, carry = (jax.tree_util.tree_map(_concatenate, *trees) for trees in list(zip(*pieces))[1:])
+    return history, states, carry
+
+
+def _concatenate(*leaves):
+    return np.concatenate(leaves) if isinstance(leaves[0], np.ndarray) else jnp.concatenate(leaves)
 
 
 def train_epochs(run: Run, states, model_values, epochs: range, early_stopping, monitor, sign, verbose, carry: Carry):

@@ -31,12 +31,27 @@ def grid(**axes: Sequence[Any]) -> dict[str, np.ndarray]:
     if not axes:
         raise ValueError("grid needs at least one axis, e.g. grid(learning_rate=[1e-3, 1e-2])")
     for name, values in axes.items():
-        if isinstance(values, str) or np.ndim(values) != 1:
+        if not _is_list(values):
             raise ValueError(f"grid axis {name!r} needs a list of values, got {values!r}")
         if len(values) < 1:
             raise ValueError(f"grid axis {name!r} has no values")
     combos = list(itertools.product(*axes.values()))
-    return {name: np.asarray([combo[i] for combo in combos]) for i, name in enumerate(axes)}
+    return {name: axis([combo[i] for combo in combos]) for i, name in enumerate(axes)}
+
+
+def _is_list(values: object) -> bool:
+    return isinstance(values, (list, tuple)) or (isinstance(values, np.ndarray) and values.ndim in (1, 2))
+
+
+def axis(values: Any) -> np.ndarray:
+    """One axis's K values as a 1-D array; per-layer lists (``[(64, 32), (16,)]``) as an array of tuples."""
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        values = [tuple(row) for row in values.tolist()]
+    if isinstance(values, (list, tuple)) and any(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+        out = np.empty(len(values), object)
+        out[:] = [tuple(np.asarray(v).tolist()) for v in values]
+        return out
+    return np.atleast_1d(np.asarray(values))
 
 
 def random_search(key: KeyLike, k: int, **distributions: tuple[str, float, float] | list[Any]) -> dict[str, np.ndarray]:
@@ -53,7 +68,7 @@ def random_search(key: KeyLike, k: int, **distributions: tuple[str, float, float
             values = np.asarray(jax.random.uniform(draw_key, (k,), minval=low, maxval=high))
             out[name] = np.exp(values) if kind == "log_uniform" else values
         elif isinstance(dist, list) and dist:
-            out[name] = np.asarray(dist)[np.asarray(jax.random.randint(draw_key, (k,), 0, len(dist)))]
+            out[name] = axis(dist)[np.asarray(jax.random.randint(draw_key, (k,), 0, len(dist)))]
         else:
             raise ValueError(
                 f"distribution for {name!r} must be ('uniform', low, high), ('log_uniform', low, high) "
@@ -107,7 +122,7 @@ def check(variants, builder_names, optimizer_names) -> tuple[dict, int]:
         raise ValueError(
             "variants must be a non-empty dict of name -> values; build one with grid, random_search or seeds"
         )
-    variants = {name: np.atleast_1d(np.asarray(values)) for name, values in variants.items()}
+    variants = {name: axis(values) for name, values in variants.items()}
     lengths = {name: len(values) for name, values in variants.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"every variant axis needs the same length K, got {lengths}")
