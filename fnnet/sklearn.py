@@ -311,7 +311,7 @@ class _NeuralNet(BaseEstimator):
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
-    """A multilayer perceptron classifier: softmax over ``len(classes_)`` outputs, cross-entropy loss.
+    """A classifier: an MLP (or ``model=build``'s network) with softmax over ``len(classes_)`` outputs, cross-entropy.
 
     Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
 
@@ -341,7 +341,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
 
 class NeuralNetRegressor(RegressorMixin, _NeuralNet):
-    """A multilayer perceptron regressor: linear outputs, mean squared error loss.
+    """A regressor: an MLP (or ``model=build``'s network) with linear outputs, mean squared error loss.
 
     Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
 
