@@ -2,7 +2,8 @@
 
 Both build a multilayer perceptron from their hyperparameters, ``Dense``
 hidden layers (each followed by ``Dropout`` when ``dropout > 0``) and an
-output ``Dense``, and train it with ``fnnet.compile(...).fit``. They follow
+output ``Dense``, or call ``model=build`` for the whole network
+(``fnnet.sklearn_builder``), and train it with ``fnnet.compile(...).fit``. They follow
 scikit-learn's conventions, so they work in ``Pipeline``, ``GridSearchCV``
 and ``clone``, and pass ``sklearn.utils.estimator_checks``:
 
@@ -25,6 +26,16 @@ Hyperparameters, with Keras's words where Keras and scikit-learn's
 ==================  ========  ==================================================
 name                default   meaning
 ==================  ========  ==================================================
+model               None      ``build(**kwargs) -> Layer``, the whole network
+                              (the classifier's must output probabilities,
+                              e.g. a last ``Dense(n_outputs, "softmax")``);
+                              ``build`` is passed ``n_outputs`` and
+                              ``n_features_in`` when it names them. It replaces
+                              the next three, which then stay at their defaults
+model__<name>       (none)    routed to the builder as ``<name>=value``: a
+                              hyperparameter (``get_params``, ``set_params``,
+                              ``GridSearchCV``); ValueError in ``fit`` if the
+                              builder has no such parameter or ``model=None``
 hidden_layer_sizes  (100,)    units of each hidden ``Dense`` layer; ``()``: none
 activation          "relu"    the hidden layers' activation (``fnnet.activations``)
 dropout             0.0       ``Dropout`` rate after each hidden layer
@@ -58,7 +69,7 @@ import functools
 import inspect
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Self, cast
 
 import jax
@@ -68,7 +79,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fnnet import activations, callbacks, data, layers, models, optimizers, precision, regularizers, saving, training
+from fnnet import (
+    activations,
+    callbacks,
+    data,
+    layers,
+    models,
+    optimizers,
+    precision,
+    regularizers,
+    saving,
+    sklearn_builder,
+    training,
+)
 from fnnet._checks import hyperparameter, resolve
 from fnnet.protocols import ActivationLike, DTypePolicyName, OptimizerName
 
@@ -79,6 +102,8 @@ __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 # depend on how many samples came with it (scikit-learn checks this to 1e-7),
 # and inputs of up to this many rows share one compilation.
 _PREDICT_BATCH = 256
+# The built-in network's hyperparameters: with model=, the builder's parameters (model__*) take their place.
+_MLP_HYPERPARAMETERS = ("hidden_layer_sizes", "activation", "dropout")
 
 
 class _NeuralNet(BaseEstimator):
@@ -103,10 +128,11 @@ class _NeuralNet(BaseEstimator):
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         """Reject a hyperparameter the estimator does not have, naming the valid ones (Python's error would not)."""
         unknown = sorted(set(kwargs) - set(cls._get_param_names()))
+        unknown = [name for name in unknown if not name.startswith(sklearn_builder.PREFIX)]
         if unknown:
             raise TypeError(
                 f"{cls.__name__} has no hyperparameter {', '.join(map(repr, unknown))}; "
-                f"valid ones: {', '.join(cls._get_param_names())}"
+                f"valid ones: {', '.join(cls._get_param_names())}, and model__<name> for model=build's parameters"
             )
         return super().__new__(cls)
 
@@ -115,6 +141,7 @@ class _NeuralNet(BaseEstimator):
         hidden_layer_sizes: int | Sequence[int] = (100,),
         activation: ActivationLike = "relu",
         *,
+        model: Callable[..., layers.Layer] | None = None,
         dropout: float = 0.0,
         l2: float = 0.0,
         optimizer: OptimizerName = "adam",
@@ -127,9 +154,11 @@ class _NeuralNet(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         dtype_policy: DTypePolicyName = "float32",
+        **routed: Any,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.model = model
         self.dropout = dropout
         self.l2 = l2
         self.optimizer = optimizer
@@ -142,9 +171,24 @@ class _NeuralNet(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype_policy = dtype_policy
+        # the model__* parameters: private, so scikit-learn's checks do not take them for attributes set in __init__
+        self._routed = dict(routed)
 
-    # scikit-learn reads the hyperparameters from ``inspect.signature(cls)``, which ``__new__`` would shadow.
-    __signature__ = inspect.Signature([*inspect.signature(__init__).parameters.values()][1:])
+    # scikit-learn reads the hyperparameters from ``inspect.signature(cls)``, which ``__new__`` would shadow;
+    # the model__* keywords are listed by ``get_params`` instead.
+    __signature__ = inspect.Signature(
+        [p for p in [*inspect.signature(__init__).parameters.values()][1:] if p.kind is not p.VAR_KEYWORD]
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters, the ``model__*`` ones (routed to ``model``) included."""
+        return {**super().get_params(deep=deep), **self._routed}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyperparameters; a ``model__<name>`` is stored for the builder (checked in ``fit``)."""
+        for name in [name for name in params if name.startswith(sklearn_builder.PREFIX)]:
+            self._routed[name] = params.pop(name)
+        return super().set_params(**params)
 
     def fit(self, X: Any, y: Any) -> Self:
         """Train a fresh network on ``X`` (n_samples, n_features) and targets ``y``; returns ``self``."""
@@ -172,8 +216,30 @@ class _NeuralNet(BaseEstimator):
         self.n_iter_ = len(self.history_["loss"])
         return self
 
-    def _config(self) -> "_Config":
-        """The checked, hashable description of the network, loss and optimizer that ``_trainer`` builds."""
+    def _config(self) -> "_Config | sklearn_builder.BuilderConfig":
+        """The checked, hashable description of the network, loss and optimizer that a ``Trainer`` is built from."""
+        sklearn_builder.check_model(self.model)
+        if not isinstance(self.optimizer, str):
+            raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', got {self.optimizer!r}")
+        hyperparameter("l2", self.l2, low=0)
+        precision.get(self.dtype_policy)
+        if self.model is not None:
+            defaults = inspect.signature(type(self)).parameters
+            sklearn_builder.check_no_mlp_hyperparameters(
+                {name: (getattr(self, name), defaults[name].default) for name in _MLP_HYPERPARAMETERS}
+            )
+            return sklearn_builder.config(
+                self.model,
+                self._routed,
+                n_features_in=self.n_features_in_,
+                n_outputs=self.n_outputs_,
+                probabilities=self._output_activation == "softmax",
+                loss=self._loss,
+                optimizer=self.optimizer,
+                l2=float(self.l2),
+                dtype_policy=self.dtype_policy,
+            )
+        sklearn_builder.check_no_routed(self._routed)
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
         if not (
@@ -185,10 +251,6 @@ class _NeuralNet(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive numbers of units, got {sizes!r}")
         activations.get(self.activation)
         hyperparameter("dropout", self.dropout, low=0, high=1, high_inclusive=False)
-        if not isinstance(self.optimizer, str):
-            raise TypeError(f"optimizer must be a Keras optimizer name such as 'adam' or 'sgd', got {self.optimizer!r}")
-        hyperparameter("l2", self.l2, low=0)
-        precision.get(self.dtype_policy)
         return _Config(
             tuple(int(s) for s in sizes),
             self.activation,
@@ -234,7 +296,8 @@ class _NeuralNet(BaseEstimator):
 
     def _fitted_trainer(self) -> training.Trainer:
         """The compiled ``Trainer`` of the configuration ``fit`` used."""
-        return _trainer(self._fitted_config)
+        config = self._fitted_config
+        return _trainer(config) if isinstance(config, _Config) else sklearn_builder.trainer(config)
 
     def save_model(self, path: str | os.PathLike[str]) -> str:
         """Write the fitted network (model and ``params_``) with ``fn.save_model``; returns the path.
@@ -248,7 +311,7 @@ class _NeuralNet(BaseEstimator):
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
-    """A multilayer perceptron classifier: softmax over ``len(classes_)`` outputs, cross-entropy loss.
+    """A classifier: an MLP (or ``model=build``'s network) with softmax over ``len(classes_)`` outputs, cross-entropy.
 
     Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
 
@@ -278,7 +341,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
 
 class NeuralNetRegressor(RegressorMixin, _NeuralNet):
-    """A multilayer perceptron regressor: linear outputs, mean squared error loss.
+    """A regressor: an MLP (or ``model=build``'s network) with linear outputs, mean squared error loss.
 
     Hyperparameters: see the table in ``fnnet.sklearn``'s docstring.
 

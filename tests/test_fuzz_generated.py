@@ -2249,6 +2249,7 @@ def sklearn_cases():
         return lambda estimator: estimator.fit(X, y)
 
     kinds = {
+        "model": Callable_(optional=True),
         "hidden_layer_sizes": Shape(),
         "activation": Name(choices=ACTIVATION_NAMES, optional=True),
         "dropout": Float(low=0, high=1, high_open=True),
@@ -2313,6 +2314,7 @@ PUBLIC_MODULES = (
     "fnnet.regularizers",
     "fnnet.saving",
     "fnnet.sklearn",
+    "fnnet.sklearn_builder",
     "fnnet.sweep",
     "fnnet.testing",
     "fnnet.training",
@@ -2369,7 +2371,20 @@ NOT_FUZZED = {
         f"parallel.{name}": "plumbing for a mesh fit, evaluate, predict and sweeps resolved (resolve_mesh, fuzzed)"
         for name in ("process_slice", "data_devices", "check_batch_size", "place", "place_batch", "shard_batch")
     },
+    # the estimators' model=build plumbing: fit runs it on hyperparameters it read (the estimators' model is fuzzed)
+    **{
+        f"sklearn_builder.{name}": "what the estimators' fit runs for model=build (fuzzed through model)"
+        for name in (
+            "check_model",
+            "check_no_routed",
+            "check_no_mlp_hyperparameters",
+            "config",
+            "trainer",
+            "check_output",
+        )
+    },
     # protocols and values built by fnnet itself, not by users
+    "sklearn_builder.BuilderConfig": "built by sklearn_builder.config in the estimators' fit",
     "losses.Loss": "a Protocol",
     "layers.Layer": "the layer value, built by every layer constructor (test_layers.py builds custom ones)",
     "models.ModelLayer": "a Layer subclass built by Sequential and Model",
