@@ -3,7 +3,8 @@
     python benchmarks/bench_halving.py                 # 81 variants, 27 epochs: a table, a JSON and a figure
     python benchmarks/bench_halving.py --epochs 9      # a shorter run
 
-The variants: learning rate (9, Adam) x L2 rate (3) x seed (3) of a 40-64-64-10 relu MLP, batch 64, the
+The variants: learning rate (9, Adam) x width (32, 64 or 128 units: a shape axis) x L2 rate (3) of a
+40-w-w-10 relu MLP, batch 64, the
 last 20% of MNIST-1D's 4,000 training samples held out for the monitor (``val_accuracy``). ``fn.sweep.fit``
 trains all 81 for every epoch; with ``schedule=fn.sweep.halving(eta=3)`` the rungs are at 1, 3, 9 and 27
 epochs. Reported: the test accuracy of each run's best variant (by ``val_accuracy``), the model-epochs
@@ -27,12 +28,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def build(l2):
+def build(units, l2):
     regularizer = fn.regularizers.l2(l2)
     return fn.Sequential(
         [
-            fn.layers.Dense(64, activation="relu", kernel_regularizer=regularizer),
-            fn.layers.Dense(64, activation="relu", kernel_regularizer=regularizer),
+            fn.layers.Dense(units, activation="relu", kernel_regularizer=regularizer),
+            fn.layers.Dense(units, activation="relu", kernel_regularizer=regularizer),
             fn.layers.Dense(10, activation="softmax"),
         ]
     )
@@ -44,7 +45,7 @@ def main():
     parser.add_argument("--out", default="benchmarks")
     arguments = parser.parse_args()
     (x, y), (x_test, y_test) = fn.datasets.mnist1d.load_data()
-    variants = fn.sweep.grid(learning_rate=np.geomspace(3e-4, 3e-2, 9), l2=[0.0, 1e-4, 1e-3], seed=[0, 1, 2])
+    variants = fn.sweep.grid(learning_rate=np.geomspace(3e-4, 3e-2, 9), units=[32, 64, 128], l2=[0.0, 1e-4, 1e-3])
     options = dict(
         loss="sparse_categorical_crossentropy",
         optimizer="adam",
@@ -104,7 +105,10 @@ def main():
     for rung in rungs[:-1]:
         axis.axvline(rung, color="grey", lw=0.8, ls=":")
     axis.set(xscale="log", xlabel="epoch (log scale; dotted lines: the rungs)", ylabel="validation accuracy")
-    axis.set_title("Successive halving on MNIST-1D: 81 variants; after each rung the best third go on", fontsize=10)
+    axis.set_title(
+        "Successive halving on MNIST-1D: 81 variants (learning rate x width x L2);\nafter each rung the best third go on",
+        fontsize=10,
+    )
     axis.set_xticks(rungs)
     axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())

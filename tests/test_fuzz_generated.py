@@ -2114,6 +2114,7 @@ def sweep_cases():
         "early_stopping": Callable_(optional=True, uncalled=(callbacks.EarlyStopping,)),
         "initial_params": Sequence_(optional=True, items=(X,)),
         "schedule": Sequence_(optional=True),  # only fn.sweep.halving(...) values
+        "max_variants_per_program": Int(low=1, optional=True),  # or "auto", the default
         "dtype_policy": POLICY,
         "key": Key(),
         "variants": Sequence_(),

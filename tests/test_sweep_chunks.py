@@ -71,8 +71,26 @@ def test_chunks_of_one_size_share_one_program():
 
 
 @pytest.mark.parametrize(
-    "bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError), ("4", TypeError)]
+    "bad, error",
+    [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError), ("4", TypeError), ("Auto", TypeError)],
 )
 def test_a_bad_chunk_size_is_named(bad, error):
     with pytest.raises(error, match="max_variants_per_program"):
         sweep(fn.sweep.grid(learning_rate=[0.1, 0.2]), bad)
+
+
+def test_auto_chunks_by_the_free_memory(monkeypatch):
+    variants = fn.sweep.grid(learning_rate=np.geomspace(0.01, 0.5, 8))
+    one = fn.state.init_state(model().init(jax.random.key(0), (3,)), fn.optimizers.get("sgd"), jax.random.key(0))
+    per_variant = fn.sweep.memory.variant_bytes(one, one.params, 8)
+    data = X.nbytes + Y.nbytes
+    monkeypatch.setattr(fn.sweep.memory, "free_bytes", lambda device=None: data + 2 * 3 * per_variant)
+    assert fn.sweep.memory.variants_per_program(8, per_variant, data) == 3
+    chosen = []
+    choose = fn.sweep.memory.variants_per_program
+    monkeypatch.setattr(fn.sweep.memory, "variants_per_program", lambda *a: chosen.append(choose(*a)) or chosen[-1])
+    auto = sweep(variants, "auto")
+    assert chosen == [3]  # fit chose chunks of 3, 3 and 2 variants
+    assert_same_sweep(auto, sweep(variants, None))
+    monkeypatch.setattr(fn.sweep.memory, "free_bytes", lambda device=None: 1 << 40)
+    assert fn.sweep.memory.variants_per_program(8, per_variant, data) is None  # all fit: one program

@@ -14,7 +14,8 @@ from fnnet._checks import hyperparameter, naming
 from fnnet.callbacks.base import check_monitor
 from fnnet.keys import as_key
 from fnnet.protocols import DTypePolicyName, KeyLike, LossLike, MetricsSpec, Mode, OptimizerLike, Params
-from fnnet.sweep import initial, padding as padding_lib, shapes, stacked, variants as variants_lib
+from fnnet.state import init_state
+from fnnet.sweep import initial, memory, padding as padding_lib, shapes, stacked, variants as variants_lib
 from fnnet.sweep.halving import Halving, train_halving
 from fnnet.sweep.result import SweepResult
 from fnnet.sweep.shapes import value_of
@@ -55,7 +56,7 @@ def fit(
     key: KeyLike,
     verbose: int = 1,
     dtype_policy: DTypePolicyName = "float32",
-    max_variants_per_program: int | None = None,
+    max_variants_per_program: int | Literal["auto"] | None = "auto",
     schedule: Halving | None = None,
 ) -> SweepResult:
     """Train every variant of ``model`` as one program (or one program per chunk of variants).
@@ -65,15 +66,20 @@ def fit(
         x, y: the training data, as in ``Trainer.fit``.
         variants: ``{name: K values}`` from ``grid``, ``random_search`` or
             ``seeds``: ``"seed"``, optimizer hyperparameters held in its state
-            (``learning_rate``, ``momentum``, ``b1``, ...) and builder arguments.
+            (``learning_rate``, ``momentum``, ``b1``, ...) and builder arguments,
+            those that change the network's shape included (``units``,
+            ``depth``, per-layer widths, ``activation``: every variant is padded
+            into the largest network and masked, so it trains exactly as alone;
+            see ``fnnet.sweep.shapes``).
         loss, optimizer, metrics, regularizers: as in ``fn.compile``.
         epochs, batch_size, validation_split, validation_data, shuffle: as in ``Trainer.fit``.
         monitor, mode: what chooses the best variant (``"val_loss"`` with
             validation data, else ``"loss"``).
         early_stopping: an ``EarlyStopping`` callback: each variant stops on
             its own; it brings its own monitor.
-        initial_params: params stacked on a leading K axis to start every
-            variant from (fine-tuning) instead of initializing them.
+        initial_params: params to start every variant from (fine-tuning)
+            instead of initializing them: stacked on a leading K axis, or a
+            list of K trees (with shape axes, each of its variant's own shapes).
         mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the variant axis.
         key: ``jax.random.key(seed)``; variant ``k`` uses ``variant_keys(key, seed_k)``.
         verbose: 1 prints a line per epoch.
@@ -82,11 +88,13 @@ def fit(
             many, one compiled program each (the chunks of this size share it; a
             smaller last chunk compiles once more), so that thousands of variants
             fit in the device's memory. Each variant trains exactly as in one
-            program (its own keys, the shared shuffle order); None: one program.
+            program (its own keys, the shared shuffle order). ``"auto"``: as
+            many as half the free memory holds (``fnnet.sweep.memory``); None:
+            one program.
         schedule: ``fn.sweep.halving(eta, min_epochs)``: successive halving
             (after each rung the best ``1 / eta`` by ``monitor`` go on; the
-            others' histories are NaN after their last rung). Not yet with
-            ``mesh`` or ``max_variants_per_program``.
+            others' histories are NaN after their last rung); on a mesh, stopped
+            copies fill each smaller program up to the devices.
 
     Returns:
         A ``SweepResult``.
@@ -111,21 +119,9 @@ def fit(
     key = as_key(key)
     mesh = parallel.resolve_mesh(mesh)
     variants, k = variants_lib.check(variants, builder_names, _optimizer_hyperparameters(opt))
-    chunk = None
-    if max_variants_per_program is not None:
-        chunk = int(hyperparameter("max_variants_per_program", max_variants_per_program, integer=True, low=1))
-        if mesh is not None and chunk % _devices(mesh):
-            raise ValueError(
-                f"max_variants_per_program={chunk} must be a multiple of the {_devices(mesh)} devices of the mesh's "
-                f"{mesh.axis_names[0]!r} axis, so that every chunk splits evenly over them"
-            )
     if schedule is not None and not isinstance(schedule, Halving):
         raise TypeError(f"schedule must be fn.sweep.halving(eta, min_epochs), got {schedule!r}")
-    if schedule is None and chunk is None and mesh is not None and k % _devices(mesh):
-        raise ValueError(
-            f"a sweep of K = {k} variants cannot be split evenly over the {_devices(mesh)} devices of the mesh's "
-            f"{mesh.axis_names[0]!r} axis"
-        )
+    chunk = _check_chunk(max_variants_per_program, mesh)
     monitor = _early_stopping_monitor(early_stopping, monitor)
     model_values = {n: variants[n] for n in builder_names if n in variants}
     models = [build(**{n: value_of(v, i) for n, v in model_values.items()}) for i in range(k)]  # checks the values
@@ -154,6 +150,17 @@ def fit(
         padded = padding_lib.plan(build, model_values, static, input_shape, spec.policy.param_dtype)
         model_values = {n: v for n, v in model_values.items() if n not in static}
         spec = spec._replace(build=padded.builder)
+    if chunk == "auto":
+        one = params0 if padded is None else padded.padded
+        state = jax.eval_shape(lambda p: init_state(p, opt, jax.random.key(0)), one)
+        data = sum(np.asarray(a).nbytes for a in (x, y, val_x, val_y) if a is not None)
+        chunk = memory.variants_per_program(k, memory.variant_bytes(state, one, batch_size), data, _devices(mesh))
+    if schedule is None and chunk is None and mesh is not None and k % _devices(mesh):
+        raise ValueError(
+            f"a sweep of K = {k} variants cannot be split evenly over the {_devices(mesh)} devices of the mesh's "
+            f"{mesh.axis_names[0]!r} axis"
+        )
+    if padded is not None:
         own_params = padding_lib.init_params(
             padded, key, seeds, stacked.as_arrays(model_values), x[:8], spec.policy.param_dtype
         )  # also checks that each network computes the same padded
@@ -204,4 +211,17 @@ def _optimizer_hyperparameters(optimizer):
 
 
 def _devices(mesh):
-    return mesh.shape[mesh.axis_names[0]]
+    return 1 if mesh is None else mesh.shape[mesh.axis_names[0]]
+
+
+def _check_chunk(max_variants_per_program, mesh):
+    """``max_variants_per_program``: ``"auto"``, None (one program) or a count, a multiple of the mesh's devices."""
+    if max_variants_per_program is None or max_variants_per_program == "auto":
+        return max_variants_per_program
+    chunk = int(hyperparameter("max_variants_per_program", max_variants_per_program, integer=True, low=1))
+    if chunk % _devices(mesh):
+        raise ValueError(
+            f"max_variants_per_program={chunk} must be a multiple of the {_devices(mesh)} devices of the mesh's "
+            f"{mesh.axis_names[0]!r} axis, so that every chunk splits evenly over them"
+        )
+    return chunk

@@ -40,7 +40,7 @@ def grid(**axes: Sequence[Any]) -> dict[str, np.ndarray]:
 
 
 def _is_list(values: object) -> bool:
-    return isinstance(values, (list, tuple)) or (isinstance(values, np.ndarray) and values.ndim in (1, 2))
+    return isinstance(values, (list, tuple)) or (isinstance(values, np.ndarray) and values.ndim == 1)
 
 
 def axis(values: Any) -> np.ndarray:
