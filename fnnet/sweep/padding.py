@@ -266,17 +266,24 @@ def _check_padded(architecture: Architecture, expected: Any, got: Any) -> None:
             )
 
 
-@functools.partial(jax.jit, static_argnames=("build", "static", "input_shape", "dtype"))
-def _init_group(key, seeds, values, probe, *, build, static, input_shape, dtype):
-    """The group's variants initialized as their own network, and the first one's outputs on ``probe``."""
+@functools.partial(jax.jit, static_argnames=("build", "statics", "input_shape", "dtype"))
+def _init_groups(key, seeds, values, probe, *, build, statics, input_shape, dtype):
+    """Each group's variants initialized as their own network, and its first one's outputs on ``probe``.
 
-    def one(seed, own_values):
-        init_key, _ = variant_keys(key, seed)
-        return build(**dict(static), **own_values).init(init_key, input_shape, dtype)
+    One program for every distinct network: compiling the random draws of each
+    shape once in one program is much cheaper than a program per network.
+    """
+    out = []
+    for group_seeds, group_values, static in zip(seeds, values, statics):
 
-    params = jax.vmap(one)(seeds, values)
-    first = jax.tree_util.tree_map(lambda leaf: leaf[0], (params, values))
-    return params, build(**dict(static), **first[1]).apply(first[0], probe)
+        def one(seed, own_values, static=static):
+            init_key, _ = variant_keys(key, seed)
+            return build(**dict(static), **own_values).init(init_key, input_shape, dtype)
+
+        params = jax.vmap(one)(group_seeds, group_values)
+        first = jax.tree_util.tree_map(lambda leaf: leaf[0], (params, group_values))
+        out.append((params, build(**dict(static), **first[1]).apply(first[0], probe)))
+    return out
 
 
 @functools.partial(jax.jit, static_argnames=("builder",))
@@ -292,25 +299,24 @@ def init_params(padding: Padding, key: jax.Array, seeds: np.ndarray, values: dic
     padded: a ValueError when the outputs differ (see ``_check_padded``).
     """
     full = {path: np.zeros((len(seeds), *leaf.shape), leaf.dtype) for path, leaf in _flat(padding.padded).items()}
-    firsts, expected = [], []
-    for g, architecture in enumerate(padding.architectures):
-        members = np.flatnonzero(padding.of_variant == g)
-        own, outputs = _init_group(
-            key,
-            jnp.asarray(seeds[members], jnp.int32),
-            {n: v[members] for n, v in values.items()},
-            probe,
-            build=padding.builder.build,
-            static=architecture.static,
-            input_shape=tuple(probe.shape[1:]),
-            dtype=str(np.dtype(dtype)),
-        )
+    groups = [np.flatnonzero(padding.of_variant == g) for g in range(len(padding.architectures))]
+    initialized = _init_groups(
+        key,
+        tuple(jnp.asarray(seeds[members], jnp.int32) for members in groups),
+        tuple({n: v[members] for n, v in values.items()} for members in groups),
+        probe,
+        build=padding.builder.build,
+        statics=tuple(architecture.static for architecture in padding.architectures),
+        input_shape=tuple(probe.shape[1:]),
+        dtype=str(np.dtype(dtype)),
+    )
+    expected = []
+    for members, architecture, (own, outputs) in zip(groups, padding.architectures, initialized):
         own = _flat(jax.device_get(own))
         for own_path, padded_path, shape in architecture.leaves:
             full[padded_path][(members, *(slice(0, s) for s in shape))] = own[own_path]
-        firsts.append(members[0])
         expected.append(outputs)
-    firsts = np.asarray(firsts)
+    firsts = np.asarray([members[0] for members in groups])
     got = _padded_outputs(
         _nest({path: leaf[firsts] for path, leaf in full.items()}),
         {n: v[firsts] for n, v in values.items()},
