@@ -152,9 +152,8 @@ def fit(
         spec = spec._replace(build=padded.builder)
     if chunk == "auto":
         one = params0 if padded is None else padded.padded
-        state = jax.eval_shape(lambda p: init_state(p, opt, jax.random.key(0)), one)
         data = sum(np.asarray(a).nbytes for a in (x, y, val_x, val_y) if a is not None)
-        chunk = memory.variants_per_program(k, memory.variant_bytes(state, one, batch_size), data, _devices(mesh))
+        chunk = memory.variants_per_program(k, _variant_bytes(opt, one, batch_size), data, _devices(mesh))
     if schedule is None and chunk is None and mesh is not None and k % _devices(mesh):
         raise ValueError(
             f"a sweep of K = {k} variants cannot be split evenly over the {_devices(mesh)} devices of the mesh's "
@@ -208,6 +207,19 @@ def _optimizer_hyperparameters(optimizer):
     return optimizers.hyperparameter_names(
         jax.eval_shape(optimizer.init, {"w": jax.ShapeDtypeStruct((1,), jnp.float32)})
     )
+
+
+def _variant_bytes(optimizer, params, batch_size):
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    return _variant_bytes_of(optimizer, treedef, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves), batch_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _variant_bytes_of(optimizer, treedef, leaves, batch_size):
+    """``memory.variant_bytes`` of one variant, computed once per optimizer, params shapes and batch size."""
+    params = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(shape, dtype) for shape, dtype in leaves])
+    state = jax.eval_shape(lambda p: init_state(p, optimizer, jax.random.key(0)), params)
+    return memory.variant_bytes(state, params, batch_size)
 
 
 def _devices(mesh):
