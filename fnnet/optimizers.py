@@ -164,7 +164,7 @@ def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.
             decay; the message gives the schedule); more than one clipping; a
             negative or non-finite learning rate.
 
-    Example:
+    Examples:
         >>> opt = get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
         >>> round(float(opt.init({"w": jax.numpy.zeros(2)}).hyperparams["learning_rate"]), 6)
         0.1

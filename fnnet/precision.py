@@ -153,7 +153,7 @@ def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
     ``"float64"`` needs 64-bit mode on, else ``ValueError`` (JAX would quietly
     compute in float32).
 
-    Example:
+    Examples:
         >>> get("mixed_bfloat16").compute_dtype
         'bfloat16'
     """
