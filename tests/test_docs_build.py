@@ -7,10 +7,13 @@
   class it defines) is the target of a mkdocstrings ``::: fnnet....`` entry in ``docs/api/``, itself,
   as the same object under another path, or as a member of a documented module.
 - ``test_every_page_is_in_the_nav`` checks that docs/ and the nav of mkdocs.yml name the same pages.
+- ``test_home_page_code_runs`` runs the home page's example (the guides have their own runner,
+  tests/test_docs_guides.py).
 """
 
 import importlib
 import inspect
+import os
 import pathlib
 import pkgutil
 import re
@@ -22,6 +25,7 @@ import warnings
 
 import pytest
 import yaml
+from mktestdocs import check_md_file
 
 import fnnet
 
@@ -171,6 +175,7 @@ def test_site_builds_strictly(tmp_path: pathlib.Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=REPO,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # mkdocs-material's notice about its successor
         capture_output=True,
         text=True,
         timeout=600,
@@ -180,3 +185,8 @@ def test_site_builds_strictly(tmp_path: pathlib.Path) -> None:
     assert "WARNING" not in log, log
     built = list((tmp_path / "site").rglob("index.html"))
     assert len(built) > len(list(API.glob("*.md"))), log
+
+
+@pytest.mark.slow
+def test_home_page_code_runs() -> None:
+    check_md_file(DOCS / "index.md", memory=True)
