@@ -97,9 +97,8 @@ class Trainer:
         Args:
             params_or_state: initial params (then ``key`` is required) or a
                 ``TrainState`` to continue from (its key unless ``key`` is given).
-            x: inputs with one sample per row; or an iterable of
-                ``(x, y)`` batches (then ``y=None``), for data that does not fit
-                on the device (trained in chunks of batches, one scan each).
+            x: inputs with one sample per row; or an iterable of ``(x, y)`` batches (then ``y=None``),
+                for data that does not fit on the device (trained in chunks of batches, one scan each).
             y: targets with one sample per row (None when ``x`` yields batches).
             epochs: passes over the data.
             batch_size: samples per step, clamped to the number of samples
