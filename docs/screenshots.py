@@ -57,6 +57,7 @@ def shoot(base: str, out: pathlib.Path, chromium: str, width: int = 1280, height
                 page.locator(f'[id="{anchor}"]').scroll_into_view_if_needed()
                 page.evaluate(f"document.getElementById('{anchor}').scrollIntoView({{block: 'start'}})")
                 page.evaluate("window.scrollBy(0, -70)")  # below the sticky header
+                page.wait_for_timeout(800)  # the header swaps its title on scroll: let it finish
             target = out / f"{name}.png"
             page.screenshot(path=str(target))
             written.append(target)
