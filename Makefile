@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-quick setup setup-test setup-experiments experiments experiments-quick
+.PHONY: demo test test-quick setup setup-test setup-experiments experiments experiments-quick setup-docs docs docs-serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,14 @@ experiments: setup-experiments
 # Every experiment with --quick, all in one process, into out/: about a minute.
 experiments-quick: setup-experiments
 	$(BIN)/python experiments/run_all.py --quick --out out
+
+# The documentation site (mkdocs.yml): built strictly (a broken link or an undocumented docstring
+# fails) into site/, or served with live reload on loopback only.
+setup-docs: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[docs]'
+
+docs: setup-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs-serve: setup-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --strict -a 127.0.0.1:8000

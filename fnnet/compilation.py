@@ -39,7 +39,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> str 
     missing. Call it once, before training; calling it again with another
     folder moves the cache there.
 
-    Example:
+    Examples:
         >>> import tempfile, fnnet as fn
         >>> folder = fn.enable_compilation_cache(tempfile.mkdtemp())  # doctest: +SKIP
     """

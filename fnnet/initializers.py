@@ -3,18 +3,18 @@
 For a kernel of shape ``(fan_in, fan_out)`` (more generally ``fan_in =
 shape[-2] * receptive field``, ``fan_out = shape[-1] * receptive field``):
 
-=================  ===========================================================
-``zeros``          0
-``ones``           1
-``uniform``        U(-0.05, 0.05)                       (Keras RandomUniform)
-``normal``         N(0, 0.05^2)                         (Keras RandomNormal)
-``lecun_uniform``  U(-l, l),  l = sqrt(3 / fan_in)
-``lecun_normal``   truncated N with std sqrt(1 / fan_in)
-``glorot_uniform`` U(-l, l),  l = sqrt(6 / (fan_in + fan_out))   (Keras default)
-``glorot_normal``  truncated N with std sqrt(2 / (fan_in + fan_out))
-``he_uniform``     U(-l, l),  l = sqrt(6 / fan_in)
-``he_normal``      truncated N with std sqrt(2 / fan_in)
-=================  ===========================================================
+| initializer | draws |
+| --- | --- |
+| ``zeros`` | 0 |
+| ``ones`` | 1 |
+| ``uniform`` | U(-0.05, 0.05)                       (Keras RandomUniform) |
+| ``normal`` | N(0, 0.05^2)                         (Keras RandomNormal) |
+| ``lecun_uniform`` | U(-l, l),  l = sqrt(3 / fan_in) |
+| ``lecun_normal`` | truncated N with std sqrt(1 / fan_in) |
+| ``glorot_uniform`` | U(-l, l),  l = sqrt(6 / (fan_in + fan_out))   (Keras default) |
+| ``glorot_normal`` | truncated N with std sqrt(2 / (fan_in + fan_out)) |
+| ``he_uniform`` | U(-l, l),  l = sqrt(6 / fan_in) |
+| ``he_normal`` | truncated N with std sqrt(2 / fan_in) |
 
 The truncated normals are cut at two standard deviations and rescaled so the
 variance is exactly the stated one, as in Keras. All variance-scaling ones

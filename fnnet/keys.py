@@ -19,7 +19,7 @@ import numpy as np
 def as_key(key: object, name: str = "key") -> jax.Array:
     """A typed PRNG key from ``key``: a key as is, an int seed as ``jax.random.key(seed)``, ``PRNGKey`` data wrapped.
 
-    Example:
+    Examples:
         >>> import jax
         >>> bool(jax.random.key_data(as_key(3)).tolist() == jax.random.key_data(jax.random.key(3)).tolist())
         True

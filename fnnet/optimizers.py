@@ -8,44 +8,35 @@ callback — without recompiling. Optimizers differing only in those numbers
 compare equal and share compiled programs (``fnnet.named_optimizer``).
 Hyperparameters other than the learning rate keep optax's defaults:
 
-============  ========  ====================================================
-name          Keras lr  optax transformation and its other defaults
-============  ========  ====================================================
-``sgd``       0.01      ``optax.sgd(momentum=None, nesterov=False)``
-``adam``      0.001     ``optax.adam(b1=0.9, b2=0.999, eps=1e-8)``
-``adamw``     0.001     ``optax.adamw(b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4)``
-``amsgrad``   0.001     ``optax.amsgrad(b1=0.9, b2=0.999, eps=1e-8)``
-``adagrad``   0.001     ``optax.adagrad(initial_accumulator_value=0.1, eps=1e-7)``
-``adadelta``  0.001     ``optax.adadelta(rho=0.9, eps=1e-6)``
-``rmsprop``   0.001     ``optax.rmsprop(decay=0.9, eps=1e-8)``
-``adamax``    0.001     ``optax.adamax(b1=0.9, b2=0.999, eps=1e-8)``
-``nadam``     0.001     ``optax.nadam(b1=0.9, b2=0.999, eps=1e-8)``
-============  ========  ====================================================
+| name | Keras lr | optax transformation and its other defaults |
+| --- | --- | --- |
+| ``sgd`` | 0.01 | ``optax.sgd(momentum=None, nesterov=False)`` |
+| ``adam`` | 0.001 | ``optax.adam(b1=0.9, b2=0.999, eps=1e-8)`` |
+| ``adamw`` | 0.001 | ``optax.adamw(b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4)`` |
+| ``amsgrad`` | 0.001 | ``optax.amsgrad(b1=0.9, b2=0.999, eps=1e-8)`` |
+| ``adagrad`` | 0.001 | ``optax.adagrad(initial_accumulator_value=0.1, eps=1e-7)`` |
+| ``adadelta`` | 0.001 | ``optax.adadelta(rho=0.9, eps=1e-6)`` |
+| ``rmsprop`` | 0.001 | ``optax.rmsprop(decay=0.9, eps=1e-8)`` |
+| ``adamax`` | 0.001 | ``optax.adamax(b1=0.9, b2=0.999, eps=1e-8)`` |
+| ``nadam`` | 0.001 | ``optax.nadam(b1=0.9, b2=0.999, eps=1e-8)`` |
 
 Keras 3's argument names work beside optax's (giving both spellings of one
 is an error); "exact" means the same updates as Keras 3 to float32 rounding:
 
-=============================  ===========================================  =====================
-Keras 3 argument               optax argument                               exact?
-=============================  ===========================================  =====================
-``learning_rate``              ``learning_rate`` (every optimizer)          yes
-``momentum``, ``nesterov``     same (sgd)                                   with a constant rate [1]
-``beta_1``, ``beta_2``         ``b1``, ``b2`` (adam, adamw, amsgrad,        yes, but nadam [2]
-                               adamax, nadam)
-``epsilon``                    ``eps`` (all but sgd)                        adagrad, adadelta,
-                                                                            rmsprop: yes [3]
-``amsgrad=True``               adam, adamw: ``optax.amsgrad`` instead       no [4]
-``rho``                        ``decay`` (rmsprop), ``rho`` (adadelta)      yes
-``momentum``, ``centered``     same (rmsprop)                               yes
-``initial_accumulator_value``  same (adagrad)                               yes
-``weight_decay``               adamw: optax's ``weight_decay``; others:     yes [5]
-                               ``w -= lr * weight_decay * w`` beside the
-                               update (Keras's decoupled decay)
-``clipnorm``                   each gradient array scaled to an L2 norm     yes
-                               of at most ``clipnorm``, first
-``global_clipnorm``            ``optax.clip_by_global_norm`` first          yes
-``clipvalue``                  ``optax.clip`` first                         yes
-=============================  ===========================================  =====================
+| Keras 3 argument | optax argument | exact? |
+| --- | --- | --- |
+| ``learning_rate`` | ``learning_rate`` (every optimizer) | yes |
+| ``momentum``, ``nesterov`` | same (sgd) | with a constant rate [1] |
+| ``beta_1``, ``beta_2`` | ``b1``, ``b2`` (adam, adamw, amsgrad, adamax, nadam) | yes, but nadam [2] |
+| ``epsilon`` | ``eps`` (all but sgd) | adagrad, adadelta, rmsprop: yes [3] |
+| ``amsgrad=True`` | adam, adamw: ``optax.amsgrad`` instead | no [4] |
+| ``rho`` | ``decay`` (rmsprop), ``rho`` (adadelta) | yes |
+| ``momentum``, ``centered`` | same (rmsprop) | yes |
+| ``initial_accumulator_value`` | same (adagrad) | yes |
+| ``weight_decay`` | adamw: optax's ``weight_decay``; others: ``w -= lr * weight_decay * w`` beside the update (Keras's decoupled decay) | yes [5] |
+| ``clipnorm`` | each gradient array scaled to an L2 norm of at most ``clipnorm``, first | yes |
+| ``global_clipnorm`` | ``optax.clip_by_global_norm`` first | yes |
+| ``clipvalue`` | ``optax.clip`` first | yes |
 
 [1] Keras scales each gradient by the rate inside the velocity, optax after
 it: the two differ once the rate changes. [2] Keras's Nadam is Dozat's, with
@@ -164,7 +155,7 @@ def get(name_or_transformation: OptimizerLike, **hyperparameters: Any) -> optax.
             decay; the message gives the schedule); more than one clipping; a
             negative or non-finite learning rate.
 
-    Example:
+    Examples:
         >>> opt = get("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
         >>> round(float(opt.init({"w": jax.numpy.zeros(2)}).hyperparams["learning_rate"]), 6)
         0.1

@@ -1,12 +1,10 @@
 """Dtype policies: the dtype of the parameters and the dtype the model computes in (Keras's names).
 
-==================  ============  ============  ===========================================
-policy              params        compute       notes
-==================  ============  ============  ===========================================
-``float32``         float32       float32       the default
-``mixed_bfloat16``  float32       bfloat16      loss and metrics in float32, as Keras's policy
-``float64``         float64       float64       needs ``jax.config.update("jax_enable_x64", True)``
-==================  ============  ============  ===========================================
+| policy | params | compute | notes |
+| --- | --- | --- | --- |
+| ``float32`` | float32 | float32 | the default |
+| ``mixed_bfloat16`` | float32 | bfloat16 | loss and metrics in float32, as Keras's policy |
+| ``float64`` | float64 | float64 | needs ``jax.config.update("jax_enable_x64", True)`` |
 
 Under a policy the forward pass is ``cast_output(model.apply(cast_params(params),
 cast_inputs(x)))``: floating inputs and parameters are cast to the compute dtype
@@ -153,7 +151,7 @@ def get(name_or_policy: DTypePolicyName | Policy = "float32") -> Policy:
     ``"float64"`` needs 64-bit mode on, else ``ValueError`` (JAX would quietly
     compute in float32).
 
-    Example:
+    Examples:
         >>> get("mixed_bfloat16").compute_dtype
         'bfloat16'
     """

@@ -23,46 +23,24 @@ and ``clone``, and pass ``sklearn.utils.estimator_checks``:
 Hyperparameters, with Keras's words where Keras and scikit-learn's
 ``MLPClassifier`` differ:
 
-==================  ========  ==================================================
-name                default   meaning
-==================  ========  ==================================================
-model               None      ``build(**kwargs) -> Layer``, the whole network
-                              (the classifier's must output probabilities,
-                              e.g. a last ``Dense(n_outputs, "softmax")``);
-                              ``build`` is passed ``n_outputs`` and
-                              ``n_features_in`` when it names them. It replaces
-                              the next three, which then stay at their defaults
-model__<name>       (none)    routed to the builder as ``<name>=value``: a
-                              hyperparameter (``get_params``, ``set_params``,
-                              ``GridSearchCV``); ValueError in ``fit`` if the
-                              builder has no such parameter or ``model=None``
-hidden_layer_sizes  (100,)    units of each hidden ``Dense`` layer; ``()``: none
-activation          "relu"    the hidden layers' activation (``fnnet.activations``)
-dropout             0.0       ``Dropout`` rate after each hidden layer
-l2                  0.0       Keras's penalty ``l2 * sum w^2`` over every kernel,
-                              added to the mean loss (``MLPClassifier``'s
-                              ``alpha`` adds ``alpha / 2 * sum w^2`` divided
-                              by the batch's size)
-optimizer           "adam"    a name from ``fnnet.optimizers``
-learning_rate       0.001     the optimizer's learning rate
-batch_size          32        samples per step, clamped to the training set
-epochs              200       passes over the data (``MLPClassifier``'s
-                              ``max_iter``)
-validation_split    0.0       fraction of the samples held out, drawn at random
-                              with ``random_state`` (Keras takes the last rows);
-                              recorded as ``history_["val_loss"]``
-early_stopping      False     stop once ``val_loss`` has not improved for
-                              ``patience`` epochs and restore the best epoch's
-                              weights; needs ``validation_split > 0``
-patience            10        see ``early_stopping``
-random_state        None      ``None``: fresh randomness from NumPy's global
-                              generator; an int seeds ``jax.random.key``, so the
-                              initialization, shuffles, dropout masks and
-                              validation split are reproduced
-verbose             0         0 silent, 1 a progress bar per epoch, 2 a line
-dtype_policy        float32   ``fnnet.precision``: ``"mixed_bfloat16"`` or
-                              ``"float64"`` (with x64) as in ``fn.compile``
-==================  ========  ==================================================
+| name | default | meaning |
+| --- | --- | --- |
+| model | None | ``build(**kwargs) -> Layer``, the whole network (the classifier's must output probabilities, e.g. a last ``Dense(n_outputs, "softmax")``); ``build`` is passed ``n_outputs`` and ``n_features_in`` when it names them. It replaces the next three, which then stay at their defaults |
+| model__<name> | (none) | routed to the builder as ``<name>=value``: a hyperparameter (``get_params``, ``set_params``, ``GridSearchCV``); ValueError in ``fit`` if the builder has no such parameter or ``model=None`` |
+| hidden_layer_sizes | (100,) | units of each hidden ``Dense`` layer; ``()``: none |
+| activation | "relu" | the hidden layers' activation (``fnnet.activations``) |
+| dropout | 0.0 | ``Dropout`` rate after each hidden layer |
+| l2 | 0.0 | Keras's penalty ``l2 * sum w^2`` over every kernel, added to the mean loss (``MLPClassifier``'s ``alpha`` adds ``alpha / 2 * sum w^2`` divided by the batch's size) |
+| optimizer | "adam" | a name from ``fnnet.optimizers`` |
+| learning_rate | 0.001 | the optimizer's learning rate |
+| batch_size | 32 | samples per step, clamped to the training set |
+| epochs | 200 | passes over the data (``MLPClassifier``'s ``max_iter``) |
+| validation_split | 0.0 | fraction of the samples held out, drawn at random with ``random_state`` (Keras takes the last rows); recorded as ``history_["val_loss"]`` |
+| early_stopping | False | stop once ``val_loss`` has not improved for ``patience`` epochs and restore the best epoch's weights; needs ``validation_split > 0`` |
+| patience | 10 | see ``early_stopping`` |
+| random_state | None | ``None``: fresh randomness from NumPy's global generator; an int seeds ``jax.random.key``, so the initialization, shuffles, dropout masks and validation split are reproduced |
+| verbose | 0 | 0 silent, 1 a progress bar per epoch, 2 a line |
+| dtype_policy | float32 | ``fnnet.precision``: ``"mixed_bfloat16"`` or ``"float64"`` (with x64) as in ``fn.compile`` |
 """
 
 import functools

@@ -34,7 +34,10 @@ __all__ = [
     "step_key",
 ]
 
-DROPOUT_STREAM, SHUFFLE_STREAM = 0, 1
+DROPOUT_STREAM = 0
+"""The stream ``step_key`` folds into ``key`` first: dropout and augmentation keys, ``fold_in(fold_in(key, 0), step)``."""
+SHUFFLE_STREAM = 1
+"""The stream ``shuffle_seed`` mixes into the host seed of each epoch's permutation."""
 
 
 class TrainState(NamedTuple):
@@ -65,7 +68,7 @@ ParamsOrState = Params | TrainState
 def init_state(params: Params, optimizer: optax.GradientTransformation, key: KeyLike) -> TrainState:
     """A fresh ``TrainState``: the optimizer's initial state, step 0, and the run's key.
 
-    Example:
+    Examples:
         >>> import jax, optax
         >>> state = init_state({"w": jax.numpy.zeros(2)}, optax.sgd(0.1), jax.random.key(0))
         >>> int(state.step)

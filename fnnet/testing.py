@@ -93,12 +93,13 @@ def check_grads(
         params: the pytree to differentiate with respect to.
         *args: further arguments of ``f``, held fixed.
         eps: the finite-difference step ``h``.
-        rtol, atol: the tolerance ``|grad - fd| <= atol + rtol * |fd|``.
+        rtol: the relative tolerance: ``|grad - fd| <= atol + rtol * |fd|``.
+        atol: the absolute tolerance in that bound.
 
     Returns:
         ``(analytic, numeric)``: both gradients, as pytrees like ``params``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp, fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(2, activation="tanh")])
         >>> params = model.init(jax.random.key(0), (3,))

@@ -68,16 +68,19 @@ def Dense(
         units: output features.
         activation: a name from ``fnnet.activations`` (``"relu"``), a callable, or None (linear).
         use_bias: whether to add ``bias``.
-        kernel_initializer, bias_initializer: initializer names or ``(key, shape, dtype)`` callables.
-        kernel_regularizer, bias_regularizer: ``(array) -> scalar`` penalties, e.g. ``regularizers.l2(1e-4)``.
+        kernel_initializer: an initializer name or a ``(key, shape, dtype)`` callable.
+        bias_initializer: an initializer name or a ``(key, shape, dtype)`` callable.
+        kernel_regularizer: an ``(array) -> scalar`` penalty, e.g. ``regularizers.l2(1e-4)``.
+        bias_regularizer: an ``(array) -> scalar`` penalty, e.g. ``regularizers.l2(1e-4)``.
         name: the layer's name in a model (automatic ``dense``, ``dense_1``, ... otherwise).
-        input_dim, input_shape: Keras 2's; refused with what to write instead
+        input_dim: Keras 2's; refused with what to write instead
             (fnnet layers learn their input shape at ``init``).
+        input_shape: as ``input_dim``.
 
     Returns:
         A ``Layer`` whose params are ``{"kernel": (in, units), "bias": (units,)}``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> layer = Dense(3, activation="relu")
         >>> params = layer.init(jax.random.key(0), (4,))

@@ -146,7 +146,7 @@ def BatchNormalization(
     ``(features,)``; no ``gamma`` without ``scale``, no ``beta`` without
     ``center``. ``moving_mean`` and ``moving_variance`` are non-trainable.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> bn = BatchNormalization()
         >>> params = bn.init(jax.random.key(0), (3,))

@@ -42,7 +42,7 @@ def merge_updates(params: Params, updates: Params) -> Params:
     ``updates`` has is added, so merging into ``{}`` collects updates.
     Neither argument is modified.
 
-    Example:
+    Examples:
         >>> merge_updates({"bn": {"gamma": 1.0, "moving_mean": 0.0}}, {"bn": {"moving_mean": 0.5}})
         {'bn': {'gamma': 1.0, 'moving_mean': 0.5}}
     """

@@ -9,29 +9,24 @@ weighted_loss="mean")`` divides by ``sum_i w_i`` instead. Labels of shape ``(N,)
 ``(N, 1)`` are aligned; any other shape mismatch is a ``ValueError``.
 Formulas, clipping and epsilons (``EPSILON = 1e-7``) are Keras 3's.
 
-===========================================  ==================================================
-``mean_squared_error`` (``"mse"``)           l_i = mean_k (y_ik - p_ik)^2
-``mean_absolute_error`` (``"mae"``)          l_i = mean_k |y_ik - p_ik|
-``sum_squared_error`` (``"sse"``)            l_i = sum_k (y_ik - p_ik)^2
-``huber`` (``Huber(delta)``)                 l_i = mean_k h(p_ik - y_ik), h(e) = e^2/2 if |e| <= delta
-                                             else delta |e| - delta^2/2; delta = 1 by default
-``log_cosh``                                 l_i = mean_k log cosh(p_ik - y_ik)
-``mean_absolute_percentage_error``           l_i = 100 mean_k |y_ik - p_ik| / max(|y_ik|, 1e-7)
-(``"mape"``)
-``mean_squared_logarithmic_error``           l_i = mean_k (log(max(p, 1e-7) + 1) - log(max(y, 1e-7) + 1))^2
-(``"msle"``)
-``cosine_similarity``                        l_i = -sum_k y_ik p_ik / (||y_i|| ||p_i||), norms >= 1e-7
-``hinge``                                    l_i = mean_k max(1 - y_ik p_ik, 0), y in {-1, 1}
-                                             (labels in {0, 1} are mapped to {-1, 1})
-``squared_hinge``                            l_i = mean_k max(1 - y_ik p_ik, 0)^2, y as for hinge
-``categorical_hinge``                        l_i = max(max_k (1 - y_ik) p_ik - sum_k y_ik p_ik + 1, 0),
-                                             y one-hot
-``binary_crossentropy``                      l_i = -mean_k [y log p + (1 - y) log(1 - p)]
-``categorical_crossentropy``                 l_i = -sum_k y_ik log p_ik, y one-hot
-``sparse_categorical_crossentropy``          l_i = -log p_{i, y_i}, y integer labels
-``kl_divergence`` (``"kld"``)                l_i = sum_k y_ik log(y_ik / p_ik), both clipped to [1e-7, 1]
-``poisson``                                  l_i = mean_k [p_ik - y_ik log(p_ik + 1e-7)]
-===========================================  ==================================================
+| loss | per-sample value |
+| --- | --- |
+| ``mean_squared_error`` (``"mse"``) | l_i = mean_k (y_ik - p_ik)^2 |
+| ``mean_absolute_error`` (``"mae"``) | ``l_i = mean_k |y_ik - p_ik|`` |
+| ``sum_squared_error`` (``"sse"``) | l_i = sum_k (y_ik - p_ik)^2 |
+| ``huber`` (``Huber(delta)``) | ``l_i = mean_k h(p_ik - y_ik), h(e) = e^2/2 if |e| <= delta else delta |e| - delta^2/2; delta = 1 by default`` |
+| ``log_cosh`` | l_i = mean_k log cosh(p_ik - y_ik) |
+| ``mean_absolute_percentage_error`` (``"mape"``) | ``l_i = 100 mean_k |y_ik - p_ik| / max(|y_ik|, 1e-7)`` |
+| ``mean_squared_logarithmic_error`` (``"msle"``) | l_i = mean_k (log(max(p, 1e-7) + 1) - log(max(y, 1e-7) + 1))^2 |
+| ``cosine_similarity`` | ``l_i = -sum_k y_ik p_ik / (||y_i|| ||p_i||), norms >= 1e-7`` |
+| ``hinge`` | l_i = mean_k max(1 - y_ik p_ik, 0), y in {-1, 1} (labels in {0, 1} are mapped to {-1, 1}) |
+| ``squared_hinge`` | l_i = mean_k max(1 - y_ik p_ik, 0)^2, y as for hinge |
+| ``categorical_hinge`` | l_i = max(max_k (1 - y_ik) p_ik - sum_k y_ik p_ik + 1, 0), y one-hot |
+| ``binary_crossentropy`` | l_i = -mean_k [y log p + (1 - y) log(1 - p)] |
+| ``categorical_crossentropy`` | l_i = -sum_k y_ik log p_ik, y one-hot |
+| ``sparse_categorical_crossentropy`` | l_i = -log p_{i, y_i}, y integer labels |
+| ``kl_divergence`` (``"kld"``) | l_i = sum_k y_ik log(y_ik / p_ik), both clipped to [1e-7, 1] |
+| ``poisson`` | l_i = mean_k [p_ik - y_ik log(p_ik + 1e-7)] |
 
 The cross-entropies take probabilities, clipped to ``[1e-7, 1 - 1e-7]`` as
 Keras does so that saturated outputs (p exactly 0 or 1) give a finite loss,

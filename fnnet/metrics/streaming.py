@@ -21,16 +21,12 @@ Binary decisions, as Keras's ``Precision``, ``Recall``, ``AUC`` (not
 one decision, labels in ``{0, 1}`` (one sigmoid column, or several
 independent ones, micro-averaged), predicted positive when ``p > threshold``.
 
-==============  ======================================================================
-``precision``   ``TP / (TP + FP)`` at threshold 0.5 (0 when nothing is predicted positive)
-``recall``      ``TP / (TP + FN)`` at threshold 0.5 (0 when there are no positives)
-``f1_score``    ``2 TP / (2 TP + FP + FN)`` at threshold 0.5 (0 when all are 0): the binary F1,
-                Keras's ``F1Score(average="micro", threshold=0.5)`` without its 1e-7 fuzz
-``auc``         area under the ROC curve, Keras's ``AUC(num_thresholds=200, curve="ROC",
-                summation_method="interpolation")``: TPR and FPR at thresholds
-                ``[-1e-7, 1/199, ..., 198/199, 1 + 1e-7]`` (p clipped to [0, 1]), summed by
-                trapezoids ``sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2``
-==============  ======================================================================
+| metric | definition |
+| --- | --- |
+| ``precision`` | ``TP / (TP + FP)`` at threshold 0.5 (0 when nothing is predicted positive) |
+| ``recall`` | ``TP / (TP + FN)`` at threshold 0.5 (0 when there are no positives) |
+| ``f1_score`` | ``2 TP / (2 TP + FP + FN)`` at threshold 0.5 (0 when all are 0): the binary F1, Keras's ``F1Score(average="micro", threshold=0.5)`` without its 1e-7 fuzz |
+| ``auc`` | area under the ROC curve, Keras's ``AUC(num_thresholds=200, curve="ROC", summation_method="interpolation")``: TPR and FPR at thresholds ``[-1e-7, 1/199, ..., 198/199, 1 + 1e-7]`` (p clipped to [0, 1]), summed by trapezoids ``sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2`` |
 """
 
 import dataclasses

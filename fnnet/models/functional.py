@@ -93,7 +93,7 @@ def Model(inputs: Tensors, outputs: Tensors, name: str | None = None) -> ModelLa
     dict keyed by Input names works too); ``apply_train`` returns each
     layer's updates under its name.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp, fnnet as fn
         >>> inputs = fn.Input((4,), name="x")
         >>> h = fn.layers.Dense(8, activation="relu")(inputs)

@@ -38,7 +38,7 @@ def Sequential(layers: Iterable[Layer], *, name: str | None = None) -> ModelLaye
     Returns:
         A ``Layer`` whose params map each parametrized layer's name to its params.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> from fnnet.layers import Dense, Dropout
         >>> model = Sequential([Dense(8, activation="relu"), Dropout(0.5), Dense(2)])

@@ -221,7 +221,7 @@ def load_checkpoint(
     Raises ``ValueError`` naming the file and the leaf for anything that does
     not match, as ``load_model`` does; nothing is unpickled or executed.
 
-    Example:
+    Examples:
         >>> import jax, optax, os, tempfile, fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(1)])
         >>> optimizer = optax.adam(1e-3)

@@ -154,7 +154,7 @@ def save_model(
     Returns:
         The path.
 
-    Example:
+    Examples:
         >>> import jax, os, tempfile, fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(2)])
         >>> params = model.init(jax.random.key(0), (3,))

@@ -48,7 +48,7 @@ class Halving(NamedTuple):
 def halving(eta: int = 3, min_epochs: int = 1) -> Halving:
     """The schedule for ``fn.sweep.fit(..., schedule=halving(eta, min_epochs))``: ``eta >= 2``, ``min_epochs >= 1``.
 
-    Example:
+    Examples:
         >>> halving(eta=3).rungs(27), halving(eta=2, min_epochs=2).rungs(10)
         ([1, 3, 9, 27], [2, 4, 8, 10])
     """

@@ -63,7 +63,8 @@ def fit(
 
     Args:
         model: a ``Layer``, or ``build(**hyperparameters) -> Layer``.
-        x, y: the training data, as in ``Trainer.fit``.
+        x: the training inputs, as in ``Trainer.fit``.
+        y: the training targets, as in ``Trainer.fit``.
         variants: ``{name: K values}`` from ``grid``, ``random_search`` or
             ``seeds``: ``"seed"``, optimizer hyperparameters held in its state
             (``learning_rate``, ``momentum``, ``b1``, ...) and builder arguments,
@@ -71,10 +72,18 @@ def fit(
             ``depth``, per-layer widths, ``activation``: every variant is padded
             into the largest network and masked, so it trains exactly as alone;
             see ``fnnet.sweep.shapes``).
-        loss, optimizer, metrics, regularizers: as in ``fn.compile``.
-        epochs, batch_size, validation_split, validation_data, shuffle: as in ``Trainer.fit``.
-        monitor, mode: what chooses the best variant (``"val_loss"`` with
+        loss: as in ``fn.compile``.
+        optimizer: as in ``fn.compile``.
+        metrics: as in ``fn.compile``.
+        regularizers: as in ``fn.compile``.
+        epochs: as in ``Trainer.fit``.
+        batch_size: as in ``Trainer.fit``.
+        validation_split: as in ``Trainer.fit``.
+        validation_data: as in ``Trainer.fit``.
+        shuffle: as in ``Trainer.fit``.
+        monitor: what chooses the best variant (``"val_loss"`` with
             validation data, else ``"loss"``).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` for ``monitor``, as in ``EarlyStopping``.
         early_stopping: an ``EarlyStopping`` callback: each variant stops on
             its own; it brings its own monitor.
         initial_params: params to start every variant from (fine-tuning)
@@ -99,7 +108,7 @@ def fit(
     Returns:
         A ``SweepResult``.
 
-    Example:
+    Examples:
         >>> import jax, numpy as np, fnnet as fn
         >>> x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32); y = x[:, :1] * 2
         >>> result = fn.sweep.fit(fn.Sequential([fn.layers.Dense(1)]), x, y,

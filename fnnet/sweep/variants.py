@@ -24,7 +24,7 @@ DISTRIBUTIONS = ("uniform", "log_uniform")
 def grid(**axes: Sequence[Any]) -> dict[str, np.ndarray]:
     """Every combination of the given values: ``grid(learning_rate=[1e-3, 1e-2], l2=[0, 1e-4])`` has 4 variants.
 
-    Example:
+    Examples:
         >>> {name: values.tolist() for name, values in grid(learning_rate=[0.1, 0.01], seed=[0, 1]).items()}
         {'learning_rate': [0.1, 0.1, 0.01, 0.01], 'seed': [0, 1, 0, 1]}
     """

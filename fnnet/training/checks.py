@@ -16,16 +16,11 @@ every step and raise ``checkify.JaxRuntimeError`` naming the step when
 The checks cost a little per step (one reduction of the batch each); off by
 default. Which check runs where:
 
-==================================  =============================  ====================
-check                               eager / before compiling       inside jit
-==================================  =============================  ====================
-shapes, dtypes, params vs model     always (``fit``, ``evaluate``)  at trace time
-label values, finite x and y        ``fit``/``evaluate`` on arrays;  ``checks=True``
-                                    losses and metrics called on
-                                    concrete arrays
-NaN or infinite loss                ``fit`` stops with a warning    ``checks=True``
-                                    after the epoch
-==================================  =============================  ====================
+| check | eager / before compiling | inside jit |
+| --- | --- | --- |
+| shapes, dtypes, params vs model | always (``fit``, ``evaluate``) | at trace time |
+| label values, finite x and y | ``fit``/``evaluate`` on arrays; losses and metrics called on concrete arrays | ``checks=True`` |
+| NaN or infinite loss | ``fit`` stops with a warning after the epoch | ``checks=True`` |
 """
 
 import functools

@@ -229,7 +229,7 @@ def objective(
     ``weighted_loss`` is ``"sum_over_batch_size"`` (Keras: ``sum_i w_i l_i / n``)
     or ``"mean"`` (``sum_i w_i l_i / sum_i w_i``); see ``Objective.batch_loss``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp, fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(1)])
         >>> J = fn.objective(model, "mse", fn.regularizers.l2(1e-4))
@@ -374,7 +374,7 @@ def train_step(
     Returns:
         The step function ``(state, x, y, sample_weight=None, mask=None) -> (state, metrics)``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp, fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(1)])
         >>> step = jax.jit(fn.train_step(model, "mse", "sgd"))

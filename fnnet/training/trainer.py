@@ -97,9 +97,9 @@ class Trainer:
         Args:
             params_or_state: initial params (then ``key`` is required) or a
                 ``TrainState`` to continue from (its key unless ``key`` is given).
-            x, y: arrays with one sample per row; or ``x`` an iterable of
-                ``(x, y)`` batches and ``y=None``, for data that does not fit
-                on the device (trained in chunks of batches, one scan each).
+            x: inputs with one sample per row; or an iterable of ``(x, y)`` batches (then ``y=None``),
+                for data that does not fit on the device (trained in chunks of batches, one scan each).
+            y: targets with one sample per row (None when ``x`` yields batches).
             epochs: passes over the data.
             batch_size: samples per step, clamped to the number of samples
                 (``len(x)`` is full-batch gradient descent, 1 is SGD).
@@ -133,7 +133,7 @@ class Trainer:
             whose ``history`` maps ``loss``, the metrics and their ``val_``
             forms to per-epoch lists.
 
-        Example:
+        Examples:
             >>> import jax, numpy as np, fnnet as fn
             >>> model = fn.Sequential([fn.layers.Dense(1)])
             >>> trainer = fn.compile(model, "mse", "sgd")
@@ -252,7 +252,8 @@ class Trainer:
 
         Args:
             params_or_state: params or a ``TrainState``.
-            x, y: inputs and targets, one sample per row.
+            x: inputs, one sample per row.
+            y: targets, one sample per row.
             batch_size: samples per compiled batch (the result does not depend on it).
             mesh: a ``jax.sharding.Mesh`` (or ``"local"``) sharding the batch axis.
             sample_weight: ``(N,)`` non-negative weights, as in ``fit`` (the loss
@@ -266,7 +267,7 @@ class Trainer:
         Returns:
             A float, a list of floats, or a dict of floats (``return_dict=True``).
 
-        Example:
+        Examples:
             >>> import jax, numpy as np, fnnet as fn
             >>> model = fn.Sequential([fn.layers.Dense(1, kernel_initializer="zeros")])
             >>> trainer = fn.compile(model, "mse", "sgd", metrics=["mae"])
@@ -314,7 +315,7 @@ class Trainer:
         Returns:
             A NumPy array of outputs, one row per sample.
 
-        Example:
+        Examples:
             >>> import jax, numpy as np, fnnet as fn
             >>> model = fn.Sequential([fn.layers.Dense(3, activation="softmax")])
             >>> trainer = fn.compile(model, "categorical_crossentropy", "adam")
@@ -398,7 +399,7 @@ def compile(
         A ``Trainer``. Equal arguments give equal trainers, which share
         their compiled programs.
 
-    Example:
+    Examples:
         >>> import fnnet as fn
         >>> model = fn.Sequential([fn.layers.Dense(10, activation="softmax")])
         >>> fn.compile(model, "categorical_crossentropy", "adam", metrics=["accuracy"]) == \\
