@@ -65,3 +65,19 @@ def test_ctrl_c_stops_the_playground_without_a_traceback_and_says_so() -> None:
     assert server.returncode == 0, err
     assert "Traceback" not in err, err
     assert "Playground stopped (Ctrl+C)." in out, (first, out, err)
+
+
+@pytest.mark.slow
+def test_the_demo_writes_only_into_its_out_folder(tmp_path: pathlib.Path) -> None:
+    here, out = tmp_path / "cwd", tmp_path / "results" / "digits"
+    here.mkdir()
+    env = {**os.environ, "FNNET_COMPILATION_CACHE": "0", "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    command = [sys.executable, str(ROOT / "experiments" / "demo.py"), "--epochs", "1", "--out", str(out)]
+    done = subprocess.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list(here.iterdir()) == []
+    expected = {"digits.safetensors", "digits_test_predictions.npy"}
+    assert expected <= {path.name for path in out.iterdir()} <= expected | {"demo_curves.png"}
+    assert f"fn.load_model({str(out / 'digits.safetensors')!r})" in done.stdout
+    model, params = fn.load_model(out / "digits.safetensors")
+    assert "Total params: 301,066" in model.summary(print_fn=lambda text: None)  # 64*512+512 + 512*512+512 + 5130
