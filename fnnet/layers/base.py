@@ -54,7 +54,10 @@ class Layer(NamedTuple):
     names the layer's own leaves the optimizer never changes. ``arguments``
     holds the constructor arguments as given; ``config_json`` their
     canonical config (None when one cannot be written). ``graph`` is a
-    functional model's ``fnnet.functional.Graph``.
+    functional model's ``fnnet.functional.Graph``. ``build_input_shape`` is
+    the input shape (without the batch axis) stored in the file the model
+    was loaded from (``load_model`` sets it), the default of ``summary()``;
+    it takes no part in equality, so a loaded model shares programs.
     """
 
     init: Callable[..., Params]
@@ -69,6 +72,7 @@ class Layer(NamedTuple):
     arguments: dict[str, Any] | None = None
     config_json: str | None = None
     graph: Any = None
+    build_input_shape: tuple[int, ...] | None = None
 
     def apply_train(
         self, params: Params, x: Any, *, key: KeyLike | None = None, sample_weight: ArrayLike | None = None
@@ -142,7 +146,10 @@ class Layer(NamedTuple):
         return symbolic.call_layer(self, inputs)
 
     def summary(self, input_shape: ShapeLike | None = None, print_fn: Callable[[str], object] = print) -> str:
-        """Print (and return) a Keras-style table of output shapes and parameter counts (``fnnet.models.summary``)."""
+        """Print (and return) a Keras-style table of output shapes and parameter counts (``fnnet.models.summary``).
+
+        ``input_shape`` defaults to ``build_input_shape``, the shape stored in a loaded model's file.
+        """
         return _SUMMARY_WRITER[0](self, input_shape, print_fn)
 
     @property

@@ -82,7 +82,9 @@ def summary(model: Layer, input_shape: ShapeLike | None = None, print_fn: Callab
     """Print (and return) a Keras-style table: each layer's name (type), output shape and parameter count.
 
     A functional ``Model`` needs no ``input_shape`` and adds Keras's
-    "Connected to" column (``layer[node][tensor]``). Ends with ``Total
+    "Connected to" column (``layer[node][tensor]``); a model from
+    ``load_model`` defaults to the input shape stored in its file
+    (``model.build_input_shape``). Ends with ``Total
     params``, ``Trainable params`` and ``Non-trainable params`` (moving
     statistics of ``BatchNormalization``).
     """
@@ -90,6 +92,8 @@ def summary(model: Layer, input_shape: ShapeLike | None = None, print_fn: Callab
     function("print_fn", print_fn)
     if model.graph is not None:
         return _graph_summary(model, print_fn)
+    if input_shape is None:
+        input_shape = model.build_input_shape
     if input_shape is None:
         raise TypeError(f"summary of a {model.kind} needs the input shape (without the batch axis)")
     shape = as_shape(input_shape)

@@ -4,6 +4,10 @@ The server binds to 127.0.0.1 only. Another ``--host`` is refused unless
 ``--allow-remote`` is given too, and then a warning says that anyone who can
 reach the address can train on this machine (there is no login). Needs the
 optional extra: ``pip install 'fnnet[playground]'``.
+
+Ctrl+C stops it: it prints ``Playground stopped (Ctrl+C).`` and exits with
+status 0, without a traceback. With ``--open``, when no web browser can be
+opened it says so and prints the address to open by hand.
 """
 
 import argparse
@@ -52,6 +56,17 @@ def parse_args(argv=None):
     return args
 
 
+def open_in_browser(url: str) -> bool:
+    """Open ``url`` in the default web browser; when none opens, print the address to open by hand."""
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print(f"No web browser could be opened: open {url} by hand.", flush=True)
+    return opened
+
+
 def main(argv=None):
     args = parse_args(argv)
     if uvicorn is None or playground_server is None:
@@ -78,10 +93,15 @@ def main(argv=None):
         url = f"http://{args.host if remote else '127.0.0.1'}:{port}/"
         print(f"fnnet Playground: {url}  (Ctrl+C stops it)", flush=True)
         if args.open:
-            webbrowser.open(url)
+            open_in_browser(url)
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
+    try:
+        server.run()  # uvicorn shuts down on Ctrl+C, then raises the interrupt again
+    except KeyboardInterrupt:
+        print("Playground stopped (Ctrl+C).", flush=True)
+        return
+    print("Playground stopped.", flush=True)
 
 
 if __name__ == "__main__":

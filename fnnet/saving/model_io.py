@@ -199,6 +199,7 @@ def rebuild(path: str | os.PathLike[str], metadata: dict[str, str]) -> tuple[lay
     try:
         if not is_functional(model):
             input_shape = layers.base.as_shape(input_shape)
+            model = model._replace(build_input_shape=input_shape)  # summary() defaults to the stored shape
         template = params_template(model, input_shape, dtype)
     except (ValueError, TypeError) as error:
         raise ValueError(f"{path!r}: the model config does not build for input shape {input_shape}: {error}") from None
