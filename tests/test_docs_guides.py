@@ -16,7 +16,7 @@ from mktestdocs import check_md_file
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 GUIDES = sorted((DOCS / "guides").glob("*.md"))
-# The guides written with the first docs site; every page found is checked, these must be there.
+# The guides of the lessons (issue 21); every page found is checked, these must be there.
 REQUIRED = [
     "01-perceptron-to-mlp.md",
     "02-keras-workflow.md",
@@ -24,12 +24,31 @@ REQUIRED = [
     "04-overfitting.md",
     "05-functional-models.md",
     "06-saving-and-resuming.md",
+    "07-sweeps-and-ensembles.md",
+    "08-precision-and-devices.md",
+    "09-property-tests.md",
+    "10-your-own-layer.md",
+    "11-playground-and-experiments.md",
 ]
+# Pages that train for more than a few seconds run with the full suite only (make test), not -m "not slow".
+SLOW = {
+    "02-keras-workflow.md",
+    "03-learning-rate-batch-size-optimizers.md",
+    "04-overfitting.md",
+    "05-functional-models.md",
+    "07-sweeps-and-ensembles.md",
+    "08-precision-and-devices.md",
+    "09-property-tests.md",
+}
 PYTHON_BLOCK = re.compile(r"^```python\s*$", re.MULTILINE)
 IMAGE = re.compile(r"!\[[^\]]*\]\((\.\./images/[^)\s]+)\)")
 
 
-@pytest.mark.parametrize("path", GUIDES, ids=[path.name for path in GUIDES])
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(path, marks=pytest.mark.slow) if path.name in SLOW else path for path in GUIDES],
+    ids=[path.name for path in GUIDES],
+)
 def test_guide_runs(path: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -48,3 +67,22 @@ def test_guides_have_code_and_figures() -> None:
         assert images, f"{path.name} shows no figure from ../images/"
         for image in images:
             assert (path.parent / image).is_file(), f"{path.name}: {image} does not exist"
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_and_scores_as_the_demo(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README.md's one example is the demo's code: it shuffles before validation_split and scores above 97%."""
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    readme = (DOCS.parent / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "the README has one example"
+    assert "permutation" in blocks[0] and "validation_split" in blocks[0]
+    exec(
+        compile(blocks[0].replace("key=jax.random.key(1),", "key=jax.random.key(1), verbose=0,"), "README.md", "exec"),
+        namespace,
+    )
+    assert namespace["accuracy"] > 0.97
+    assert (tmp_path / "digits.safetensors").is_file()
