@@ -1,7 +1,8 @@
 """The guides in docs/guides/ are tests: every page's python blocks run top to bottom.
 
 Each page runs as one program (mktestdocs, ``memory=True``: the blocks in order, one
-namespace), so what a page shows is what fnnet does, and the page's asserts check
+namespace) with JAX's default settings (the rest of the suite raises on implicit rank
+promotion; a reader's script does not), so what a page shows is what fnnet does, and the page's asserts check
 what its text claims. The pages run in a temporary working directory, so nothing
 they write lands in the repository. A second test checks each page's structure:
 at least one python block and one figure from ``docs/images/`` that exists.
@@ -11,6 +12,7 @@ import pathlib
 import re
 import time
 
+import jax
 import pytest
 from mktestdocs import check_md_file
 
@@ -53,7 +55,8 @@ def test_guide_runs(path: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     start, cpu = time.perf_counter(), time.process_time()
-    check_md_file(path, memory=True)
+    with jax.numpy_rank_promotion("allow"):  # JAX's default, as in a user's script (the suite raises on it)
+        check_md_file(path, memory=True)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s wall, {time.process_time() - cpu:.1f} s CPU")
 
 
