@@ -34,10 +34,12 @@ REQUIRED = [
 ]
 # Pages that train for more than a few seconds run with the full suite only (make test), not -m "not slow".
 SLOW = {
+    "01-perceptron-to-mlp.md",
     "02-keras-workflow.md",
     "03-learning-rate-batch-size-optimizers.md",
     "04-overfitting.md",
     "05-functional-models.md",
+    "06-saving-and-resuming.md",
     "07-sweeps-and-ensembles.md",
     "08-precision-and-devices.md",
     "09-property-tests.md",

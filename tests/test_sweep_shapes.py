@@ -68,6 +68,7 @@ def test_width_and_depth_with_adam_and_l2_train_as_each_network_alone():
     assert_every_variant_trains_as_alone(result, mlp, optimizer="adam")
 
 
+@pytest.mark.slow
 def test_depth_variants_lack_layers_that_pass_their_input_through():
     result = sweep(mlp, fn.sweep.grid(depth=[1, 2, 3], units=[5]))
     assert sorted(result.params(0)) == ["dense", "dense_1"]  # one hidden layer and the head
@@ -75,6 +76,7 @@ def test_depth_variants_lack_layers_that_pass_their_input_through():
     assert_every_variant_trains_as_alone(result, mlp)
 
 
+@pytest.mark.slow
 def test_float64_variants_equal_their_networks_alone_to_1e_10():
     with jax.enable_x64(True):
         global X, Y
@@ -94,6 +96,7 @@ def test_float64_variants_equal_their_networks_alone_to_1e_10():
             X, Y = x32, y32
 
 
+@pytest.mark.slow
 def test_per_layer_widths_and_activation_are_axes():
     def build(widths=(4,), activation="tanh"):
         return fn.Sequential([layers.Dense(w, activation) for w in widths] + [layers.Dense(1)])
@@ -105,6 +108,7 @@ def test_per_layer_widths_and_activation_are_axes():
     assert_every_variant_trains_as_alone(result, build)
 
 
+@pytest.mark.slow
 def test_functional_models_and_batch_normalization_with_a_width_axis():
     def build(units=4):
         inputs = fn.Input((3,))
@@ -143,6 +147,7 @@ def test_initial_params_as_one_tree_per_variant_of_its_own_shapes():
         sweep(mlp, variants, initial_params=starts[:1])
 
 
+@pytest.mark.slow
 def test_halving_and_chunks_with_shape_axes_equal_the_full_sweep():
     variants = fn.sweep.grid(units=[1, 4, 8], learning_rate=[0.003, 0.03, 0.3])
     options = dict(validation_split=0.25, epochs=9)
