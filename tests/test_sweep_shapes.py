@@ -108,6 +108,16 @@ def test_per_layer_widths_and_activation_are_axes():
     assert_every_variant_trains_as_alone(result, build)
 
 
+def test_each_activation_trains_as_its_own_program():
+    def build(units=3, activation="tanh"):
+        return fn.Sequential([layers.Dense(units, activation), layers.Dense(1)])
+
+    before = fn.training.TRACES["sweep_epoch"]
+    result = sweep(build, fn.sweep.grid(units=[2, 4], activation=["tanh", "relu", "sigmoid"]))
+    assert fn.training.TRACES["sweep_epoch"] - before == 3  # one program per activation, no lax.switch
+    assert_every_variant_trains_as_alone(result, build)
+
+
 @pytest.mark.slow
 def test_functional_models_and_batch_normalization_with_a_width_axis():
     def build(units=4):

@@ -74,6 +74,14 @@ class Padding(NamedTuple):
             }
         )
 
+    def by_choice(self) -> list[tuple[Padded, np.ndarray]]:
+        """For each value of the non-numeric axes, the builder of its largest network alone and its variants."""
+        choice = np.asarray(self.layouts.choice)
+        return [
+            (self.builder._replace(largest=(largest,), gated=(gated,)), np.flatnonzero(choice == c))
+            for c, (largest, gated) in enumerate(zip(self.builder.largest, self.builder.gated))
+        ]
+
     def own_abstract(self, k: int) -> Any:
         """Variant ``k``'s own params tree, as shapes and dtypes."""
         padded = _flat(self.padded)

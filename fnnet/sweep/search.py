@@ -192,9 +192,41 @@ def fit(
     stopping = (early_stopping, monitor, sign, verbose)
     if schedule is not None:
         history, states, best = train_halving(run, states, program_values, epochs, *stopping, schedule, chunk)
+    elif padded is not None and len(padded.builder.largest) > 1:
+        history, states, best = _train_each_choice(run, states, program_values, epochs, stopping, chunk, padded)
     else:
         history, states, best = stacked.train_stacked(run, states, program_values, epochs, *stopping, chunk)
     return SweepResult(variants, history, states, monitor, int(np.argmax(sign * best)), build, padded)
+
+
+def _train_each_choice(run, states, values, epochs, stopping, chunk, padded):
+    """``train_stacked`` once per value of the non-numeric axes (activation), each with its largest network
+    alone: every step computes one value's network, not all of them as ``lax.switch`` under ``vmap`` would
+    (halving keeps the switch: its survivors of several values share a program). Joined in variant order."""
+    parts = [
+        (
+            members,
+            stacked.train_stacked(
+                run._replace(spec=run.spec._replace(build=builder)),
+                stacked.take(states, members),
+                stacked.take(values, members),
+                epochs,
+                *stopping,
+                chunk,
+            ),
+        )
+        for builder, members in padded.by_choice()
+    ]
+    k, ran = len(states.step), max((v.shape[1] for _, (history, _, _) in parts for v in history.values()), default=0)
+    history = {name: np.full((k, ran), np.nan) for name in parts[0][1][0]}
+    for members, (part_history, _, _) in parts:
+        for name, values_ in part_history.items():
+            history[name][members, : values_.shape[1]] = values_
+    order = np.argsort(np.concatenate([members for members, _ in parts]))
+    states = jax.tree_util.tree_map(
+        lambda *leaves: jnp.concatenate(leaves)[order], *(part_states for _, (_, part_states, _) in parts)
+    )
+    return history, states, np.concatenate([best for _, (_, _, best) in parts])[order]
 
 
 def _early_stopping_monitor(early_stopping, monitor):

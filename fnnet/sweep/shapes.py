@@ -16,12 +16,14 @@ exactly its own network:
 - a layer of the largest ``Sequential`` that a variant lacks (a smaller
   ``depth``) passes its input through (``where(present_k, layer(x), x)``):
   it must keep the padded shape;
-- each value of the non-numeric axes gives its own largest network, chosen
-  per variant with ``lax.switch`` (under ``vmap`` every choice is computed);
+- each value of the non-numeric axes gives its own largest network: a sweep
+  trains each value's variants as their own program; where variants of
+  several values share one (the survivors of successive halving),
+  ``lax.switch`` chooses per variant (under ``vmap`` every choice is computed);
 - each variant is initialized as its own network (true fan-in and fan-out,
   its own keys), and ``cut`` takes it back out.
 
-Every step costs the largest network's, times the number of choices.
+Every step costs the largest network's (times the number of choices under ``lax.switch``).
 ``plan`` runs each distinct network against its padded form on a few
 samples and refuses one whose padded units would mix with the real ones (a
 softmax or ``LayerNormalization`` inside the network). Dropout draws its
