@@ -180,7 +180,7 @@ def fit(
         program_values[shapes.LAYOUT] = jax.tree_util.tree_map(jnp.asarray, padded.layouts)
     states = stacked.init_states(
         key,
-        jnp.asarray(seeds, jnp.int32),
+        jnp.asarray(seeds if "seed" in variants else 0, jnp.int32),  # one seed for all: its draws made once
         program_values,
         _optimizer_values(opt, optimizer_values, k),
         initial_params,
@@ -203,6 +203,7 @@ def _train_each_choice(run, states, values, epochs, stopping, chunk, padded):
     """``train_stacked`` once per value of the non-numeric axes (activation), each with its largest network
     alone: every step computes one value's network, not all of them as ``lax.switch`` under ``vmap`` would
     (halving keeps the switch: its survivors of several values share a program). Joined in variant order."""
+    early_stopping, monitor, sign, verbose = stopping
     parts = [
         (
             members,
@@ -211,7 +212,10 @@ def _train_each_choice(run, states, values, epochs, stopping, chunk, padded):
                 stacked.take(states, members),
                 stacked.take(values, members),
                 epochs,
-                *stopping,
+                early_stopping,
+                monitor,
+                sign,
+                verbose,
                 chunk,
             ),
         )

@@ -104,6 +104,8 @@ def init_states(key, seeds, model_values, optimizer_values, initial_params, *, s
     ``optimizer_values`` hold every number the optimizer keeps in its state
     (``named_optimizer.injected_values``, then the swept ones): the program
     is shared by equal optimizers, whose ``init`` differs in those numbers.
+    ``seeds`` is one seed per variant, or a single seed every variant shares
+    (no seed axis): its random draws are then made once, not once per variant.
     """
     programs.TRACES["sweep_init"] += 1
 
@@ -113,7 +115,9 @@ def init_states(key, seeds, model_values, optimizer_values, initial_params, *, s
             params = spec.build(**model_kw).init(init_key, input_shape, spec.policy.param_dtype)
         return _with_values(init_state(params, spec.optimizer, fit_key), optimizer_kw)
 
-    return parallel.shard_batch(jax.vmap(one)(seeds, model_values, optimizer_values, initial_params), mesh)
+    seed_axis = None if jnp.ndim(seeds) == 0 else 0
+    states = jax.vmap(one, in_axes=(seed_axis, 0, 0, 0))(seeds, model_values, optimizer_values, initial_params)
+    return parallel.shard_batch(states, mesh)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "batch_size", "order_axis", "data_axis", "mesh"))
