@@ -3,7 +3,8 @@
 The server binds to 127.0.0.1 only. Another ``--host`` is refused unless
 ``--allow-remote`` is given too, and then a warning says that anyone who can
 reach the address can train on this machine (there is no login). Needs the
-optional extra: ``pip install 'fnnet[playground]'``.
+optional extra: ``pip install 'fnnet[playground]'`` (without it, running this
+module says so and exits).
 
 Ctrl+C stops it: it prints ``Playground stopped (Ctrl+C).`` and exits with
 status 0, without a traceback. With ``--open``, when no web browser can be
@@ -16,14 +17,14 @@ import sys
 import threading
 import webbrowser
 
-from fnnet.compilation import enable_compilation_cache
-
-try:  # the optional extra: without it, main() says what to install
+try:  # the optional extra (the server is built on Starlette): without it, say what to install
+    import starlette  # noqa: F401
     import uvicorn
-
-    from fnnet.playground import server as playground_server
 except ImportError:
-    uvicorn = playground_server = None
+    sys.exit("the Playground needs Starlette and uvicorn: pip install 'fnnet[playground]'")
+
+from fnnet.compilation import enable_compilation_cache
+from fnnet.playground import server as playground_server
 
 
 def _is_loopback(host) -> bool:
@@ -69,8 +70,6 @@ def open_in_browser(url: str) -> bool:
 
 def main(argv=None):
     args = parse_args(argv)
-    if uvicorn is None or playground_server is None:
-        sys.exit("the Playground needs Starlette and uvicorn: pip install 'fnnet[playground]'")
     enable_compilation_cache()  # the next start loads the programs this one compiles
 
     remote = not _is_loopback(args.host)
