@@ -204,18 +204,17 @@ def plan(
     """The ``Padding`` of a sweep whose builder axes ``static`` stay concrete."""
     k = len(next(iter(model_values.values())))
     traced = [n for n in model_values if n not in static]
-    choices_names = [
-        n
-        for n in static
-        if not is_numeric(model_values[n]) and model_values[n].dtype != object and model_values[n].ndim == 1
-    ]
+    # non-numeric axes of single values (activation): one largest network each; numbers and per-layer lists grow
+    choices_names = [n for n in static if not is_numeric(model_values[n]) and model_values[n].dtype != object]
     grown = tuple((n, _largest_values(model_values[n])) for n in static if n not in choices_names)
     statics = [tuple((n, value_of(model_values[n], i)) for n in static) for i in range(k)]
     distinct = list(dict.fromkeys(statics))
     number = {s: g for g, s in enumerate(distinct)}
     index = np.asarray([number[s] for s in statics])
     first = [int(np.argmax(index == g)) for g in range(len(distinct))]
-    choices = list(dict.fromkeys(tuple((n, dict(s)[n]) for n in choices_names) for s in distinct))
+    choice_values = [tuple((n, dict(s)[n]) for n in choices_names) for s in distinct]
+    choices = list(dict.fromkeys(choice_values))
+    choice_of = [choices.index(values) for values in choice_values]  # each distinct network's choice
     largest = tuple(grown + choice for choice in choices)
 
     def values_of(i):
@@ -235,10 +234,10 @@ def plan(
     architectures = tuple(
         _architecture(
             build(**dict(s), **values_of(first[g])),
-            build(**dict(largest[choices.index(tuple((n, dict(s)[n]) for n in choices_names))]), **values_of(first[g])),
+            build(**dict(largest[choice_of[g]]), **values_of(first[g])),
             padded_flat,
             s,
-            choices.index(tuple((n, dict(s)[n]) for n in choices_names)),
+            choice_of[g],
             input_shape,
             dtype,
         )

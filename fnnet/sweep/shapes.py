@@ -51,7 +51,7 @@ Path = tuple[str, ...]
 def value_of(values: np.ndarray, k: int) -> Any:
     """Variant ``k``'s value of one axis as a Python value (a tuple for a per-layer list)."""
     value = values[k]
-    if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
+    if isinstance(value, (np.ndarray, list, tuple)):
         return tuple(np.asarray(value).tolist())
     return value.item() if isinstance(value, np.generic) else value
 
@@ -160,11 +160,11 @@ class Padded(NamedTuple):
     largest: tuple[tuple[tuple[str, Any], ...], ...]
     gated: tuple[tuple[bool, ...], ...]
 
-    def largest_model(self, choice: int, traced: dict[str, Any], present: jax.Array | None) -> layers.Layer:
-        """Choice ``choice``'s largest network, its lacking layers gated by ``present`` (None: not gated)."""
+    def largest_model(self, choice: int, traced: dict[str, Any], present: jax.Array) -> layers.Layer:
+        """Choice ``choice``'s largest network, the layers some variant lacks gated by ``present``."""
         model = self.build(**dict(self.largest[choice]), **traced)
         gated = self.gated[choice]
-        if present is None or not any(gated):
+        if not any(gated):
             return model
         children = [_gate(c, n, present[i]) if gated[i] else c for i, (n, c) in enumerate(model.layers)]
         return Sequential(children, name=model.name)
